@@ -1,0 +1,360 @@
+//! Who may do what, where: roles, actions, and the scope of a signed-in user.
+//!
+//! Every repository call takes a [`Scope`]; [`Scope::check`] is the one place that decides
+//! whether the caller's role allows an action and whether the record lies within the
+//! caller's home division. Records outside the subtree answer "not found" so that their
+//! existence is not revealed.
+
+use std::fmt;
+
+use crate::division::DivisionCode;
+
+/// The role a user holds. Each user has exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// 系统管理员
+    Admin,
+    /// 未保委办公室 / 民政 (county or city office)
+    Office,
+    /// 乡镇儿童督导员
+    Supervisor,
+    /// 村（居）儿童主任
+    Director,
+    /// 成员单位联络员 (公安, 教育, 卫健, ...)
+    Unit,
+    /// 强制报告责任单位 (schools, hospitals, ... that file mandatory reports)
+    Reporter,
+    /// 审计员
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Office,
+        Role::Supervisor,
+        Role::Director,
+        Role::Unit,
+        Role::Reporter,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Office => "office",
+            Role::Supervisor => "supervisor",
+            Role::Director => "director",
+            Role::Unit => "unit",
+            Role::Reporter => "reporter",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "系统管理员",
+            Role::Office => "未保办工作人员",
+            Role::Supervisor => "儿童督导员",
+            Role::Director => "儿童主任",
+            Role::Unit => "成员单位联络员",
+            Role::Reporter => "强制报告单位",
+            Role::Auditor => "审计员",
+        }
+    }
+
+    /// Parses the stored / API name ("office") or the Chinese label.
+    pub fn parse(input: &str) -> Result<Role, crate::Invalid> {
+        let s = input.trim();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s || r.label() == s)
+            .ok_or_else(|| {
+                crate::Invalid::new(
+                    "role_unknown",
+                    format!(
+                        "角色“{s}”不存在，可选：{}",
+                        Role::ALL.map(|r| r.as_str()).join("、")
+                    ),
+                )
+            })
+    }
+
+    /// A member-unit liaison and a reporting institution act for a unit; the others do not.
+    pub fn needs_unit(self) -> bool {
+        matches!(self, Role::Unit | Role::Reporter)
+    }
+
+    /// The division level a home division of this role must have, if the role fixes one.
+    pub fn home_level(self) -> Option<crate::Level> {
+        match self {
+            Role::Supervisor => Some(crate::Level::Township),
+            Role::Director => Some(crate::Level::Village),
+            _ => None,
+        }
+    }
+
+    /// The roles that a user of this role may create or manage (always inside their subtree).
+    pub fn may_assign(self, other: Role) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Office => matches!(
+                other,
+                Role::Office | Role::Supervisor | Role::Director | Role::Unit | Role::Reporter
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Member units of the protection committee (未保委成员单位) a liaison may represent.
+pub const MEMBER_UNITS: &[&str] = &[
+    "民政",
+    "公安",
+    "教育",
+    "卫健",
+    "法院",
+    "检察院",
+    "司法",
+    "妇联",
+    "团委",
+    "残联",
+    "人社",
+    "医保",
+    "网信",
+    "文旅",
+    "市场监管",
+    "关工委",
+    "工会",
+];
+
+/// Checks a member-unit name against [`MEMBER_UNITS`].
+pub fn parse_unit(input: &str) -> Result<String, crate::Invalid> {
+    let s = input.trim();
+    if MEMBER_UNITS.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(crate::Invalid::new(
+            "unit_unknown",
+            format!("成员单位“{s}”不在名单中，可选：{}", MEMBER_UNITS.join("、")),
+        ))
+    }
+}
+
+/// Something a user may ask to do. New modules add actions here and to [`allows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Browse the division tree (names and codes are not personal data).
+    ViewDivisions,
+    /// Load or update division codes (system-wide reference data).
+    ImportDivisions,
+    /// List and see user accounts.
+    ViewUsers,
+    /// Create accounts, reset passwords, unlock.
+    ManageUsers,
+    /// Read the audit log.
+    ViewAudit,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::ViewDivisions,
+        Action::ImportDivisions,
+        Action::ViewUsers,
+        Action::ManageUsers,
+        Action::ViewAudit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ViewDivisions => "view_divisions",
+            Action::ImportDivisions => "import_divisions",
+            Action::ViewUsers => "view_users",
+            Action::ManageUsers => "manage_users",
+            Action::ViewAudit => "view_audit",
+        }
+    }
+}
+
+/// The role half of the policy: which roles may perform an action at all.
+/// The division half is [`Scope::reaches`].
+pub fn allows(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    match action {
+        ViewDivisions => true,
+        ImportDivisions => role == Admin,
+        ViewUsers => matches!(role, Admin | Office | Supervisor | Auditor),
+        ManageUsers => matches!(role, Admin | Office),
+        ViewAudit => matches!(role, Admin | Auditor),
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// Outside the caller's subtree: answered as "not found", never revealing existence.
+    NotFound,
+    /// Inside the subtree, but the role does not allow the action.
+    Forbidden,
+}
+
+/// Who is asking: the signed-in user's identity, role and home division.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub user_id: String,
+    pub username: String,
+    pub role: Role,
+    /// `None` only for the command line's system scope, which reaches everywhere.
+    home: Option<DivisionCode>,
+    pub unit: Option<String>,
+}
+
+impl Scope {
+    pub fn new(
+        user_id: impl Into<String>,
+        username: impl Into<String>,
+        role: Role,
+        home: DivisionCode,
+        unit: Option<String>,
+    ) -> Scope {
+        Scope {
+            user_id: user_id.into(),
+            username: username.into(),
+            role,
+            home: Some(home),
+            unit,
+        }
+    }
+
+    /// The scope of the operator at the command line (`weibao user add`, imports):
+    /// whoever can run the binary against the database already holds all of it.
+    pub fn system() -> Scope {
+        Scope {
+            user_id: String::new(),
+            username: "system".into(),
+            role: Role::Admin,
+            home: None,
+            unit: None,
+        }
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.home.is_none()
+    }
+
+    pub fn home(&self) -> Option<DivisionCode> {
+        self.home
+    }
+
+    /// Whether `code` lies within the caller's home subtree.
+    pub fn reaches(&self, code: DivisionCode) -> bool {
+        self.home.is_none_or(|home| home.contains(code))
+    }
+
+    /// The one access decision: role first (a role that may never do this gets 403,
+    /// since that reveals nothing), then the division (outside the subtree: not found).
+    pub fn check(&self, action: Action, at: DivisionCode) -> Result<(), Denied> {
+        if !allows(self.role, action) {
+            return Err(Denied::Forbidden);
+        }
+        if !self.reaches(at) {
+            return Err(Denied::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Role-only check for actions that are not tied to one division (lists are then
+    /// filtered to the subtree by the repository).
+    pub fn check_role(&self, action: Action) -> Result<(), Denied> {
+        if allows(self.role, action) {
+            Ok(())
+        } else {
+            Err(Denied::Forbidden)
+        }
+    }
+
+    /// The chain key for audit entries written on behalf of this scope (county of home).
+    pub fn county_code(&self) -> String {
+        self.home
+            .map(|h| h.county_code())
+            .unwrap_or_else(|| "000000".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code(s: &str) -> DivisionCode {
+        DivisionCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn director_reaches_only_own_village() {
+        let d = Scope::new("u", "d", Role::Director, code("510812100201"), None);
+        assert!(d.reaches(code("510812100201")));
+        assert!(!d.reaches(code("510812100202")));
+        assert!(!d.reaches(code("510812100")));
+        assert_eq!(
+            d.check(Action::ViewDivisions, code("510812100202")),
+            Err(Denied::NotFound)
+        );
+        assert_eq!(
+            d.check(Action::ManageUsers, code("510812100201")),
+            Err(Denied::Forbidden)
+        );
+    }
+
+    #[test]
+    fn office_may_not_create_admins_or_auditors() {
+        assert!(Role::Office.may_assign(Role::Director));
+        assert!(!Role::Office.may_assign(Role::Admin));
+        assert!(!Role::Office.may_assign(Role::Auditor));
+        assert!(!Role::Supervisor.may_assign(Role::Director));
+    }
+
+    #[test]
+    fn role_parses_name_and_label_and_refuses_unknown() {
+        assert_eq!(Role::parse("office").unwrap(), Role::Office);
+        assert_eq!(Role::parse("儿童主任").unwrap(), Role::Director);
+        let e = Role::parse("boss").unwrap_err();
+        assert!(e.message.contains("角色“boss”不存在"), "{}", e.message);
+    }
+
+    #[test]
+    fn unit_must_be_a_member_unit() {
+        assert_eq!(parse_unit(" 公安 ").unwrap(), "公安");
+        assert!(parse_unit("某公司")
+            .unwrap_err()
+            .message
+            .contains("不在名单中"));
+    }
+
+    proptest! {
+        /// Scope::check never lets a caller reach a division outside its home subtree,
+        /// whatever the role and action.
+        #[test]
+        fn check_never_reaches_outside_home(
+            home_village in 1u64..400, other_village in 1u64..400,
+            role_i in 0usize..7, action_i in 0usize..5,
+        ) {
+            let home = code(&format!("510812100{home_village:03}"));
+            let other = code(&format!("510812100{other_village:03}"));
+            let scope = Scope::new("u", "n", Role::ALL[role_i], home, None);
+            let result = scope.check(Action::ALL[action_i], other);
+            if home_village != other_village {
+                prop_assert!(result.is_err());
+            } else {
+                prop_assert_eq!(result.is_ok(), allows(Role::ALL[role_i], Action::ALL[action_i]));
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Weibao's domain: the rules of minor-protection work, pure (no I/O, no async, no clock).
+//!
+//! Every value that crosses into the system is parsed into a type that can only hold a
+//! valid value ("parse, don't validate"); refusals are [`Invalid`] with a Chinese message
+//! that names the field and says how to fix it.
+
+pub mod access;
+pub mod credit_code;
+pub mod division;
+pub mod error;
+pub mod id_number;
+
+pub use credit_code::{CreditCode, CreditCodeError};
+pub use division::{DivisionCode, Level, VillageArea};
+pub use error::Invalid;
+pub use id_number::{IdNumber, Sex};

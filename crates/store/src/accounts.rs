@@ -1,0 +1,613 @@
+//! Accounts (用户), sign-in with lockout, and sessions.
+
+use weibao_domain::access::{parse_unit, Action, Role, Scope};
+use weibao_domain::{DivisionCode, Invalid};
+
+use crate::audit::{append, AuditEvent};
+use crate::crypto::{hash_password, password_policy, random_token, sm3_hex, verify_password};
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::on;
+use crate::{LOCK_MS, MAX_FAILED_LOGINS, SESSION_IDLE_MS, SESSION_MAX_MS};
+
+/// A user account as the rest of the system sees it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub division: DivisionCode,
+    pub unit: Option<String>,
+    pub phone: Option<String>,
+    pub must_change_password: bool,
+    pub locked_until: Option<i64>,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    display_name: String,
+    role: String,
+    division_code: String,
+    unit: Option<String>,
+    phone: Option<String>,
+    password_hash: String,
+    must_change_password: bool,
+    locked_until: Option<i64>,
+    disabled: bool,
+    created_at: i64,
+}
+
+impl UserRow {
+    fn into_user(self) -> User {
+        User {
+            id: self.id,
+            username: self.username,
+            display_name: self.display_name,
+            role: Role::parse(&self.role).expect("stored roles are valid"),
+            division: DivisionCode::parse(&self.division_code).expect("stored codes are valid"),
+            unit: self.unit,
+            phone: self.phone,
+            must_change_password: self.must_change_password,
+            locked_until: self.locked_until,
+            disabled: self.disabled,
+            created_at: self.created_at,
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, role, division_code, unit, phone, \
+     password_hash, must_change_password, locked_until, disabled, created_at";
+
+/// A new account. `must_change_password` is set for temporary passwords handed out in the UI.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub division: DivisionCode,
+    pub unit: Option<String>,
+    pub phone: Option<String>,
+    pub password: String,
+    pub must_change_password: bool,
+}
+
+/// Browser sessions carry a CSRF token; API tokens are sent as `Authorization: Bearer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Web,
+    Api,
+}
+
+impl SessionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Web => "web",
+            SessionKind::Api => "api",
+        }
+    }
+}
+
+/// How a sign-in ended.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in: `token` is the secret the client keeps (only its hash is stored).
+    Success {
+        token: String,
+        csrf_token: String,
+        user: User,
+        expires_at: i64,
+    },
+    /// Unknown user, wrong password or disabled account: the answer does not say which.
+    WrongCredentials,
+    /// Too many failures: locked until unix ms.
+    Locked { until_ms: i64 },
+}
+
+/// The user behind a live session.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub scope: Scope,
+    pub display_name: String,
+    pub csrf_token: String,
+    pub must_change_password: bool,
+    pub kind: SessionKind,
+    /// When the session ends if left idle from now.
+    pub expires_at: i64,
+}
+
+fn validate_username(input: &str) -> Result<String, Invalid> {
+    let s = input.trim();
+    let ok_len = (3..=32).contains(&s.len());
+    let ok_chars = s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if ok_len && ok_chars && !s.is_empty() {
+        Ok(s.to_string())
+    } else {
+        Err(Invalid::new(
+            "username_format",
+            format!("用户名“{s}”不可用：只能包含小写字母、数字和 . _ -，长度 3 到 32 位"),
+        ))
+    }
+}
+
+impl Store {
+    /// Creates an account inside the caller's subtree, with a role the caller may assign.
+    pub async fn create_user(&self, scope: &Scope, new: NewUser) -> Result<User, StoreError> {
+        scope.check(Action::ManageUsers, new.division)?;
+        if !scope.role.may_assign(new.role) {
+            return Err(StoreError::Forbidden);
+        }
+        let username =
+            validate_username(&new.username).map_err(|e| StoreError::invalid("username", e))?;
+        let display_name = new.display_name.trim().to_string();
+        if display_name.is_empty() || display_name.chars().count() > 40 {
+            return Err(StoreError::invalid(
+                "display_name",
+                Invalid::new("display_name_empty", "姓名不能为空，且不超过 40 个字"),
+            ));
+        }
+        if let Some(level) = new.role.home_level() {
+            if new.division.level() != level {
+                return Err(StoreError::invalid(
+                    "division",
+                    Invalid::new(
+                        "division_level",
+                        format!(
+                            "{}的所属区划必须是{}（{} 位代码），实际为{}",
+                            new.role.label(),
+                            level.label(),
+                            level.prefix_len(),
+                            new.division.level().label()
+                        ),
+                    ),
+                ));
+            }
+        }
+        let unit = match (new.role.needs_unit(), new.unit.as_deref().map(str::trim)) {
+            (true, Some(u)) if !u.is_empty() => {
+                Some(parse_unit(u).map_err(|e| StoreError::invalid("unit", e))?)
+            }
+            (true, _) => {
+                return Err(StoreError::invalid(
+                    "unit",
+                    Invalid::new(
+                        "unit_missing",
+                        format!("{}必须填写所属成员单位", new.role.label()),
+                    ),
+                ))
+            }
+            (false, Some(u)) if !u.is_empty() => {
+                return Err(StoreError::invalid(
+                    "unit",
+                    Invalid::new(
+                        "unit_not_allowed",
+                        format!("{}不属于成员单位，请不要填写单位", new.role.label()),
+                    ),
+                ))
+            }
+            (false, _) => None,
+        };
+        if !self.division_exists(new.division).await? {
+            return Err(StoreError::invalid(
+                "division",
+                Invalid::new(
+                    "division_unknown",
+                    format!(
+                        "区划代码 {} 不在区划库中：请先导入区划（weibao divisions import）",
+                        new.division
+                    ),
+                ),
+            ));
+        }
+        password_policy(&new.password).map_err(|e| StoreError::invalid("password", e))?;
+        let hash = hash_password(new.password.clone()).await;
+        let now = self.now_ms();
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            display_name,
+            role: new.role,
+            division: new.division,
+            unit,
+            phone: new.phone.filter(|p| !p.trim().is_empty()),
+            must_change_password: new.must_change_password,
+            locked_until: None,
+            disabled: false,
+            created_at: now,
+        };
+        let mut tx = self.begin().await?;
+        let inserted = on!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, division_code, unit, phone,
+                                password_hash, must_change_password, password_changed_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (username) DO NOTHING"
+        )
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(user.role.as_str())
+        .bind(user.division.full())
+        .bind(&user.unit)
+        .bind(&user.phone)
+        .bind(&hash)
+        .bind(user.must_change_password)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict {
+                field: "username",
+                code: "username_taken",
+                message: format!("用户名“{}”已被使用，请换一个", user.username),
+            });
+        }
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "user.create", &user.id)
+                .in_county(user.division.county_code())
+                .detail(format!(
+                    "username={} role={} division={}",
+                    user.username,
+                    user.role,
+                    user.division.full()
+                )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Accounts whose home division lies within `within` (default: the caller's home).
+    pub async fn list_users(
+        &self,
+        scope: &Scope,
+        within: Option<DivisionCode>,
+    ) -> Result<Vec<User>, StoreError> {
+        scope.check_role(Action::ViewUsers)?;
+        let (lo, hi) = match within.or(scope.home()) {
+            Some(code) => {
+                scope.check(Action::ViewUsers, code)?;
+                code.subtree_bounds()
+            }
+            None => ("000000000000".into(), "999999999999".into()),
+        };
+        let mut conn = self.read().await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE division_code BETWEEN $1 AND $2
+             ORDER BY division_code, username LIMIT 2000"
+        );
+        let rows: Vec<UserRow> = on!(conn.conn(), |c| sqlx::query_as(&sql)
+            .bind(&lo)
+            .bind(&hi)
+            .fetch_all(&mut *c)
+            .await)?;
+        Ok(rows.into_iter().map(UserRow::into_user).collect())
+    }
+
+    /// How many accounts exist (an empty database has none: `--demo` then seeds).
+    pub async fn user_count(&self) -> Result<i64, StoreError> {
+        let mut conn = self.read().await?;
+        let (n,): (i64,) = on!(conn.conn(), |c| sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *c)
+            .await)?;
+        Ok(n)
+    }
+
+    /// Signs in: checks lockout, verifies the Argon2id hash, counts failures (5 lock the
+    /// account for 15 minutes), opens a session, and audits the attempt either way.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        kind: SessionKind,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<LoginOutcome, StoreError> {
+        let username = username.trim();
+        let now = self.now_ms();
+        let row = {
+            let mut conn = self.read().await?;
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+            on!(conn.conn(), |c| sqlx::query_as::<_, UserRow>(&sql)
+                .bind(username)
+                .fetch_optional(&mut *c)
+                .await)?
+        };
+        let failure = |county: String, detail: &str| AuditEvent {
+            county_code: county,
+            actor_id: String::new(),
+            actor_name: username.chars().take(64).collect(),
+            action: "auth.login".into(),
+            target: username.chars().take(64).collect(),
+            outcome: "failed".into(),
+            ip: ip.into(),
+            detail: detail.into(),
+        };
+        let Some(row) = row else {
+            // Same work as a real check, so response time does not reveal unknown names.
+            let _ = verify_password(password.into(), dummy_hash().await).await;
+            self.audit(failure("000000".into(), "unknown user")).await?;
+            return Ok(LoginOutcome::WrongCredentials);
+        };
+        let user_id = row.id.clone();
+        let county = DivisionCode::parse(&row.division_code)
+            .map(|c| c.county_code())
+            .unwrap_or_else(|_| "000000".into());
+        if let Some(until) = row.locked_until.filter(|u| *u > now) {
+            self.audit(failure(county, "locked").outcome("denied"))
+                .await?;
+            return Ok(LoginOutcome::Locked { until_ms: until });
+        }
+        if row.disabled {
+            let _ = verify_password(password.into(), dummy_hash().await).await;
+            self.audit(failure(county, "disabled")).await?;
+            return Ok(LoginOutcome::WrongCredentials);
+        }
+        if !verify_password(password.into(), row.password_hash.clone()).await {
+            let mut tx = self.begin().await?;
+            let (failed,): (i32,) = on!(tx.conn(), |c| sqlx::query_as(
+                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1
+                 RETURNING failed_logins"
+            )
+            .bind(&user_id)
+            .fetch_one(&mut *c)
+            .await)?;
+            let locked = failed >= MAX_FAILED_LOGINS;
+            if locked {
+                on!(tx.conn(), |c| sqlx::query(
+                    "UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1"
+                )
+                .bind(&user_id)
+                .bind(now + LOCK_MS)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
+            }
+            let detail = if locked {
+                format!("wrong password ({failed}); locked")
+            } else {
+                format!("wrong password ({failed})")
+            };
+            append(&mut tx, now, &failure(county, &detail)).await?;
+            tx.commit().await?;
+            return Ok(if locked {
+                LoginOutcome::Locked {
+                    until_ms: now + LOCK_MS,
+                }
+            } else {
+                LoginOutcome::WrongCredentials
+            });
+        }
+        let token = random_token();
+        let csrf_token = random_token();
+        let mut tx = self.begin().await?;
+        on!(tx.conn(), |c| sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1"
+        )
+        .bind(&user_id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        on!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, kind, csrf_token, created_at, last_seen_at,
+                                   ip, user_agent)
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7)"
+        )
+        .bind(sm3_hex(token.as_bytes()))
+        .bind(&user_id)
+        .bind(kind.as_str())
+        .bind(&csrf_token)
+        .bind(now)
+        .bind(ip)
+        .bind(user_agent.chars().take(200).collect::<String>())
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent {
+                county_code: county,
+                actor_id: user_id.clone(),
+                actor_name: row.username.clone(),
+                action: "auth.login".into(),
+                target: row.username.clone(),
+                outcome: "ok".into(),
+                ip: ip.into(),
+                detail: kind.as_str().into(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoginOutcome::Success {
+            token,
+            csrf_token,
+            user: row.into_user(),
+            expires_at: now + SESSION_IDLE_MS,
+        })
+    }
+
+    /// The live session for `token`, or None when unknown, idle too long, too old, or the
+    /// account is disabled. Touches the session at most once a minute.
+    pub async fn session(&self, token: &str) -> Result<Option<SessionUser>, StoreError> {
+        if token.len() != 64 {
+            return Ok(None);
+        }
+        let id_hash = sm3_hex(token.as_bytes());
+        let now = self.now_ms();
+        let mut conn = self.read().await?;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            kind: String,
+            csrf_token: String,
+            created_at: i64,
+            last_seen_at: i64,
+            user_id: String,
+            username: String,
+            display_name: String,
+            role: String,
+            division_code: String,
+            unit: Option<String>,
+            must_change_password: bool,
+            disabled: bool,
+        }
+        let row: Option<Row> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT s.kind, s.csrf_token, s.created_at, s.last_seen_at, u.id AS user_id,
+                    u.username, u.display_name, u.role, u.division_code, u.unit,
+                    u.must_change_password, u.disabled
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = $1"
+        )
+        .bind(&id_hash)
+        .fetch_optional(&mut *c)
+        .await)?;
+        drop(conn);
+        let Some(row) = row else { return Ok(None) };
+        if row.disabled
+            || now - row.last_seen_at > SESSION_IDLE_MS
+            || now - row.created_at > SESSION_MAX_MS
+        {
+            self.delete_session_hash(&id_hash).await?;
+            return Ok(None);
+        }
+        if now - row.last_seen_at > 60_000 {
+            let mut tx = self.begin().await?;
+            on!(tx.conn(), |c| sqlx::query(
+                "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1"
+            )
+            .bind(&id_hash)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            tx.commit().await?;
+        }
+        let role = Role::parse(&row.role).expect("stored roles are valid");
+        let home = DivisionCode::parse(&row.division_code).expect("stored codes are valid");
+        Ok(Some(SessionUser {
+            scope: Scope::new(row.user_id, row.username, role, home, row.unit),
+            display_name: row.display_name,
+            csrf_token: row.csrf_token,
+            must_change_password: row.must_change_password,
+            kind: if row.kind == "api" {
+                SessionKind::Api
+            } else {
+                SessionKind::Web
+            },
+            expires_at: now.max(row.last_seen_at) + SESSION_IDLE_MS,
+        }))
+    }
+
+    /// Ends the session of `token` (sign-out).
+    pub async fn logout(&self, scope: &Scope, token: &str, ip: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on!(tx.conn(), |c| sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(sm3_hex(token.as_bytes()))
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        append(
+            &mut tx,
+            self.now_ms(),
+            &AuditEvent::by(scope, "auth.logout", &scope.username).from_ip(ip),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn delete_session_hash(&self, id_hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on!(tx.conn(), |c| sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await
+    }
+
+    /// Changes the caller's own password: the old one must be right, the new one must pass
+    /// the policy and differ. Clears the first-login flag; other sessions of the user end.
+    pub async fn change_password(
+        &self,
+        scope: &Scope,
+        current_token: &str,
+        old: &str,
+        new: &str,
+        ip: &str,
+    ) -> Result<(), StoreError> {
+        let stored: Option<(String,)> = {
+            let mut conn = self.read().await?;
+            on!(conn.conn(), |c| sqlx::query_as(
+                "SELECT password_hash FROM users WHERE id = $1"
+            )
+            .bind(&scope.user_id)
+            .fetch_optional(&mut *c)
+            .await)?
+        };
+        let Some((stored,)) = stored else {
+            return Err(StoreError::NotFound);
+        };
+        if !verify_password(old.into(), stored).await {
+            return Err(StoreError::invalid(
+                "old_password",
+                Invalid::new("old_password_wrong", "原密码不正确，请重新输入"),
+            ));
+        }
+        if old == new {
+            return Err(StoreError::invalid(
+                "new_password",
+                Invalid::new("password_reused", "新密码不能与原密码相同"),
+            ));
+        }
+        password_policy(new).map_err(|e| StoreError::invalid("new_password", e))?;
+        let hash = hash_password(new.into()).await;
+        let now = self.now_ms();
+        let mut tx = self.begin().await?;
+        on!(tx.conn(), |c| sqlx::query(
+            "UPDATE users SET password_hash = $2, must_change_password = $3,
+                              password_changed_at = $4 WHERE id = $1"
+        )
+        .bind(&scope.user_id)
+        .bind(&hash)
+        .bind(false)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        on!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2"
+        )
+        .bind(&scope.user_id)
+        .bind(sm3_hex(current_token.as_bytes()))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "user.password", &scope.user_id).from_ip(ip),
+        )
+        .await?;
+        tx.commit().await
+    }
+}
+
+/// An Argon2id hash of a random password nobody knows, verified against when the user does
+/// not exist so that response time does not reveal which usernames exist.
+async fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return h.clone();
+    }
+    let h = hash_password(random_token()).await;
+    DUMMY.get_or_init(|| h).clone()
+}

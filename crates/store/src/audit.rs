@@ -1,0 +1,328 @@
+//! The audit log (审计日志): append-only, one SM3 hash chain per county, written in the same
+//! transaction as the change it records.
+
+use sm3::{Digest, Sm3};
+use weibao_domain::access::{Action, Scope};
+
+use crate::crypto::hex;
+use crate::db::{Conn, Store, Tx};
+use crate::error::StoreError;
+use crate::on;
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, to be recorded. `county_code` picks the chain: the county of the record
+/// concerned (or of the actor's home for sign-ins), "000000" for national scope.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub county_code: String,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub ip: String,
+    pub detail: String,
+}
+
+impl AuditEvent {
+    /// An event done by `scope`, chained under the scope's county unless set otherwise.
+    pub fn by(scope: &Scope, action: &str, target: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            county_code: scope.county_code(),
+            actor_id: scope.user_id.clone(),
+            actor_name: scope.username.clone(),
+            action: action.into(),
+            target: target.into(),
+            outcome: "ok".into(),
+            ip: String::new(),
+            detail: String::new(),
+        }
+    }
+
+    pub fn in_county(mut self, county_code: impl Into<String>) -> Self {
+        self.county_code = county_code.into();
+        self
+    }
+
+    pub fn outcome(mut self, outcome: &str) -> Self {
+        self.outcome = outcome.into();
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    pub fn from_ip(mut self, ip: impl Into<String>) -> Self {
+        self.ip = ip.into();
+        self
+    }
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AuditEntry {
+    pub county_code: String,
+    pub seq: i64,
+    pub at: i64,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub ip: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// The entry's hash over its predecessor's hash and every field, each length-prefixed
+    /// so that no two different entries hash the same input.
+    fn compute_hash(&self) -> String {
+        let mut h = Sm3::new();
+        let seq = self.seq.to_string();
+        let at = self.at.to_string();
+        for field in [
+            self.prev_hash.as_str(),
+            &self.county_code,
+            &seq,
+            &at,
+            &self.actor_id,
+            &self.actor_name,
+            &self.action,
+            &self.target,
+            &self.outcome,
+            &self.ip,
+            &self.detail,
+        ] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
+        hex(&h.finalize())
+    }
+}
+
+/// The first entry that breaks a chain, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub county_code: String,
+    pub seq: i64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "审计链 {} 第 {} 条：{}",
+            self.county_code, self.seq, self.reason
+        )
+    }
+}
+
+/// Appends `event` inside `tx`, after the chain's current head (locked until commit).
+pub(crate) async fn append(tx: &mut Tx, at: i64, event: &AuditEvent) -> Result<(), StoreError> {
+    let pg = matches!(tx, Tx::Pg(_));
+    on!(tx.conn(), |c| sqlx::query(
+        "INSERT INTO audit_heads (county_code, seq, hash) VALUES ($1, 0, $2)
+         ON CONFLICT (county_code) DO NOTHING"
+    )
+    .bind(&event.county_code)
+    .bind(GENESIS)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    // SQLite has one writer at a time; PostgreSQL needs the row lock to order the chain.
+    let head_sql = if pg {
+        "SELECT seq, hash FROM audit_heads WHERE county_code = $1 FOR UPDATE"
+    } else {
+        "SELECT seq, hash FROM audit_heads WHERE county_code = $1"
+    };
+    let (seq, prev_hash): (i64, String) = on!(tx.conn(), |c| sqlx::query_as(head_sql)
+        .bind(&event.county_code)
+        .fetch_one(&mut *c)
+        .await)?;
+    let mut entry = AuditEntry {
+        county_code: event.county_code.clone(),
+        seq: seq + 1,
+        at,
+        actor_id: event.actor_id.clone(),
+        actor_name: event.actor_name.clone(),
+        action: event.action.clone(),
+        target: event.target.clone(),
+        outcome: event.outcome.clone(),
+        ip: event.ip.clone(),
+        detail: event.detail.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.compute_hash();
+    insert_entry(tx.conn(), &entry).await?;
+    on!(tx.conn(), |c| sqlx::query(
+        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE county_code = $1"
+    )
+    .bind(&entry.county_code)
+    .bind(entry.seq)
+    .bind(&entry.hash)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+async fn insert_entry(conn: Conn<'_>, e: &AuditEntry) -> Result<(), StoreError> {
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO audit_log (county_code, seq, at, actor_id, actor_name, action, target,
+                                outcome, ip, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    )
+    .bind(&e.county_code)
+    .bind(e.seq)
+    .bind(e.at)
+    .bind(&e.actor_id)
+    .bind(&e.actor_name)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(&e.outcome)
+    .bind(&e.ip)
+    .bind(&e.detail)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const VERIFY_PAGE: i64 = 5000;
+
+impl Store {
+    /// Records an event on its own (sign-in attempts, reads), in a transaction of its own.
+    pub async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        append(&mut tx, self.now_ms(), &event).await?;
+        tx.commit().await
+    }
+
+    /// Walks every chain and returns the first broken entry: an altered entry fails its
+    /// hash, an inserted or deleted one breaks the sequence or the link, a removed tail no
+    /// longer matches the chain's head. Returns the number of entries checked when intact.
+    pub async fn verify_audit(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
+        let mut conn = self.read().await?;
+        let heads: Vec<(String, i64, String)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT county_code, seq, hash FROM audit_heads ORDER BY county_code"
+        )
+        .fetch_all(&mut *c)
+        .await)?;
+        let chains: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT DISTINCT county_code FROM audit_log ORDER BY county_code"
+        )
+        .fetch_all(&mut *c)
+        .await)?;
+        for (county,) in &chains {
+            if !heads.iter().any(|(h, _, _)| h == county) {
+                return Ok(Err(ChainBreak {
+                    county_code: county.clone(),
+                    seq: 1,
+                    reason: "该链没有链头记录：条目是在审计机制之外写入的".into(),
+                }));
+            }
+        }
+        let mut checked = 0u64;
+        for (county, head_seq, head_hash) in heads {
+            let mut expected_seq = 1i64;
+            let mut prev = GENESIS.to_string();
+            loop {
+                let page: Vec<AuditEntry> = on!(conn.conn(), |c| sqlx::query_as(
+                    "SELECT * FROM audit_log WHERE county_code = $1 AND seq >= $2
+                     ORDER BY seq LIMIT $3"
+                )
+                .bind(&county)
+                .bind(expected_seq)
+                .bind(VERIFY_PAGE)
+                .fetch_all(&mut *c)
+                .await)?;
+                let len = page.len() as i64;
+                for e in page {
+                    let fail = |reason: String| ChainBreak {
+                        county_code: county.clone(),
+                        seq: expected_seq,
+                        reason,
+                    };
+                    if e.seq != expected_seq {
+                        return Ok(Err(fail(format!(
+                            "序号不连续（应为 {expected_seq}，实际为 {}）：有条目被删除",
+                            e.seq
+                        ))));
+                    }
+                    if e.prev_hash != prev {
+                        return Ok(Err(fail(
+                            "前一条的哈希不符：有条目被插入、删除或改动".into(),
+                        )));
+                    }
+                    if e.compute_hash() != e.hash {
+                        return Ok(Err(fail("内容与其哈希不符：该条目被改动".into())));
+                    }
+                    prev = e.hash;
+                    expected_seq += 1;
+                    checked += 1;
+                }
+                if len < VERIFY_PAGE {
+                    break;
+                }
+            }
+            let last = expected_seq - 1;
+            if last != head_seq || prev != head_hash {
+                return Ok(Err(ChainBreak {
+                    county_code: county.clone(),
+                    seq: last + 1,
+                    reason: format!(
+                        "链头记录为第 {head_seq} 条，实际链只到第 {last} 条：末尾条目被删除或链头被改动"
+                    ),
+                }));
+            }
+        }
+        Ok(Ok(checked))
+    }
+
+    /// The newest entries within the caller's reach (auditors and admins).
+    pub async fn recent_audit(
+        &self,
+        scope: &Scope,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        scope.check_role(Action::ViewAudit)?;
+        let mut conn = self.read().await?;
+        let rows: Vec<AuditEntry> = match scope.home() {
+            None => on!(conn.conn(), |c| sqlx::query_as(
+                "SELECT * FROM audit_log ORDER BY at DESC, seq DESC LIMIT $1"
+            )
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await)?,
+            Some(home) => {
+                // Chains are per county: a county or lower sees its county's chain, a city
+                // or province the chains whose codes share its prefix.
+                let prefix = home.prefix();
+                let prefix = &prefix[..prefix.len().min(6)];
+                let (lo, hi) = (
+                    format!("{prefix:0<6}"),
+                    format!("{prefix:9<6}"),
+                );
+                on!(conn.conn(), |c| sqlx::query_as(
+                    "SELECT * FROM audit_log WHERE county_code BETWEEN $1 AND $2
+                     ORDER BY at DESC, seq DESC LIMIT $3"
+                )
+                .bind(&lo)
+                .bind(&hi)
+                .bind(limit)
+                .fetch_all(&mut *c)
+                .await)?
+            }
+        };
+        Ok(rows)
+    }
+}

@@ -1,0 +1,225 @@
+//! The database handle: SQLite or PostgreSQL chosen by URL, connections and transactions.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::clock::Clock;
+use crate::error::StoreError;
+
+/// Which database is underneath.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    /// SQLite allows one writer at a time: all writes go through a one-connection pool so
+    /// that transactions queue in the application instead of failing with SQLITE_BUSY.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The store: a database and a clock. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+    pub(crate) clock: Clock,
+}
+
+/// A borrowed connection of either backend; queries are written once and run on both
+/// through [`on!`](crate::on).
+pub(crate) enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+/// Runs the same query text on whichever backend a [`Conn`] holds. The body is expanded
+/// once per backend, so binds and row types are checked for both.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => $body,
+            $crate::db::Conn::Pg($c) => $body,
+        }
+    };
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls back.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Pg(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::Pg(t) => Conn::Pg(t),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Pg(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A pooled connection for reads outside a transaction.
+pub(crate) enum Pooled {
+    Sqlite(PoolConnection<Sqlite>),
+    Pg(PoolConnection<Postgres>),
+}
+
+impl Pooled {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Pooled::Sqlite(c) => Conn::Sqlite(c),
+            Pooled::Pg(c) => Conn::Pg(c),
+        }
+    }
+}
+
+impl Store {
+    /// Opens `database`: a `postgres://` / `postgresql://` URL, a `sqlite://` URL, or empty
+    /// for `<data_dir>/weibao.db`. Creates the SQLite file and data dir when missing.
+    pub async fn open(database: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
+        let url = match database {
+            Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+            _ => {
+                std::fs::create_dir_all(data_dir).map_err(|e| {
+                    StoreError::Config(format!("无法创建数据目录 {}：{e}", data_dir.display()))
+                })?;
+                format!("sqlite://{}", data_dir.join("weibao.db").display())
+            }
+        };
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(&url)
+                .map_err(|e| StoreError::Config(format!("PostgreSQL 地址无效：{e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .map_err(|e| StoreError::Config(format!("无法连接 PostgreSQL：{e}")))?;
+            Db::Postgres(pool)
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            open_sqlite(Path::new(path)).await?
+        } else {
+            return Err(StoreError::Config(format!(
+                "无法识别的数据库地址“{url}”：请使用 postgres://… 或 sqlite://…，或省略以使用数据目录中的 weibao.db"
+            )));
+        };
+        Ok(Store {
+            db,
+            clock: Clock::default(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The clock this store stamps records with; tests move it forward.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Postgres(p) => Tx::Pg(p.begin().await?),
+        })
+    }
+
+    pub(crate) async fn read(&self) -> Result<Pooled, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite { read, .. } => Pooled::Sqlite(read.acquire().await?),
+            Db::Postgres(p) => Pooled::Pg(p.acquire().await?),
+        })
+    }
+
+    /// Checks that the database answers (for /healthz).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.read().await?;
+        on!(c.conn(), |c| sqlx::query("SELECT 1").execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Closes every pooled connection (SQLite then checkpoints its WAL).
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+async fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Config(format!("无法创建目录 {}：{e}", dir.display())))?;
+    }
+    // FULL makes each commit durable on power loss, not just on process crash.
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30))
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory");
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(60))
+        .connect_with(opts.clone())
+        .await
+        .map_err(|e| StoreError::Config(format!("无法打开 SQLite 数据库 {}：{e}", path.display())))?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(opts)
+        .await
+        .map_err(|e| StoreError::Config(format!("无法打开 SQLite 数据库 {}：{e}", path.display())))?;
+    Ok(Db::Sqlite { read, write })
+}

@@ -1,0 +1,33 @@
+//! Weibao's persistence: one [`Store`] over SQLite (embedded default) or PostgreSQL.
+//!
+//! Every public repository method takes the caller's [`Scope`](weibao_domain::access::Scope)
+//! and checks it before touching data, so a handler cannot forget access control; writes
+//! and their audit entries commit in one transaction.
+
+mod accounts;
+mod audit;
+mod clock;
+mod crypto;
+mod db;
+mod divisions;
+mod error;
+mod migrate;
+mod stations;
+
+pub use accounts::{LoginOutcome, NewUser, SessionKind, SessionUser, User};
+pub use audit::{AuditEntry, AuditEvent, ChainBreak};
+pub use clock::Clock;
+pub use crypto::{password_policy, sm3_hex};
+pub use db::{Backend, Store};
+pub use divisions::{Division, DivisionImportRow};
+pub use error::StoreError;
+pub use stations::Station;
+
+/// Idle sessions end after this long (等保: 15-30 minutes).
+pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;
+/// A session ends after this long whatever its activity.
+pub const SESSION_MAX_MS: i64 = 12 * 60 * 60 * 1000;
+/// Failed sign-ins before an account is locked.
+pub const MAX_FAILED_LOGINS: i32 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MS: i64 = 15 * 60 * 1000;

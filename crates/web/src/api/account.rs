@@ -1,0 +1,137 @@
+//! Sign-in, sign-out, password change and "who am I" for API clients.
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use weibao_store::{LoginOutcome, SessionKind, StoreError};
+
+use super::JsonBody;
+use crate::auth::Auth;
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the token ends if unused (it is extended by use, up to 12 hours).
+    pub expires_at: String,
+    /// A temporary password must be changed (POST /api/v1/auth/password) before anything else.
+    pub must_change_password: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "已登录", body = LoginResponse),
+        (status = 401, description = "用户名或密码错误", body = ErrorBody),
+        (status = 423, description = "账户已锁定", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let ua = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let outcome = state
+        .store
+        .login(&req.username, &req.password, SessionKind::Api, &peer.ip().to_string(), ua)
+        .await?;
+    match outcome {
+        LoginOutcome::Success {
+            token,
+            expires_at,
+            user,
+            ..
+        } => Ok(Json(LoginResponse {
+            token,
+            expires_at: crate::pages::rfc3339(expires_at),
+            must_change_password: user.must_change_password,
+        })),
+        LoginOutcome::WrongCredentials => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "用户名或密码错误（连续 5 次错误将锁定 15 分钟）",
+        )),
+        LoginOutcome::Locked { until_ms } => Err(StoreError::Locked { until_ms }.into()),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "已退出"), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, Auth(caller): Auth) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .logout(caller.scope(), &caller.token, &caller.ip)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "密码已修改"),
+        (status = 422, description = "原密码错误或新密码不符合要求", body = ErrorBody),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(req): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .change_password(
+            caller.scope(),
+            &caller.token,
+            &req.old_password,
+            &req.new_password,
+            &caller.ip,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    /// 12-digit code of the home division.
+    pub division: String,
+    pub unit: Option<String>,
+    pub must_change_password: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(Auth(caller): Auth) -> Json<Me> {
+    let s = caller.scope();
+    Json(Me {
+        user_id: s.user_id.clone(),
+        username: s.username.clone(),
+        display_name: caller.user.display_name.clone(),
+        role: s.role.as_str().into(),
+        division: s.home().map(|h| h.full()).unwrap_or_default(),
+        unit: s.unit.clone(),
+        must_change_password: caller.user.must_change_password,
+    })
+}

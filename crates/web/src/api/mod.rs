@@ -1,0 +1,189 @@
+//! The JSON API under /api/v1, documented by its own OpenAPI 3.1 document.
+//!
+//! Routes are registered through utoipa-axum, so a route cannot exist without its entry in
+//! the document; [`ROUTE_ACCESS`] says who may call each one and a test checks that every
+//! documented operation has an entry.
+
+mod account;
+mod divisions;
+mod users;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use weibao_domain::access::{allows, Action, Role};
+
+use crate::auth::RouteAccess;
+use crate::error::ApiError;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "未保 Weibao API",
+        version = "1",
+        description = "未成年人保护工作平台的接口。登录后以 `Authorization: Bearer <token>` 调用；\
+                       错误统一为 `{\"error\":{\"code\",\"message\",\"field\"}}`。"
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// Who may call each operation (by operation id, the handler's name).
+pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
+    ("login", RouteAccess::Public),
+    ("logout", RouteAccess::SignedIn),
+    ("change_password", RouteAccess::SignedIn),
+    ("me", RouteAccess::SignedIn),
+    ("get_division", RouteAccess::Action(Action::ViewDivisions)),
+    ("division_children", RouteAccess::Action(Action::ViewDivisions)),
+    ("list_users", RouteAccess::Action(Action::ViewUsers)),
+    ("create_user", RouteAccess::Action(Action::ManageUsers)),
+];
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(account::login))
+        .routes(routes!(account::logout))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::me))
+        .routes(routes!(divisions::get_division))
+        .routes(routes!(divisions::division_children))
+        .routes(routes!(users::list_users, users::create_user))
+}
+
+pub fn routes() -> Router<AppState> {
+    let (router, _) = api_router().split_for_parts();
+    router.route("/api/v1/openapi.json", get(openapi))
+}
+
+/// The OpenAPI document, with each operation's `x-weibao-access` and `x-weibao-roles`.
+pub fn openapi_json() -> String {
+    let (_, doc) = api_router().split_for_parts();
+    let mut value = serde_json::to_value(&doc).expect("OpenAPI document serialises");
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else { continue };
+            for op in item.values_mut() {
+                let Some(op) = op.as_object_mut() else { continue };
+                let id = op
+                    .get("operationId")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let Some((_, access)) = ROUTE_ACCESS.iter().find(|(op_id, _)| *op_id == id) else {
+                    continue;
+                };
+                let (label, roles): (String, Vec<&str>) = match access {
+                    RouteAccess::Public => ("public".into(), vec![]),
+                    RouteAccess::SignedIn => {
+                        ("signed_in".into(), Role::ALL.iter().map(|r| r.as_str()).collect())
+                    }
+                    RouteAccess::Action(a) => (
+                        a.as_str().into(),
+                        Role::ALL
+                            .iter()
+                            .filter(|r| allows(**r, *a))
+                            .map(|r| r.as_str())
+                            .collect(),
+                    ),
+                };
+                op.insert("x-weibao-access".into(), label.into());
+                op.insert("x-weibao-roles".into(), roles.into());
+                if *access != RouteAccess::Public {
+                    op.insert("security".into(), serde_json::json!([{ "bearer": [] }]));
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&value).expect("JSON value serialises")
+}
+
+async fn openapi(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+/// A JSON body whose refusal is an API error: 400 for malformed JSON, 422 for a body that
+/// is JSON but lacks or mistypes a field.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => {
+                use axum::extract::rejection::JsonRejection::*;
+                let (status, code, message) = match &rejection {
+                    JsonDataError(e) => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_body",
+                        format!("请求内容的字段有误：{}", e.body_text()),
+                    ),
+                    MissingJsonContentType(_) => (
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "content_type",
+                        "请以 Content-Type: application/json 发送 JSON".into(),
+                    ),
+                    _ => (
+                        StatusCode::BAD_REQUEST,
+                        "malformed_json",
+                        format!("请求内容不是有效的 JSON：{}", rejection.body_text()),
+                    ),
+                };
+                Err(ApiError::new(status, code, message))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new route without an entry in ROUTE_ACCESS fails here.
+    #[test]
+    fn every_documented_operation_declares_who_may_call_it() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap();
+                assert!(
+                    ROUTE_ACCESS.iter().any(|(o, _)| *o == id),
+                    "{method} {path} ({id}) has no entry in ROUTE_ACCESS"
+                );
+                assert!(op.get("x-weibao-roles").is_some());
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, ROUTE_ACCESS.len(), "ROUTE_ACCESS lists an operation that does not exist");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    }
+}

@@ -1,0 +1,71 @@
+//! Weibao's web layer: the server-rendered Chinese UI and the JSON API under /api/v1.
+//!
+//! Request flow: parse and authenticate here ([`auth`]), let the domain decide, persist
+//! through the scoped store, render HTML or JSON. Every asset is embedded in the binary.
+
+mod api;
+mod assets;
+mod auth;
+mod error;
+mod metrics;
+mod pages;
+mod security;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use weibao_store::Store;
+
+pub use api::{openapi_json, ROUTE_ACCESS};
+pub use auth::RouteAccess;
+pub use metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    openapi: Arc<String>,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            metrics: Arc::new(Metrics::default()),
+            openapi: Arc::new(api::openapi_json()),
+        }
+    }
+}
+
+/// The whole application: pages, API, assets, health and metrics, with the security
+/// headers, Origin check and request metrics around all of it.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .merge(assets::routes())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(security::origin_check))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
+        .with_state(state)
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!("health check failed: {e}");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

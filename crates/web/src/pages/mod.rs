@@ -1,0 +1,785 @@
+//! Server-rendered pages: login, home per role, the division browser, accounts, audit.
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use weibao_domain::access::{allows, Action, Role, MEMBER_UNITS};
+use weibao_domain::{DivisionCode, Level};
+use weibao_store::{LoginOutcome, NewUser, SessionKind, StoreError};
+
+use crate::auth::{clear_cookie, is_tls, session_cookie, Caller, CsrfForm, PageAuth};
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", axum::routing::post(logout))
+        .route("/divisions", get(divisions_root))
+        .route("/divisions/{code}", get(division_page))
+        .route("/account/password", get(password_page).post(password_submit))
+        .route("/users", get(users_page).post(users_submit))
+        .route("/audit", get(audit_page))
+}
+
+// ---- shared pieces ---------------------------------------------------------------------
+
+/// What the layout shows: the signed-in user and the modules they may open.
+pub struct Layout {
+    pub user: Option<LayoutUser>,
+    pub modules: Vec<Module>,
+}
+
+pub struct LayoutUser {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub csrf: String,
+}
+
+pub struct Module {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+impl Layout {
+    fn anonymous() -> Layout {
+        Layout {
+            user: None,
+            modules: vec![],
+        }
+    }
+
+    fn for_caller(caller: &Caller, active: &str) -> Layout {
+        let role = caller.scope().role;
+        let mut modules = vec![("/", "首页", true), ("/divisions", "区划", true)];
+        modules.push(("/users", "用户", allows(role, Action::ViewUsers)));
+        modules.push(("/audit", "审计", allows(role, Action::ViewAudit)));
+        Layout {
+            user: Some(LayoutUser {
+                display_name: caller.user.display_name.clone(),
+                role_label: role.label(),
+                csrf: caller.user.csrf_token.clone(),
+            }),
+            modules: modules
+                .into_iter()
+                .filter(|(_, _, shown)| *shown)
+                .map(|(href, label, _)| Module {
+                    href,
+                    label,
+                    active: href == active,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!("template error: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面渲染失败").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    title: &'a str,
+    message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = match status {
+        StatusCode::NOT_FOUND => "找不到页面",
+        StatusCode::FORBIDDEN => "无权访问",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "输入有误",
+        _ => "出错了",
+    };
+    let mut res = render(&ErrorPage {
+        layout: Layout::anonymous(),
+        title,
+        message,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+fn store_error_page(e: StoreError) -> Response {
+    let e = ApiError::from(e);
+    error_page(e.status, &e.message)
+}
+
+pub async fn not_found() -> Response {
+    error_page(StatusCode::NOT_FOUND, "您要找的页面不存在，或不在您的管辖范围内。")
+}
+
+/// Unix ms as Beijing time, the way users read it: "2026-11-23 20:15".
+pub fn beijing_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Unix ms as RFC 3339 with the +08:00 offset (API times).
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
+        .unwrap_or_default()
+}
+
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/".into()
+    }
+}
+
+// ---- login / logout --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    error: Option<String>,
+    next: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(Query(q): Query<NextQuery>) -> Response {
+    render(&LoginPage {
+        layout: Layout::anonymous(),
+        error: None,
+        next: safe_next(q.next.as_deref().unwrap_or("/")),
+        username: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let next = safe_next(form.next.as_deref().unwrap_or("/"));
+    let again = |status: StatusCode, msg: String| {
+        let mut res = render(&LoginPage {
+            layout: Layout::anonymous(),
+            error: Some(msg),
+            next: next.clone(),
+            username: form.username.clone(),
+        });
+        *res.status_mut() = status;
+        res
+    };
+    let outcome = state
+        .store
+        .login(&form.username, &form.password, SessionKind::Web, &peer.ip().to_string(), ua)
+        .await;
+    match outcome {
+        Ok(LoginOutcome::Success { token, user, .. }) => {
+            // A fresh session id at every sign-in (no fixation); the old one is dropped.
+            let target = if user.must_change_password {
+                "/account/password".to_string()
+            } else {
+                next.clone()
+            };
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::SET_COOKIE, session_cookie(&token, is_tls(&headers))),
+                    (header::LOCATION, target),
+                ],
+            )
+                .into_response()
+        }
+        Ok(LoginOutcome::WrongCredentials) => again(
+            StatusCode::UNAUTHORIZED,
+            "用户名或密码错误。连续 5 次错误将锁定 15 分钟。".into(),
+        ),
+        Ok(LoginOutcome::Locked { until_ms }) => again(
+            StatusCode::LOCKED,
+            format!(
+                "连续登录失败次数过多，账户已锁定至 {}，请稍后再试或联系管理员。",
+                beijing_time(until_ms)
+            ),
+        ),
+        Err(e) => store_error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn logout(State(state): State<AppState>, form: CsrfForm<Empty>) -> Response {
+    let caller = form.caller;
+    if let Err(e) = state
+        .store
+        .logout(caller.scope(), &caller.token, &caller.ip)
+        .await
+    {
+        return store_error_page(e);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, clear_cookie()),
+            (header::LOCATION, "/login".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+// ---- home ------------------------------------------------------------------------------
+
+struct Panel {
+    title: &'static str,
+    empty: &'static str,
+    rows: Vec<PanelRow>,
+}
+
+struct PanelRow {
+    label: String,
+    value: String,
+    href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    home_name: String,
+    home_level: &'static str,
+    role_label: &'static str,
+    panels: Vec<Panel>,
+}
+
+async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Response {
+    let scope = caller.scope();
+    let Some(home) = scope.home() else {
+        return not_found().await;
+    };
+    let home_div = match state.store.division(scope, home).await {
+        Ok(d) => d,
+        Err(e) => return store_error_page(e),
+    };
+    let children = state
+        .store
+        .division_children(scope, home)
+        .await
+        .unwrap_or_default();
+    let child_rows = |children: &[weibao_store::Division], value: &str| -> Vec<PanelRow> {
+        children
+            .iter()
+            .map(|c| PanelRow {
+                label: c.name.clone(),
+                value: value.to_string(),
+                href: Some(format!("/divisions/{}", c.code)),
+            })
+            .collect()
+    };
+    let panels = match scope.role {
+        Role::Director => vec![
+            Panel {
+                title: "待探访儿童",
+                empty: "暂无待探访的儿童。儿童台账启用后，这里按紧急程度列出本村到期和逾期的探访。",
+                rows: vec![],
+            },
+            Panel {
+                title: "本村儿童台账",
+                empty: "本村台账暂无儿童记录。",
+                rows: vec![],
+            },
+        ],
+        Role::Supervisor => vec![
+            Panel {
+                title: "各村（居）探访完成情况",
+                empty: "本乡镇没有下级村（居）。",
+                rows: child_rows(&children, "—"),
+            },
+            Panel {
+                title: "危险预警",
+                empty: "暂无需要跟进的危险预警。",
+                rows: vec![],
+            },
+        ],
+        Role::Office => {
+            let stations = state
+                .store
+                .list_stations(scope, home)
+                .await
+                .unwrap_or_default();
+            let rows = children
+                .iter()
+                .map(|c| PanelRow {
+                    label: c.name.clone(),
+                    value: if stations.iter().any(|s| s.division_code == c.code) {
+                        "已建工作站".into()
+                    } else {
+                        "—".into()
+                    },
+                    href: Some(format!("/divisions/{}", c.code)),
+                })
+                .collect();
+            vec![
+                Panel {
+                    title: "各乡镇（街道）",
+                    empty: "本辖区没有下级区划。",
+                    rows,
+                },
+                Panel {
+                    title: "待办报告与个案",
+                    empty: "暂无待办的报告或个案。",
+                    rows: vec![],
+                },
+            ]
+        }
+        Role::Unit => vec![Panel {
+            title: "转介给本单位的事项",
+            empty: "暂无转介给本单位的事项。",
+            rows: vec![],
+        }],
+        Role::Reporter => vec![Panel {
+            title: "本单位提交的强制报告",
+            empty: "暂无提交记录。",
+            rows: vec![],
+        }],
+        Role::Auditor | Role::Admin => {
+            let counts = state.store.division_counts().await.unwrap_or_default();
+            let users = state.store.user_count().await.unwrap_or_default();
+            let mut rows: Vec<PanelRow> = [
+                Level::Province,
+                Level::City,
+                Level::County,
+                Level::Township,
+                Level::Village,
+            ]
+            .iter()
+            .zip(counts)
+            .map(|(l, n)| PanelRow {
+                label: format!("{}区划", l.label()),
+                value: n.to_string(),
+                href: None,
+            })
+            .collect();
+            rows.push(PanelRow {
+                label: "账户".into(),
+                value: users.to_string(),
+                href: Some("/users".into()),
+            });
+            vec![Panel {
+                title: "系统概况",
+                empty: "",
+                rows,
+            }]
+        }
+    };
+    render(&HomePage {
+        layout: Layout::for_caller(&caller, "/"),
+        home_name: home_div.name,
+        home_level: home.level().label(),
+        role_label: scope.role.label(),
+        panels,
+    })
+}
+
+// ---- divisions -------------------------------------------------------------------------
+
+struct Crumb {
+    name: String,
+    href: Option<String>,
+}
+
+struct DivisionItem {
+    code: String,
+    name: String,
+    level: &'static str,
+    area: Option<&'static str>,
+}
+
+impl DivisionItem {
+    fn new(d: &weibao_store::Division) -> DivisionItem {
+        let code = d.code();
+        DivisionItem {
+            code: d.code.clone(),
+            name: d.name.clone(),
+            level: code.level().label(),
+            area: code.village_area().map(|a| a.label()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "divisions.html")]
+struct DivisionPage {
+    layout: Layout,
+    crumbs: Vec<Crumb>,
+    current: DivisionItem,
+    station: Option<String>,
+    children: Vec<DivisionItem>,
+}
+
+async fn divisions_root(PageAuth(caller): PageAuth) -> Response {
+    match caller.scope().home() {
+        Some(home) => Redirect::to(&format!("/divisions/{}", home.full())).into_response(),
+        None => not_found().await,
+    }
+}
+
+async fn division_page(
+    State(state): State<AppState>,
+    PageAuth(caller): PageAuth,
+    Path(code): Path<String>,
+) -> Response {
+    let scope = caller.scope();
+    let code = match DivisionCode::parse(&code) {
+        Ok(c) => c,
+        Err(e) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.message),
+    };
+    let path = match state.store.division_path(scope, code).await {
+        Ok(p) => p,
+        Err(e) => return store_error_page(e),
+    };
+    let children = match state.store.division_children(scope, code).await {
+        Ok(c) => c,
+        Err(e) => return store_error_page(e),
+    };
+    let station = if code.level() == Level::Township {
+        state
+            .store
+            .list_stations(scope, code)
+            .await
+            .ok()
+            .and_then(|s| s.into_iter().next())
+            .map(|s| s.name)
+    } else {
+        None
+    };
+    let current = DivisionItem::new(path.last().expect("path ends at the division"));
+    let crumbs = path
+        .iter()
+        .map(|d| Crumb {
+            name: d.name.clone(),
+            href: (scope.reaches(d.code()) && d.code != current.code)
+                .then(|| format!("/divisions/{}", d.code)),
+        })
+        .collect();
+    render(&DivisionPage {
+        layout: Layout::for_caller(&caller, "/divisions"),
+        crumbs,
+        current,
+        station,
+        children: children.iter().map(DivisionItem::new).collect(),
+    })
+}
+
+// ---- password --------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    layout: Layout,
+    forced: bool,
+    error: Option<String>,
+    done: bool,
+    csrf: String,
+}
+
+async fn password_page(PageAuth(caller): PageAuth) -> Response {
+    render(&PasswordPage {
+        forced: caller.user.must_change_password,
+        csrf: caller.user.csrf_token.clone(),
+        layout: Layout::for_caller(&caller, ""),
+        error: None,
+        done: false,
+    })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    old_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn password_submit(State(state): State<AppState>, form: CsrfForm<PasswordForm>) -> Response {
+    let CsrfForm { caller, form } = form;
+    let result = if form.new_password != form.confirm_password {
+        Err("两次输入的新密码不一致，请重新输入".to_string())
+    } else {
+        state
+            .store
+            .change_password(
+                caller.scope(),
+                &caller.token,
+                &form.old_password,
+                &form.new_password,
+                &caller.ip,
+            )
+            .await
+            .map_err(|e| ApiError::from(e).message)
+    };
+    match result {
+        Ok(()) if caller.user.must_change_password => Redirect::to("/").into_response(),
+        Ok(()) => render(&PasswordPage {
+            forced: false,
+            csrf: caller.user.csrf_token.clone(),
+            layout: Layout::for_caller(&caller, ""),
+            error: None,
+            done: true,
+        }),
+        Err(msg) => {
+            let mut res = render(&PasswordPage {
+                forced: caller.user.must_change_password,
+                csrf: caller.user.csrf_token.clone(),
+                layout: Layout::for_caller(&caller, ""),
+                error: Some(msg),
+                done: false,
+            });
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            res
+        }
+    }
+}
+
+// ---- users -----------------------------------------------------------------------------
+
+struct UserRow {
+    username: String,
+    display_name: String,
+    role: &'static str,
+    unit: Option<String>,
+    division: String,
+    status: &'static str,
+}
+
+#[derive(Default, Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    division: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    scope_name: String,
+    users: Vec<UserRow>,
+    can_manage: bool,
+    roles: Vec<(&'static str, &'static str)>,
+    units: &'static [&'static str],
+    form: UserForm,
+    error: Option<String>,
+    notice: Option<String>,
+    csrf: String,
+}
+
+async fn users_view(
+    state: &AppState,
+    caller: &Caller,
+    form: UserForm,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let scope = caller.scope();
+    let users = match state.store.list_users(scope, None).await {
+        Ok(u) => u,
+        Err(e) => return store_error_page(e),
+    };
+    let scope_name = match scope.home() {
+        Some(h) => state
+            .store
+            .division(scope, h)
+            .await
+            .map(|d| d.name)
+            .unwrap_or_else(|_| h.full()),
+        None => "全国".into(),
+    };
+    let now = state.store.clock().now_ms();
+    let status = error.is_some();
+    let mut res = render(&UsersPage {
+        layout: Layout::for_caller(caller, "/users"),
+        scope_name,
+        users: users
+            .into_iter()
+            .map(|u| UserRow {
+                status: if u.disabled {
+                    "已停用"
+                } else if u.locked_until.is_some_and(|t| t > now) {
+                    "已锁定"
+                } else if u.must_change_password {
+                    "待修改临时密码"
+                } else {
+                    "正常"
+                },
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role.label(),
+                unit: u.unit,
+                division: u.division.full(),
+            })
+            .collect(),
+        can_manage: allows(scope.role, Action::ManageUsers),
+        roles: Role::ALL
+            .iter()
+            .filter(|r| scope.role.may_assign(**r))
+            .map(|r| (r.as_str(), r.label()))
+            .collect(),
+        units: MEMBER_UNITS,
+        form,
+        error,
+        notice,
+        csrf: caller.user.csrf_token.clone(),
+    });
+    if status {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
+async fn users_page(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Response {
+    if !allows(caller.scope().role, Action::ViewUsers) {
+        return error_page(StatusCode::FORBIDDEN, "您的角色无权查看账户。");
+    }
+    users_view(&state, &caller, UserForm::default(), None, None).await
+}
+
+async fn users_submit(State(state): State<AppState>, form: CsrfForm<UserForm>) -> Response {
+    let CsrfForm { caller, form } = form;
+    let parsed = Role::parse(&form.role)
+        .map_err(|e| e.message)
+        .and_then(|role| {
+            DivisionCode::parse(&form.division)
+                .map(|d| (role, d))
+                .map_err(|e| e.message)
+        });
+    let (role, division) = match parsed {
+        Ok(x) => x,
+        Err(msg) => return users_view(&state, &caller, form, Some(msg), None).await,
+    };
+    let result = state
+        .store
+        .create_user(
+            caller.scope(),
+            NewUser {
+                username: form.username.clone(),
+                display_name: form.display_name.clone(),
+                role,
+                division,
+                unit: Some(form.unit.clone()).filter(|u| !u.is_empty()),
+                phone: Some(form.phone.clone()),
+                password: form.password.clone(),
+                must_change_password: true,
+            },
+        )
+        .await;
+    match result {
+        Ok(u) => {
+            let notice = format!("已创建账户 {}，请将临时密码告知本人；首次登录须修改。", u.username);
+            users_view(&state, &caller, UserForm::default(), None, Some(notice)).await
+        }
+        Err(StoreError::Forbidden) | Err(StoreError::NotFound) => error_page(
+            StatusCode::FORBIDDEN,
+            "您不能在该区划创建此角色的账户：只能在本辖区内创建下级工作人员账户。",
+        ),
+        Err(e) => {
+            let msg = ApiError::from(e).message;
+            users_view(&state, &caller, form, Some(msg), None).await
+        }
+    }
+}
+
+// ---- audit -----------------------------------------------------------------------------
+
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    outcome: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    layout: Layout,
+    entries: Vec<AuditRow>,
+}
+
+async fn audit_page(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Response {
+    let entries = match state.store.recent_audit(caller.scope(), 200).await {
+        Ok(e) => e,
+        Err(e) => return store_error_page(e),
+    };
+    render(&AuditPage {
+        layout: Layout::for_caller(&caller, "/audit"),
+        entries: entries
+            .into_iter()
+            .map(|e| AuditRow {
+                at: beijing_time(e.at),
+                actor: e.actor_name,
+                action: e.action,
+                target: e.target,
+                outcome: e.outcome,
+                ip: e.ip,
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,123 @@
+//! `serve --demo`: 四川省广元市朝天区 with a station and a supervisor per township, a
+//! director per village, and the county's office, from data shipped in this repository.
+
+use weibao_domain::access::{Role, Scope};
+use weibao_domain::{DivisionCode, Level};
+use weibao_store::{NewUser, Store, StoreError};
+
+/// The county the demo runs on.
+pub const DEMO_COUNTY: &str = "510812";
+/// Every demo account's password (printed at start; demo data only).
+pub const DEMO_PASSWORD: &str = "Weibao@2026";
+
+const DIVISIONS: &str = include_str!("../demo/divisions-510812.csv");
+
+/// A demo account, for printing.
+pub struct DemoAccount {
+    pub username: String,
+    pub role: Role,
+    pub where_: String,
+}
+
+/// Loads the demo on an empty database; on a database with any division or account it
+/// changes nothing and returns None.
+pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
+    let err = |e: StoreError| e.to_string();
+    let counts = store.division_counts().await.map_err(err)?;
+    if counts.iter().sum::<i64>() > 0 || store.user_count().await.map_err(err)? > 0 {
+        return Ok(None);
+    }
+    let system = Scope::system();
+    let mut rows = Vec::new();
+    crate::divisions_csv::read(DIVISIONS.as_bytes(), "demo", None, &mut rows)?;
+    store
+        .import_divisions(&system, &rows, |_| {})
+        .await
+        .map_err(err)?;
+
+    let county = DivisionCode::parse(DEMO_COUNTY).expect("demo county code");
+    let name_of = |code: DivisionCode| {
+        rows.iter()
+            .find(|r| r.code == code)
+            .map(|r| r.name.clone())
+            .unwrap_or_default()
+    };
+    let mut accounts = Vec::new();
+    let mut add = |username: String, display: String, role: Role, at: DivisionCode, unit: Option<&str>| {
+        accounts.push((
+            NewUser {
+                username,
+                display_name: display,
+                role,
+                division: at,
+                unit: unit.map(Into::into),
+                phone: None,
+                password: DEMO_PASSWORD.into(),
+                must_change_password: false,
+            },
+            name_of(at),
+        ));
+    };
+    let county_name = name_of(county);
+    add("admin".into(), "系统管理员".into(), Role::Admin, county, None);
+    add("office".into(), format!("{county_name}未保办"), Role::Office, county, None);
+    add("auditor".into(), format!("{county_name}审计员"), Role::Auditor, county, None);
+    add("police".into(), format!("{county_name}公安局联络员"), Role::Unit, county, Some("公安"));
+    add("school".into(), format!("{county_name}教育局（强制报告）"), Role::Reporter, county, Some("教育"));
+    for r in rows.iter().filter(|r| county.contains(r.code)) {
+        match r.code.level() {
+            Level::Township => add(
+                format!("sup-{}", r.code.prefix()),
+                format!("{}儿童督导员", r.name),
+                Role::Supervisor,
+                r.code,
+                None,
+            ),
+            Level::Village => add(
+                format!("dir-{}", r.code.prefix()),
+                format!("{}儿童主任", short_village_name(&r.name)),
+                Role::Director,
+                r.code,
+                None,
+            ),
+            _ => {}
+        }
+    }
+    for r in rows.iter().filter(|r| county.contains(r.code) && r.code.level() == Level::Township) {
+        store
+            .create_station(&system, r.code, &format!("{}未成年人保护工作站", r.name))
+            .await
+            .map_err(err)?;
+    }
+    let mut out = Vec::new();
+    for (user, where_) in accounts {
+        let u = store.create_user(&system, user).await.map_err(err)?;
+        out.push(DemoAccount {
+            username: u.username,
+            role: u.role,
+            where_,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// "朝天村村民委员会" is called 朝天村 by the people who live there.
+pub fn short_village_name(name: &str) -> &str {
+    ["村民委员会", "居民委员会", "居委会", "委员会"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix).filter(|s| !s.is_empty()))
+        .unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_village_name;
+
+    #[test]
+    fn village_committee_names_shorten_to_what_people_say() {
+        assert_eq!(short_village_name("朝天村村民委员会"), "朝天村");
+        assert_eq!(short_village_name("北街社区居委会"), "北街社区");
+        assert_eq!(short_village_name("某某居民委员会"), "某某");
+        assert_eq!(short_village_name("新村"), "新村");
+    }
+}
