@@ -99,7 +99,7 @@ pub enum LoginOutcome {
     Success {
         token: String,
         csrf_token: String,
-        user: User,
+        user: Box<User>,
         expires_at: i64,
     },
     /// Unknown user, wrong password or disabled account: the answer does not say which.
@@ -222,7 +222,8 @@ impl Store {
             created_at: now,
         };
         let mut tx = self.begin().await?;
-        let inserted = on!(tx.conn(), |c| sqlx::query(
+        let inserted = on!(tx.conn(), |c| {
+            sqlx::query(
             "INSERT INTO users (id, username, display_name, role, division_code, unit, phone,
                                 password_hash, must_change_password, password_changed_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -241,7 +242,8 @@ impl Store {
         .bind(now)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if inserted == 0 {
             return Err(StoreError::Conflict {
                 field: "username",
@@ -296,9 +298,11 @@ impl Store {
     /// How many accounts exist (an empty database has none: `--demo` then seeds).
     pub async fn user_count(&self) -> Result<i64, StoreError> {
         let mut conn = self.read().await?;
-        let (n,): (i64,) = on!(conn.conn(), |c| sqlx::query_as("SELECT COUNT(*) FROM users")
-            .fetch_one(&mut *c)
-            .await)?;
+        let (n,): (i64,) = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT COUNT(*) FROM users"
+        )
+        .fetch_one(&mut *c)
+        .await)?;
         Ok(n)
     }
 
@@ -431,7 +435,7 @@ impl Store {
         Ok(LoginOutcome::Success {
             token,
             csrf_token,
-            user: row.into_user(),
+            user: Box::new(row.into_user()),
             expires_at: now + SESSION_IDLE_MS,
         })
     }
@@ -510,11 +514,13 @@ impl Store {
     /// Ends the session of `token` (sign-out).
     pub async fn logout(&self, scope: &Scope, token: &str, ip: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        on!(tx.conn(), |c| sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(sm3_hex(token.as_bytes()))
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM sessions WHERE id_hash = $1"
+        )
+        .bind(sm3_hex(token.as_bytes()))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         append(
             &mut tx,
             self.now_ms(),
@@ -526,11 +532,13 @@ impl Store {
 
     async fn delete_session_hash(&self, id_hash: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        on!(tx.conn(), |c| sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM sessions WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         tx.commit().await
     }
 

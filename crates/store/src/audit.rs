@@ -308,10 +308,7 @@ impl Store {
                 // or province the chains whose codes share its prefix.
                 let prefix = home.prefix();
                 let prefix = &prefix[..prefix.len().min(6)];
-                let (lo, hi) = (
-                    format!("{prefix:0<6}"),
-                    format!("{prefix:9<6}"),
-                );
+                let (lo, hi) = (format!("{prefix:0<6}"), format!("{prefix:9<6}"));
                 on!(conn.conn(), |c| sqlx::query_as(
                     "SELECT * FROM audit_log WHERE county_code BETWEEN $1 AND $2
                      ORDER BY at DESC, seq DESC LIMIT $3"

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::clock::Clock;
@@ -175,7 +173,10 @@ impl Store {
     /// Checks that the database answers (for /healthz).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.read().await?;
-        on!(c.conn(), |c| sqlx::query("SELECT 1").execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        on!(c.conn(), |c| sqlx::query("SELECT 1")
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -214,12 +215,16 @@ async fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
         .acquire_timeout(Duration::from_secs(60))
         .connect_with(opts.clone())
         .await
-        .map_err(|e| StoreError::Config(format!("无法打开 SQLite 数据库 {}：{e}", path.display())))?;
+        .map_err(|e| {
+            StoreError::Config(format!("无法打开 SQLite 数据库 {}：{e}", path.display()))
+        })?;
     let read = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(opts)
         .await
-        .map_err(|e| StoreError::Config(format!("无法打开 SQLite 数据库 {}：{e}", path.display())))?;
+        .map_err(|e| {
+            StoreError::Config(format!("无法打开 SQLite 数据库 {}：{e}", path.display()))
+        })?;
     Ok(Db::Sqlite { read, write })
 }

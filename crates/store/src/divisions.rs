@@ -55,6 +55,11 @@ impl Store {
         // Parents before children, so that a tree is never seen half-linked.
         let mut sorted: Vec<&DivisionImportRow> = rows.iter().collect();
         sorted.sort_by_key(|r| (r.code.level(), r.code));
+        // A code listed twice (the NBS files hold a few placeholders) is written once: the
+        // last listing wins, as a later file would on a second import.
+        sorted.reverse();
+        sorted.dedup_by_key(|r| r.code);
+        sorted.reverse();
         for (i, batch) in sorted.chunks(IMPORT_BATCH).enumerate() {
             changed += on!(tx.conn(), |c| {
                 let mut qb = QueryBuilder::new(
@@ -72,10 +77,7 @@ impl Store {
                       updated_at = excluded.updated_at
                       WHERE divisions.name <> excluded.name",
                 );
-                qb.build()
-                    .execute(&mut *c)
-                    .await
-                    .map(|r| r.rows_affected())
+                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
             progress((i * IMPORT_BATCH + batch.len()).min(sorted.len()));
         }
@@ -91,7 +93,11 @@ impl Store {
     }
 
     /// One division, if the caller reaches it.
-    pub async fn division(&self, scope: &Scope, code: DivisionCode) -> Result<Division, StoreError> {
+    pub async fn division(
+        &self,
+        scope: &Scope,
+        code: DivisionCode,
+    ) -> Result<Division, StoreError> {
         scope.check(Action::ViewDivisions, code)?;
         let mut conn = self.read().await?;
         find(&mut conn, code).await?.ok_or(StoreError::NotFound)

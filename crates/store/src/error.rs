@@ -10,7 +10,10 @@ pub enum StoreError {
     /// The caller's role does not allow this.
     Forbidden,
     /// A value failed a domain rule; `field` is the API field name.
-    Invalid { field: &'static str, invalid: Invalid },
+    Invalid {
+        field: &'static str,
+        invalid: Invalid,
+    },
     /// Conflicts with what exists (duplicate username, ...).
     Conflict {
         field: &'static str,

@@ -13,6 +13,8 @@ mod divisions;
 mod error;
 mod migrate;
 mod stations;
+#[doc(hidden)]
+pub mod testing;
 
 pub use accounts::{LoginOutcome, NewUser, SessionKind, SessionUser, User};
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};

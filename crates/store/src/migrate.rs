@@ -34,10 +34,12 @@ impl Store {
         let mut tx = self.begin().await?;
         if let Tx::Pg(_) = tx {
             // Two servers starting at once must not both migrate.
-            on!(tx.conn(), |c| sqlx::query("SELECT pg_advisory_xact_lock(7311202611)")
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            on!(tx.conn(), |c| sqlx::query(
+                "SELECT pg_advisory_xact_lock(7311202611)"
+            )
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
         on!(tx.conn(), |c| sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -68,7 +70,10 @@ impl Store {
                 }
                 continue;
             }
-            on!(tx.conn(), |c| sqlx::raw_sql(sql).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+            on!(tx.conn(), |c| sqlx::raw_sql(sql)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
             on!(tx.conn(), |c| sqlx::query(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at)
                  VALUES ($1, $2, $3, $4)"
@@ -111,11 +116,18 @@ mod tests {
             names.sort();
             names
         };
-        let listed: Vec<String> = MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
+        let listed: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{}.sql", m.name))
+            .collect();
         assert_eq!(list("sqlite"), list("postgres"));
         assert_eq!(list("sqlite"), listed);
         for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "versions are 1, 2, 3, ... in order");
+            assert_eq!(
+                m.version,
+                i as i64 + 1,
+                "versions are 1, 2, 3, ... in order"
+            );
         }
     }
 }

@@ -30,7 +30,10 @@ impl Store {
                 "division",
                 Invalid::new(
                     "division_level",
-                    format!("工作站应设在乡级区划（9 位代码），{township} 是{}", township.level().label()),
+                    format!(
+                        "工作站应设在乡级区划（9 位代码），{township} 是{}",
+                        township.level().label()
+                    ),
                 ),
             ));
         }

@@ -228,7 +228,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
                     "表单内容无法读取，请重新提交",
                 ))
             })?;
-        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        let fields: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         let token = fields
             .iter()
             .find(|(k, _)| k == "_csrf")

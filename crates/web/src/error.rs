@@ -62,9 +62,11 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::NotFound => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", "记录不存在或不在您的管辖范围内")
-            }
+            StoreError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "记录不存在或不在您的管辖范围内",
+            ),
             StoreError::Forbidden => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", "您的角色无权进行此操作")
             }
@@ -82,7 +84,10 @@ impl From<StoreError> for ApiError {
             StoreError::Locked { until_ms } => ApiError::new(
                 StatusCode::LOCKED,
                 "account_locked",
-                format!("连续登录失败次数过多，账户已锁定至 {}，请稍后再试", crate::pages::beijing_time(until_ms)),
+                format!(
+                    "连续登录失败次数过多，账户已锁定至 {}，请稍后再试",
+                    crate::pages::beijing_time(until_ms)
+                ),
             ),
             StoreError::Config(m) => internal(&m),
             StoreError::Db(e) => internal(&e),

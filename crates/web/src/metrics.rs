@@ -101,7 +101,10 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 
 pub async fn render(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -43,27 +43,58 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
             .unwrap_or_default()
     };
     let mut accounts = Vec::new();
-    let mut add = |username: String, display: String, role: Role, at: DivisionCode, unit: Option<&str>| {
-        accounts.push((
-            NewUser {
-                username,
-                display_name: display,
-                role,
-                division: at,
-                unit: unit.map(Into::into),
-                phone: None,
-                password: DEMO_PASSWORD.into(),
-                must_change_password: false,
-            },
-            name_of(at),
-        ));
-    };
+    let mut add =
+        |username: String, display: String, role: Role, at: DivisionCode, unit: Option<&str>| {
+            accounts.push((
+                NewUser {
+                    username,
+                    display_name: display,
+                    role,
+                    division: at,
+                    unit: unit.map(Into::into),
+                    phone: None,
+                    password: DEMO_PASSWORD.into(),
+                    must_change_password: false,
+                },
+                name_of(at),
+            ));
+        };
     let county_name = name_of(county);
-    add("admin".into(), "系统管理员".into(), Role::Admin, county, None);
-    add("office".into(), format!("{county_name}未保办"), Role::Office, county, None);
-    add("auditor".into(), format!("{county_name}审计员"), Role::Auditor, county, None);
-    add("police".into(), format!("{county_name}公安局联络员"), Role::Unit, county, Some("公安"));
-    add("school".into(), format!("{county_name}教育局（强制报告）"), Role::Reporter, county, Some("教育"));
+    add(
+        "admin".into(),
+        "系统管理员".into(),
+        Role::Admin,
+        county,
+        None,
+    );
+    add(
+        "office".into(),
+        format!("{county_name}未保办"),
+        Role::Office,
+        county,
+        None,
+    );
+    add(
+        "auditor".into(),
+        format!("{county_name}审计员"),
+        Role::Auditor,
+        county,
+        None,
+    );
+    add(
+        "police".into(),
+        format!("{county_name}公安局联络员"),
+        Role::Unit,
+        county,
+        Some("公安"),
+    );
+    add(
+        "school".into(),
+        format!("{county_name}教育局（强制报告）"),
+        Role::Reporter,
+        county,
+        Some("教育"),
+    );
     for r in rows.iter().filter(|r| county.contains(r.code)) {
         match r.code.level() {
             Level::Township => add(
@@ -83,7 +114,10 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
             _ => {}
         }
     }
-    for r in rows.iter().filter(|r| county.contains(r.code) && r.code.level() == Level::Township) {
+    for r in rows
+        .iter()
+        .filter(|r| county.contains(r.code) && r.code.level() == Level::Township)
+    {
         store
             .create_station(&system, r.code, &format!("{}未成年人保护工作站", r.name))
             .await

@@ -39,7 +39,11 @@ pub fn read(
         .headers()
         .map_err(|e| format!("{name}：无法读取表头：{e}"))?
         .clone();
-    let col = |want: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == want);
+    let col = |want: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == want)
+    };
     let (Some(code_col), Some(name_col)) = (col("code"), col("name")) else {
         return Err(format!(
             "{name}：表头应包含 code 和 name 两列（国家统计局区划代码格式），实际为 {}",
@@ -91,8 +95,13 @@ mod tests {
     #[test]
     fn a_bad_code_names_the_file_and_line() {
         let mut rows = Vec::new();
-        let err = read("code,name\n51,\"四川省\"\n5108x,\"坏\"\n".as_bytes(), "t.csv", None, &mut rows)
-            .unwrap_err();
+        let err = read(
+            "code,name\n51,\"四川省\"\n5108x,\"坏\"\n".as_bytes(),
+            "t.csv",
+            None,
+            &mut rows,
+        )
+        .unwrap_err();
         assert!(err.starts_with("t.csv 第 3 行："), "{err}");
     }
 

@@ -26,7 +26,12 @@ pub struct Cli {
 #[derive(Args, Clone)]
 pub struct DbArgs {
     /// Data directory (SQLite database weibao.db, photos, backups).
-    #[arg(long, global = true, env = "WEIBAO_DATA_DIR", default_value = "./weibao-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "WEIBAO_DATA_DIR",
+        default_value = "./weibao-data"
+    )]
     pub data_dir: PathBuf,
     /// Database URL: postgres://user@host/db for PostgreSQL; default SQLite in the data dir.
     #[arg(long, global = true, env = "WEIBAO_DATABASE_URL")]
@@ -202,7 +207,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn import_divisions(db: &DbArgs, files: &[PathBuf], under: Option<&str>) -> Result<(), String> {
+async fn import_divisions(
+    db: &DbArgs,
+    files: &[PathBuf],
+    under: Option<&str>,
+) -> Result<(), String> {
     let under = under
         .map(|u| DivisionCode::parse(u).map_err(|e| format!("--under：{}", e.message)))
         .transpose()?;
@@ -221,7 +230,9 @@ async fn import_divisions(db: &DbArgs, files: &[PathBuf], under: Option<&str>) -
             .expect("progress template"),
     );
     let changed = store
-        .import_divisions(&Scope::system(), &rows, |done| bar.set_position(done as u64))
+        .import_divisions(&Scope::system(), &rows, |done| {
+            bar.set_position(done as u64)
+        })
         .await
         .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
@@ -283,8 +294,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }

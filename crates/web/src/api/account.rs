@@ -47,7 +47,13 @@ pub async fn login(
         .unwrap_or("");
     let outcome = state
         .store
-        .login(&req.username, &req.password, SessionKind::Api, &peer.ip().to_string(), ua)
+        .login(
+            &req.username,
+            &req.password,
+            SessionKind::Api,
+            &peer.ip().to_string(),
+            ua,
+        )
         .await?;
     match outcome {
         LoginOutcome::Success {
@@ -71,7 +77,10 @@ pub async fn login(
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "已退出"), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, Auth(caller): Auth) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<StatusCode, ApiError> {
     state
         .store
         .logout(caller.scope(), &caller.token, &caller.ip)

@@ -44,7 +44,9 @@ pub async fn get_division(
     Path(code): Path<String>,
 ) -> Result<Json<DivisionView>, ApiError> {
     let code = parse_code("code", &code)?;
-    Ok(Json(state.store.division(caller.scope(), code).await?.into()))
+    Ok(Json(
+        state.store.division(caller.scope(), code).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/divisions/{code}/children", tag = "divisions",

@@ -57,7 +57,10 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("change_password", RouteAccess::SignedIn),
     ("me", RouteAccess::SignedIn),
     ("get_division", RouteAccess::Action(Action::ViewDivisions)),
-    ("division_children", RouteAccess::Action(Action::ViewDivisions)),
+    (
+        "division_children",
+        RouteAccess::Action(Action::ViewDivisions),
+    ),
     ("list_users", RouteAccess::Action(Action::ViewUsers)),
     ("create_user", RouteAccess::Action(Action::ManageUsers)),
 ];
@@ -84,9 +87,13 @@ pub fn openapi_json() -> String {
     let mut value = serde_json::to_value(&doc).expect("OpenAPI document serialises");
     if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
         for item in paths.values_mut() {
-            let Some(item) = item.as_object_mut() else { continue };
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
             for op in item.values_mut() {
-                let Some(op) = op.as_object_mut() else { continue };
+                let Some(op) = op.as_object_mut() else {
+                    continue;
+                };
                 let id = op
                     .get("operationId")
                     .and_then(|v| v.as_str())
@@ -97,9 +104,10 @@ pub fn openapi_json() -> String {
                 };
                 let (label, roles): (String, Vec<&str>) = match access {
                     RouteAccess::Public => ("public".into(), vec![]),
-                    RouteAccess::SignedIn => {
-                        ("signed_in".into(), Role::ALL.iter().map(|r| r.as_str()).collect())
-                    }
+                    RouteAccess::SignedIn => (
+                        "signed_in".into(),
+                        Role::ALL.iter().map(|r| r.as_str()).collect(),
+                    ),
                     RouteAccess::Action(a) => (
                         a.as_str().into(),
                         Role::ALL
@@ -183,7 +191,11 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, ROUTE_ACCESS.len(), "ROUTE_ACCESS lists an operation that does not exist");
+        assert_eq!(
+            seen,
+            ROUTE_ACCESS.len(),
+            "ROUTE_ACCESS lists an operation that does not exist"
+        );
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     }
 }

@@ -22,7 +22,10 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", axum::routing::post(logout))
         .route("/divisions", get(divisions_root))
         .route("/divisions/{code}", get(division_page))
-        .route("/account/password", get(password_page).post(password_submit))
+        .route(
+            "/account/password",
+            get(password_page).post(password_submit),
+        )
         .route("/users", get(users_page).post(users_submit))
         .route("/audit", get(audit_page))
 }
@@ -119,7 +122,10 @@ fn store_error_page(e: StoreError) -> Response {
 }
 
 pub async fn not_found() -> Response {
-    error_page(StatusCode::NOT_FOUND, "您要找的页面不存在，或不在您的管辖范围内。")
+    error_page(
+        StatusCode::NOT_FOUND,
+        "您要找的页面不存在，或不在您的管辖范围内。",
+    )
 }
 
 /// Unix ms as Beijing time, the way users read it: "2026-11-23 20:15".
@@ -218,7 +224,13 @@ async fn login_submit(
     };
     let outcome = state
         .store
-        .login(&form.username, &form.password, SessionKind::Web, &peer.ip().to_string(), ua)
+        .login(
+            &form.username,
+            &form.password,
+            SessionKind::Web,
+            &peer.ip().to_string(),
+            ua,
+        )
         .await;
     match outcome {
         Ok(LoginOutcome::Success { token, user, .. }) => {
@@ -731,7 +743,10 @@ async fn users_submit(State(state): State<AppState>, form: CsrfForm<UserForm>) -
         .await;
     match result {
         Ok(u) => {
-            let notice = format!("已创建账户 {}，请将临时密码告知本人；首次登录须修改。", u.username);
+            let notice = format!(
+                "已创建账户 {}，请将临时密码告知本人；首次登录须修改。",
+                u.username
+            );
             users_view(&state, &caller, UserForm::default(), None, Some(notice)).await
         }
         Err(StoreError::Forbidden) | Err(StoreError::NotFound) => error_page(
