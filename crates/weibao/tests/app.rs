@@ -537,26 +537,30 @@ fn cli_imports_the_real_nbs_files_under_one_county() {
 }
 
 #[test]
-fn demo_loads_once_and_never_touches_a_database_with_data() {
-    let app = TestApp::empty_sqlite();
-    let accounts = app
-        .block_on(weibao::demo::load(&app.store))
-        .unwrap()
-        .expect("loaded");
-    assert_eq!(
-        accounts
-            .iter()
-            .filter(|a| a.role == weibao_domain::access::Role::Director)
-            .count(),
-        139
-    );
-    assert_eq!(
-        accounts
-            .iter()
-            .filter(|a| a.role == weibao_domain::access::Role::Supervisor)
-            .count(),
-        12
-    );
+fn serve_demo_loads_chaotian_once_and_a_second_start_changes_nothing() {
+    let dir = support::TempDir::new();
+    let data = dir.path().to_str().unwrap();
+    let first = support::Server::start(&[
+        "--data-dir",
+        data,
+        "serve",
+        "--demo",
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    assert!(first.stdout.contains("已载入演示数据"), "{}", first.stdout);
+    assert!(first.stdout.contains(weibao::demo::DEMO_PASSWORD));
+    let health = ureq::get(&format!("{}/healthz", first.base))
+        .call()
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let login = ureq::post(&format!("{}/api/v1/auth/login", first.base))
+        .send_json(json!({"username": "dir-510812100200", "password": weibao::demo::DEMO_PASSWORD}))
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    drop(first);
+
+    let app = TestApp::on_sqlite_dir(dir.path());
     let counts = app.block_on(app.store.division_counts()).unwrap();
     assert_eq!(counts, [1, 1, 1, 12, 139]);
     let stations = app
@@ -567,18 +571,82 @@ fn demo_loads_once_and_never_touches_a_database_with_data() {
         .unwrap();
     assert_eq!(stations.len(), 12);
     let users = app.block_on(app.store.user_count()).unwrap();
-    assert!(app
-        .block_on(weibao::demo::load(&app.store))
-        .unwrap()
-        .is_none());
+    // 139 directors, 12 supervisors, admin, office, auditor, a police liaison, a school.
+    assert_eq!(users, 139 + 12 + 5);
+    drop(app);
+
+    let second = support::Server::start(&[
+        "--data-dir",
+        data,
+        "serve",
+        "--demo",
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    assert!(
+        second.stdout.contains("--demo 未做任何改动"),
+        "{}",
+        second.stdout
+    );
+    drop(second);
+    let app = TestApp::on_sqlite_dir(dir.path());
     assert_eq!(app.block_on(app.store.user_count()).unwrap(), users);
-    // Every demo account signs in with the printed password.
+}
+
+#[test]
+fn user_add_works_while_the_server_runs() {
+    let app = TestApp::sqlite();
+    let url = app.db_url();
+    let out = support::weibao(
+        &[
+            "--database",
+            &url,
+            "user",
+            "add",
+            "--username",
+            "late",
+            "--password-stdin",
+            "--role",
+            "supervisor",
+            "--division",
+            TOWNSHIP_B,
+            "--unit",
+            "公安",
+        ],
+        Some("Late#2026ab\n"),
+        None,
+    );
+    assert!(!out.status.success(), "a supervisor with a unit is refused");
+    let out = support::weibao(
+        &[
+            "--database",
+            &url,
+            "user",
+            "add",
+            "--username",
+            "late",
+            "--password-stdin",
+            "--role",
+            "supervisor",
+            "--division",
+            TOWNSHIP_B,
+        ],
+        Some("Late#2026ab\n"),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (status, _) = app.post(
         "/api/v1/auth/login",
         None,
-        json!({"username": "dir-510812100200", "password": weibao::demo::DEMO_PASSWORD}),
+        json!({"username": "late", "password": "Late#2026ab"}),
     );
     assert_eq!(status, 200);
+    let out = support::weibao(&["--database", &url, "migrate"], None, None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("已是最新"));
 }
 
 // ---- browser ---------------------------------------------------------------------------

@@ -128,6 +128,11 @@ impl TestApp {
         }
     }
 
+    /// The database URL, for running the CLI against the same database.
+    pub fn db_url(&self) -> String {
+        self._db.as_ref().expect("a test database").url.clone()
+    }
+
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
@@ -363,6 +368,51 @@ pub fn weibao(args: &[&str], stdin: Option<&str>, env: Option<(&str, &str)>) -> 
         }
     }
     child.wait_with_output().unwrap()
+}
+
+/// `weibao serve` as its own process; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub stdout: String,
+}
+
+impl Server {
+    /// Starts the binary and waits for its "未保已启动：http://ADDR" line.
+    pub fn start(args: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weibao"))
+            .args(args)
+            .env_remove("WEIBAO_DATABASE_URL")
+            .env_remove("WEIBAO_DATA_DIR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start weibao serve");
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut stdout = String::new();
+        loop {
+            let mut line = String::new();
+            let n = reader.read_line(&mut line).unwrap();
+            assert!(n > 0, "weibao serve ended before it listened: {stdout}");
+            stdout.push_str(&line);
+            if let Some(rest) = line.trim().strip_prefix("未保已启动：") {
+                let base = rest.split_whitespace().next().unwrap().to_string();
+                return Server {
+                    child,
+                    base,
+                    stdout,
+                };
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 pub fn sqlite_exec(path: &Path, sql: &str) {
