@@ -48,7 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
-        .fallback(pages::not_found)
+        .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(security::origin_check))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn_with_state(

@@ -54,6 +54,11 @@ fn the_api_refuses_without_a_token_and_explains_bad_input() {
         assert_eq!(body["error"]["code"], "unauthorized");
         let (status, _) = app.get("/api/v1/me", Some(&"f".repeat(64)));
         assert_eq!(status, 401);
+        let (status, body) = app.get("/api/v1/nothing-here", None);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("no_such_route"))
+        );
         let token = app.token("office");
         let (status, body) = app.get("/api/v1/divisions/51081x/children", Some(&token));
         assert_eq!(status, 422);

@@ -121,6 +121,20 @@ fn store_error_page(e: StoreError) -> Response {
     error_page(e.status, &e.message)
 }
 
+/// Unknown paths: JSON under /api, a page elsewhere.
+pub async fn fallback(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_route",
+            "没有这个接口：请查看 /api/v1/openapi.json",
+        )
+        .into_response()
+    } else {
+        not_found().await
+    }
+}
+
 pub async fn not_found() -> Response {
     error_page(
         StatusCode::NOT_FOUND,
