@@ -5,10 +5,13 @@
 //! that names the field and says how to fix it.
 
 pub mod access;
+pub mod categories;
+pub mod child;
 pub mod credit_code;
 pub mod division;
 pub mod error;
 pub mod id_number;
+pub mod record;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use division::{DivisionCode, Level, VillageArea};

@@ -23,6 +23,7 @@ pub struct User {
     pub must_change_password: bool,
     pub locked_until: Option<i64>,
     pub disabled: bool,
+    pub designated: bool,
     pub created_at: i64,
 }
 
@@ -39,6 +40,7 @@ struct UserRow {
     must_change_password: bool,
     locked_until: Option<i64>,
     disabled: bool,
+    designated: bool,
     created_at: i64,
 }
 
@@ -55,13 +57,14 @@ impl UserRow {
             must_change_password: self.must_change_password,
             locked_until: self.locked_until,
             disabled: self.disabled,
+            designated: self.designated,
             created_at: self.created_at,
         }
     }
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, division_code, unit, phone, \
-     password_hash, must_change_password, locked_until, disabled, created_at";
+     password_hash, must_change_password, locked_until, disabled, designated, created_at";
 
 /// A new account. `must_change_password` is set for temporary passwords handed out in the UI.
 #[derive(Debug, Clone)]
@@ -74,6 +77,8 @@ pub struct NewUser {
     pub phone: Option<String>,
     pub password: String,
     pub must_change_password: bool,
+    /// May handle 受艾滋病影响儿童 records (a designated handler).
+    pub designated: bool,
 }
 
 /// Browser sessions carry a CSRF token; API tokens are sent as `Authorization: Bearer`.
@@ -219,14 +224,16 @@ impl Store {
             must_change_password: new.must_change_password,
             locked_until: None,
             disabled: false,
+            designated: new.designated,
             created_at: now,
         };
         let mut tx = self.begin().await?;
         let inserted = on!(tx.conn(), |c| {
             sqlx::query(
             "INSERT INTO users (id, username, display_name, role, division_code, unit, phone,
-                                password_hash, must_change_password, password_changed_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                password_hash, must_change_password, password_changed_at, created_at,
+                                designated)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (username) DO NOTHING"
         )
         .bind(&user.id)
@@ -240,6 +247,7 @@ impl Store {
         .bind(user.must_change_password)
         .bind(now)
         .bind(now)
+        .bind(user.designated)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())
@@ -463,11 +471,12 @@ impl Store {
             unit: Option<String>,
             must_change_password: bool,
             disabled: bool,
+            designated: bool,
         }
         let row: Option<Row> = on!(conn.conn(), |c| sqlx::query_as(
             "SELECT s.kind, s.csrf_token, s.created_at, s.last_seen_at, u.id AS user_id,
                     u.username, u.display_name, u.role, u.division_code, u.unit,
-                    u.must_change_password, u.disabled
+                    u.must_change_password, u.disabled, u.designated
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id_hash = $1"
         )
@@ -498,7 +507,8 @@ impl Store {
         let role = Role::parse(&row.role).expect("stored roles are valid");
         let home = DivisionCode::parse(&row.division_code).expect("stored codes are valid");
         Ok(Some(SessionUser {
-            scope: Scope::new(row.user_id, row.username, role, home, row.unit),
+            scope: Scope::new(row.user_id, row.username, role, home, row.unit)
+                .with_designated(row.designated),
             display_name: row.display_name,
             csrf_token: row.csrf_token,
             must_change_password: row.must_change_password,

@@ -6,23 +6,30 @@
 
 mod accounts;
 mod audit;
+mod children;
 mod clock;
 mod crypto;
 mod db;
 mod divisions;
 mod error;
 mod migrate;
+mod settings;
 mod stations;
 #[doc(hidden)]
 pub mod testing;
 
 pub use accounts::{LoginOutcome, NewUser, SessionKind, SessionUser, User};
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};
+pub use children::{
+    name_initials, ChildFilter, ChildSort, ChildStatus, ChildSummary, ChildVersion, StoredChild,
+    Transfer,
+};
 pub use clock::Clock;
 pub use crypto::{password_policy, sm3_hex};
 pub use db::{Backend, Store};
 pub use divisions::{Division, DivisionImportRow};
 pub use error::StoreError;
+pub use settings::{default_distress_subtypes, CATEGORY_RULES, DISTRESS_SUBTYPES};
 pub use stations::Station;
 
 /// Idle sessions end after this long (等保: 15-30 minutes).

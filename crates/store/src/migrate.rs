@@ -25,7 +25,10 @@ macro_rules! migration {
     };
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_foundation"),
+    migration!(2, "0002_children"),
+];
 
 impl Store {
     /// Applies every pending migration in one transaction; refuses to run when an applied

@@ -33,6 +33,9 @@ fn tree() -> Vec<DivisionImportRow> {
         row("510812100201", "朝天村"),
         row("510812100202", "清河村"),
         row("510812200202", "乙村"),
+        row("510811", "利州区"),
+        row("510811100", "东坝街道"),
+        row("510811100201", "丙村"),
     ]
 }
 
@@ -56,6 +59,7 @@ async fn add_user(store: &Store, username: &str, role: Role, at: &str) -> weibao
                 phone: None,
                 password: PASSWORD.into(),
                 must_change_password: false,
+                designated: false,
             },
         )
         .await
@@ -222,6 +226,7 @@ async fn accounts_are_checked_against_role_division_and_policy() {
             phone: None,
             password: password.into(),
             must_change_password: true,
+            designated: false,
         };
         let field_of = |e: StoreError| match e {
             StoreError::Invalid { field, invalid } => (field, invalid.message),
@@ -395,6 +400,7 @@ async fn changing_the_password_clears_the_first_login_flag_and_ends_other_sessio
                 phone: None,
                 password: "Temp#2026a".into(),
                 must_change_password: true,
+                designated: false,
             },
         )
         .await
@@ -607,5 +613,575 @@ async fn concurrent_writers_keep_one_unbroken_chain() {
             .expect("chain intact");
         // The import, the account, and 24 sign-in attempts.
         assert!(checked >= 26, "{}: {checked}", db.label);
+    }
+}
+
+// ---- the children's ledger ---------------------------------------------------------------
+
+use weibao_domain::record::{ChildPatch, ParentInput};
+use weibao_store::{ChildFilter, ChildStatus};
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// A valid 身份证号 for a child born `years_ago` years ago.
+fn child_id(years_ago: i32, seq: u32) -> String {
+    use chrono::Datelike;
+    let t = today();
+    let birth = chrono::NaiveDate::from_ymd_opt(t.year() - years_ago, 1, 15).unwrap();
+    let first17 = format!("510812{}{:03}", birth.format("%Y%m%d"), seq);
+    format!(
+        "{first17}{}",
+        weibao_domain::id_number::check_char(first17.as_bytes())
+    )
+}
+
+fn migrant() -> Option<ParentInput> {
+    Some(ParentInput {
+        status: Some("外出务工".into()),
+        since: Some("2023-01-01".into()),
+        ..Default::default()
+    })
+}
+
+fn patch(name: &str, id: &str, village: &str) -> ChildPatch {
+    ChildPatch {
+        name: Some(name.into()),
+        id_number: Some(id.into()),
+        division: Some(village.into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_child_is_registered_once_platform_wide_and_the_conflict_says_where() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir_a = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir_b = scope_of(&add_user(s, "dir-b", Role::Director, "510811100201").await);
+        let office = scope_of(&add_user(s, "office", Role::Office, "510812").await);
+        let id = child_id(9, 101);
+        let mut p = patch("张小花", &id, "510812100201");
+        p.father = migrant();
+        p.mother = migrant();
+        let child = s.create_child(&dir_a, p, "").await.unwrap();
+        assert_eq!(child.version, 1);
+        assert_eq!(child.county_code, "510812");
+        // Categories left out are what the facts imply: both parents away, rural, 9 years old.
+        assert!(
+            child
+                .record
+                .has(weibao_domain::child::Category::RuralLeftBehind),
+            "{}",
+            db.label
+        );
+        assert!(child.discrepancies.is_empty());
+        assert_eq!(
+            child.record.director_id.as_deref(),
+            Some(dir_a.user_id.as_str())
+        );
+        // Another county's director: conflict naming the place only.
+        let err = s
+            .create_child(&dir_b, patch("张小花", &id, "510811100201"), "")
+            .await
+            .unwrap_err();
+        match err {
+            StoreError::Conflict { field, message, .. } => {
+                assert_eq!(field, "id_number");
+                assert!(
+                    message.contains("朝天区甲") || message.contains("朝天镇朝天村"),
+                    "{message}"
+                );
+                assert!(
+                    !message.contains(&child.id),
+                    "the record id is not revealed: {message}"
+                );
+            }
+            other => panic!("{}: expected a conflict, got {other:?}", db.label),
+        }
+        // The county office may see it: the message points at the record.
+        let err = s
+            .create_child(&office, patch("张小花", &id, "510812100202"), "")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { message, .. } if message.contains(&child.id)),
+            "{err:?}"
+        );
+        // Outside the subtree the record does not exist.
+        assert!(matches!(
+            s.read_child(&dir_b, &child.id, false, "").await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.create_child(&dir_a, patch("李四", &child_id(5, 1), "510812100202"), "")
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn adults_and_bad_ids_are_refused_by_field() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let err = s
+            .create_child(&dir, patch("王五", &child_id(19, 5), "510812100201"), "")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Invalid {
+                    field: "id_number",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let mut bad = child_id(8, 5);
+        bad.pop();
+        bad.push(if bad.ends_with('1') { '2' } else { '1' });
+        let err = s
+            .create_child(&dir, patch("王五", &bad, "510812100201"), "")
+            .await
+            .unwrap_err();
+        match err {
+            StoreError::Invalid { field, invalid } => {
+                assert_eq!(field, "id_number");
+                assert!(
+                    invalid.message.contains("校验位应为"),
+                    "{}",
+                    invalid.message
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_a_version_and_the_village_changes_only_by_transfer() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let child = s
+            .create_child(&dir, patch("赵六", &child_id(7, 9), "510812100201"), "")
+            .await
+            .unwrap();
+        let change = ChildPatch {
+            risk: Some("高".into()),
+            address: Some("一组 3 号".into()),
+            ..Default::default()
+        };
+        let updated = s
+            .update_child(&dir, &child.id, change, Some(1), "")
+            .await
+            .unwrap();
+        assert_eq!(updated.version, 2);
+        // A stale edit is refused rather than silently overwriting.
+        let stale = ChildPatch {
+            risk: Some("低".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            s.update_child(&dir, &child.id, stale, Some(1), "").await,
+            Err(StoreError::Conflict {
+                field: "version",
+                ..
+            })
+        ));
+        let history = s.child_history(&dir, &child.id).await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].kind, "update");
+        let fields: Vec<(&str, &str, &str)> = history[0]
+            .changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.old.as_str(), c.new.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [("address", "", "一组 3 号"), ("risk", "低", "高")],
+            "{}",
+            db.label
+        );
+        // Moving the child out by editing the village is refused.
+        let moving = ChildPatch {
+            division: Some("510812100202".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            s.update_child(&dir, &child.id, moving, None, "").await,
+            Err(StoreError::Invalid {
+                field: "division",
+                ..
+            })
+        ));
+        // Nothing changed: no new version.
+        let same = ChildPatch {
+            risk: Some("高".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.update_child(&dir, &child.id, same, None, "")
+                .await
+                .unwrap()
+                .version,
+            2
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_to_another_county_moves_the_record_and_its_history() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir_a = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir_c = scope_of(&add_user(s, "dir-c", Role::Director, "510811100201").await);
+        let child = s
+            .create_child(&dir_a, patch("钱七", &child_id(6, 3), "510812100201"), "")
+            .await
+            .unwrap();
+        s.update_child(
+            &dir_a,
+            &child.id,
+            ChildPatch {
+                notes: Some("随祖母".into()),
+                ..Default::default()
+            },
+            None,
+            "",
+        )
+        .await
+        .unwrap();
+        let t = s
+            .request_transfer(&dir_a, &child.id, code("510811100201"), "随祖母迁居", "")
+            .await
+            .unwrap();
+        // While pending: the sender still holds the record; the receiver sees the request.
+        assert_eq!(
+            s.read_child(&dir_a, &child.id, false, "")
+                .await
+                .unwrap()
+                .status,
+            ChildStatus::Transferring
+        );
+        let incoming = s.incoming_transfers(&dir_c).await.unwrap();
+        assert_eq!(incoming.len(), 1);
+        assert!(s.incoming_transfers(&dir_a).await.unwrap().is_empty());
+        // Only the receiving side decides.
+        assert!(matches!(
+            s.decide_transfer(&dir_a, &t.id, true, "", "").await,
+            Err(StoreError::NotFound)
+        ));
+        s.decide_transfer(&dir_c, &t.id, true, "已核实", "")
+            .await
+            .unwrap();
+        let moved = s.read_child(&dir_c, &child.id, false, "").await.unwrap();
+        assert_eq!(moved.county_code, "510811", "{}", db.label);
+        assert_eq!(moved.record.division(), code("510811100201"));
+        assert_eq!(moved.status, ChildStatus::Active);
+        assert_eq!(
+            moved.record.director_id.as_deref(),
+            Some(dir_c.user_id.as_str())
+        );
+        let history = s.child_history(&dir_c, &child.id).await.unwrap();
+        assert_eq!(
+            history.iter().map(|v| v.kind.as_str()).collect::<Vec<_>>(),
+            ["transfer", "update", "create"]
+        );
+        assert!(matches!(
+            s.read_child(&dir_a, &child.id, false, "").await,
+            Err(StoreError::NotFound)
+        ));
+        // Still one registration: the ID cannot be registered again anywhere.
+        let again = s
+            .create_child(&dir_a, patch("钱七", &child_id(6, 3), "510812100201"), "")
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict { .. })));
+        assert!(db.store.verify_audit().await.unwrap().is_ok());
+    }
+}
+
+#[tokio::test]
+async fn lists_filter_search_and_page_within_the_subtree() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let office = scope_of(&add_user(s, "office", Role::Office, "510812").await);
+        let sup = scope_of(&add_user(s, "sup", Role::Supervisor, "510812100").await);
+        let mut left_behind = patch("张小花", &child_id(10, 1), "510812100201");
+        left_behind.father = migrant();
+        left_behind.mother = migrant();
+        s.create_child(&office, left_behind, "").await.unwrap();
+        let mut teen = patch("李大山", &child_id(16, 2), "510812100202");
+        teen.father = migrant();
+        teen.mother = migrant();
+        teen.categories = Some(vec!["农村留守儿童".into()]);
+        teen.risk = Some("高".into());
+        s.create_child(&office, teen, "").await.unwrap();
+        s.create_child(
+            &office,
+            patch("王小明", &child_id(3, 3), "510812200201"),
+            "",
+        )
+        .await
+        .unwrap();
+        let list = |scope: &Scope, f: ChildFilter| {
+            let s = s.clone();
+            let scope = scope.clone();
+            async move {
+                let (rows, total) = s
+                    .list_children(
+                        &scope,
+                        &ChildFilter {
+                            per_page: 50,
+                            page: 1,
+                            ..f
+                        },
+                    )
+                    .await
+                    .unwrap();
+                (rows.into_iter().map(|r| r.name).collect::<Vec<_>>(), total)
+            }
+        };
+        assert_eq!(
+            list(&office, ChildFilter::default()).await.1,
+            3,
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            list(&sup, ChildFilter::default()).await,
+            (vec!["张小花".into(), "李大山".into()], 2)
+        );
+        // 留守 ends at 16: the 16-year-old keeps the recorded category but leaves the filter.
+        let f = ChildFilter {
+            category: Some(weibao_domain::child::Category::RuralLeftBehind),
+            ..Default::default()
+        };
+        assert_eq!(list(&office, f).await.0, ["张小花"]);
+        let f = ChildFilter {
+            q: Some("zxh".into()),
+            ..Default::default()
+        };
+        assert_eq!(list(&office, f).await.0, ["张小花"]);
+        let f = ChildFilter {
+            q: Some("大山".into()),
+            ..Default::default()
+        };
+        assert_eq!(list(&office, f).await.0, ["李大山"]);
+        let f = ChildFilter {
+            q: Some(child_id(3, 3)),
+            ..Default::default()
+        };
+        assert_eq!(list(&office, f).await.0, ["王小明"]);
+        let f = ChildFilter {
+            age_min: Some(0),
+            age_max: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(list(&office, f).await.0, ["王小明"]);
+        let f = ChildFilter {
+            risk: Some(weibao_domain::child::Risk::High),
+            ..Default::default()
+        };
+        assert_eq!(list(&office, f).await.0, ["李大山"]);
+        // Paging.
+        let (rows, total) = s
+            .list_children(
+                &office,
+                &ChildFilter {
+                    per_page: 2,
+                    page: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((rows.len(), total), (1, 3));
+        // A supervisor cannot list another township.
+        let f = ChildFilter {
+            division: Some(code("510812200")),
+            ..Default::default()
+        };
+        assert!(matches!(
+            s.list_children(&sup, &f).await,
+            Err(StoreError::NotFound)
+        ));
+        // Rows show the masked number only.
+        let (rows, _) = s
+            .list_children(
+                &office,
+                &ChildFilter {
+                    per_page: 10,
+                    page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(rows.iter().all(|r| r.id_masked.contains("**********")));
+    }
+}
+
+#[tokio::test]
+async fn children_affected_by_hiv_are_seen_only_by_designated_users() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let office = scope_of(&add_user(s, "office", Role::Office, "510812").await);
+        let designated = office.clone().with_designated(true);
+        let mut p = patch("周某", &child_id(8, 8), "510812100201");
+        p.categories = Some(vec!["受艾滋病影响儿童".into()]);
+        assert!(matches!(
+            s.create_child(&office, p.clone(), "").await,
+            Err(StoreError::Forbidden)
+        ));
+        let child = s.create_child(&designated, p, "").await.unwrap();
+        assert!(matches!(
+            s.read_child(&office, &child.id, false, "").await,
+            Err(StoreError::NotFound)
+        ));
+        let (_, total) = s
+            .list_children(
+                &office,
+                &ChildFilter {
+                    per_page: 10,
+                    page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 0, "{}", db.label);
+        let (_, total) = s
+            .list_children(
+                &designated,
+                &ChildFilter {
+                    per_page: 10,
+                    page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 1);
+    }
+}
+
+#[tokio::test]
+async fn reading_and_revealing_a_record_are_audited_and_units_may_not_reveal() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let unit = scope_of(&add_user(s, "police", Role::Unit, "510812").await);
+        let child = s
+            .create_child(&dir, patch("孙八", &child_id(11, 4), "510812100201"), "")
+            .await
+            .unwrap();
+        s.read_child(&dir, &child.id, true, "10.0.0.9")
+            .await
+            .unwrap();
+        s.read_child(&unit, &child.id, false, "10.0.0.8")
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.read_child(&unit, &child.id, true, "").await,
+            Err(StoreError::Forbidden)
+        ));
+        let log = s.recent_audit(&Scope::system(), 50).await.unwrap();
+        let reads: Vec<(&str, &str, &str)> = log
+            .iter()
+            .filter(|e| e.target == child.id && e.action.starts_with("child.re"))
+            .map(|e| (e.action.as_str(), e.actor_name.as_str(), e.ip.as_str()))
+            .collect();
+        assert_eq!(
+            reads,
+            [
+                ("child.read", "police", "10.0.0.8"),
+                ("child.reveal", "dir-a", "10.0.0.9")
+            ],
+            "{}",
+            db.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_import_is_all_or_nothing() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let office = scope_of(&add_user(s, "office", Role::Office, "510812").await);
+        let existing = s
+            .create_child(
+                &office,
+                patch("已在册", &child_id(9, 9), "510812100201"),
+                "",
+            )
+            .await
+            .unwrap();
+        let t = today();
+        let rec = |name: &str, id: &str| {
+            (
+                patch(name, id, "510812100202")
+                    .apply(None, t, 18, &[])
+                    .unwrap(),
+                false,
+            )
+        };
+        let batch = vec![
+            rec("甲", &child_id(4, 11)),
+            rec("乙", &child_id(4, 12)),
+            rec("丙", &existing.record.id_number().to_string()),
+        ];
+        let err = s
+            .import_children(&office, code("510812"), batch, "", |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { .. }),
+            "{}: {err:?}",
+            db.label
+        );
+        let (_, total) = s
+            .list_children(
+                &office,
+                &ChildFilter {
+                    per_page: 10,
+                    page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 1, "nothing of the failed import is visible");
+        let batch = vec![rec("甲", &child_id(4, 11)), rec("乙", &child_id(4, 12))];
+        assert_eq!(
+            s.import_children(&office, code("510812"), batch, "", |_| {})
+                .await
+                .unwrap(),
+            2
+        );
+        let (_, total) = s
+            .list_children(
+                &office,
+                &ChildFilter {
+                    per_page: 10,
+                    page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 3);
     }
 }

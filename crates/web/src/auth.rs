@@ -211,6 +211,8 @@ impl FromRequestParts<AppState> for PageAuth {
 pub struct CsrfForm<T> {
     pub caller: Caller,
     pub form: T,
+    /// Every submitted pair, for fields that repeat (checkbox lists).
+    pub pairs: Vec<(String, String)>,
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
@@ -248,7 +250,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
                 format!("表单内容有误：{e}"),
             ))
         })?;
-        Ok(CsrfForm { caller, form })
+        Ok(CsrfForm {
+            caller,
+            form,
+            pairs: fields,
+        })
     }
 }
 

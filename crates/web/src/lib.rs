@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod auth;
 mod error;
+pub mod ledger_io;
 mod metrics;
 mod pages;
 mod security;

@@ -2,6 +2,7 @@
 //! director per village, and the county's office, from data shipped in this repository.
 
 use weibao_domain::access::{Role, Scope};
+use weibao_domain::record::short_village_name;
 use weibao_domain::{DivisionCode, Level};
 use weibao_store::{NewUser, Store, StoreError};
 
@@ -55,6 +56,7 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
                     phone: None,
                     password: DEMO_PASSWORD.into(),
                     must_change_password: false,
+                    designated: false,
                 },
                 name_of(at),
             ));
@@ -132,20 +134,30 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
             where_,
         });
     }
+    let villages: Vec<DivisionCode> = rows
+        .iter()
+        .filter(|r| county.contains(r.code) && r.code.level() == Level::Village)
+        .map(|r| r.code)
+        .collect();
+    let today = store.clock().today();
+    let children = crate::synth::children(DEMO_SEED, DEMO_CHILDREN, &villages, today)
+        .into_iter()
+        .map(|r| (r, false))
+        .collect();
+    store
+        .import_children(&system, county, children, "demo", |_| {})
+        .await
+        .map_err(err)?;
     Ok(Some(out))
 }
 
-/// "朝天村村民委员会" is called 朝天村 by the people who live there.
-pub fn short_village_name(name: &str) -> &str {
-    ["村民委员会", "居民委员会", "居委会", "委员会"]
-        .iter()
-        .find_map(|suffix| name.strip_suffix(suffix).filter(|s| !s.is_empty()))
-        .unwrap_or(name)
-}
+/// How many synthetic children the demo registers, and from which seed.
+pub const DEMO_CHILDREN: usize = 400;
+const DEMO_SEED: u64 = 510812;
 
 #[cfg(test)]
 mod tests {
-    use super::short_village_name;
+    use weibao_domain::record::short_village_name;
 
     #[test]
     fn village_committee_names_shorten_to_what_people_say() {

@@ -2,10 +2,11 @@
 
 pub mod demo;
 pub mod divisions_csv;
+pub mod synth;
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -66,6 +67,43 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Import records from Excel.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export records to Excel.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Import a children's ledger (.xlsx): all rows or none.
+    Children {
+        /// The workbook.
+        file: PathBuf,
+        /// The division the sheet is for (villages are resolved by name within it).
+        #[arg(long)]
+        division: String,
+        /// Check and report every bad row; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// Export the ledger of a division (身份证号 masked).
+    Children {
+        #[arg(long)]
+        division: String,
+        /// Where to write the .xlsx.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +130,9 @@ pub enum UserCommand {
         /// Make the user change the password at first sign-in.
         #[arg(long)]
         temporary: bool,
+        /// Designate the user to handle 受艾滋病影响儿童 records.
+        #[arg(long)]
+        designated: bool,
     },
 }
 
@@ -149,6 +190,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     unit,
                     display_name,
                     temporary,
+                    designated,
                 },
         } => {
             let role = Role::parse(&role).map_err(|e| format!("--role：{}", e.message))?;
@@ -172,6 +214,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                         phone: None,
                         password,
                         must_change_password: temporary,
+                        designated,
                     },
                 )
                 .await
@@ -192,6 +235,40 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Divisions {
             command: DivisionsCommand::Import { files, under },
         } => import_divisions(&cli.db, &files, under.as_deref()).await,
+        Command::Import {
+            command:
+                ImportCommand::Children {
+                    file,
+                    division,
+                    dry_run,
+                },
+        } => import_children(&cli.db, &file, &division, dry_run).await,
+        Command::Export {
+            command: ExportCommand::Children { division, out },
+        } => {
+            let division =
+                DivisionCode::parse(&division).map_err(|e| format!("--division：{}", e.message))?;
+            let store = open(&cli.db).await?;
+            let filter = weibao_store::ChildFilter {
+                division: Some(division),
+                per_page: 200,
+                page: 1,
+                ..Default::default()
+            };
+            let started = std::time::Instant::now();
+            let bytes =
+                weibao_web::ledger_io::export_children(&store, &Scope::system(), &filter, "cli")
+                    .await
+                    .map_err(|e| e.to_string())?;
+            std::fs::write(&out, &bytes).map_err(|e| format!("无法写入 {}：{e}", out.display()))?;
+            println!(
+                "已导出到 {}（{} 字节，用时 {:.1} 秒）",
+                out.display(),
+                bytes.len(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -245,6 +322,78 @@ async fn import_divisions(
     Ok(())
 }
 
+async fn import_children(
+    db: &DbArgs,
+    file: &Path,
+    division: &str,
+    dry_run: bool,
+) -> Result<(), String> {
+    let division =
+        DivisionCode::parse(division).map_err(|e| format!("--division：{}", e.message))?;
+    let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
+    let store = open(db).await?;
+    let started = std::time::Instant::now();
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} （{per_sec}）")
+            .expect("progress template"),
+    );
+    let report = weibao_web::ledger_io::import_children(
+        &store,
+        &Scope::system(),
+        division,
+        &bytes,
+        dry_run,
+        "cli",
+        |stage, done, total| {
+            bar.set_message(if stage == "check" { "检查" } else { "写入" });
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        weibao_web::ledger_io::ImportFailure::Sheet(s) => s.to_string(),
+        weibao_web::ledger_io::ImportFailure::Store(s) => s.to_string(),
+    })?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "工作表“{}”，表头在第 {} 行：读取 {} 行，无误 {} 行，问题 {} 处（{:.1} 秒，{:.0} 行/秒）",
+        report.sheet,
+        report.header_row,
+        report.rows_read,
+        report.rows_good,
+        report.errors.len(),
+        secs,
+        report.rows_read as f64 / secs.max(0.001)
+    );
+    for e in report.errors.iter().take(200) {
+        println!("  第 {} 行 [{}]：{}", e.row, e.field, e.message);
+    }
+    if report.errors.len() > 200 {
+        println!("  …… 另有 {} 处问题", report.errors.len() - 200);
+    }
+    if !report.ignored_headers.is_empty() {
+        println!(
+            "未识别的列（已忽略）：{}",
+            report.ignored_headers.join("、")
+        );
+    }
+    if !report.errors.is_empty() {
+        return Err(if dry_run {
+            "试导入发现问题，请修改后重试".into()
+        } else {
+            "有错误行，未导入任何记录".into()
+        });
+    }
+    if dry_run {
+        println!("试导入通过：去掉 --dry-run 即可导入");
+    } else {
+        println!("已导入 {} 名儿童", report.imported);
+    }
+    Ok(())
+}
+
 async fn serve(db: &DbArgs, bind: SocketAddr, demo: bool) -> Result<(), String> {
     let store = open(db).await?;
     if demo {
@@ -271,7 +420,10 @@ async fn serve(db: &DbArgs, bind: SocketAddr, demo: bool) -> Result<(), String> 
 }
 
 fn print_demo_accounts(accounts: &[demo::DemoAccount]) {
-    println!("已载入演示数据：四川省广元市朝天区（12 个乡镇、139 个村居）");
+    println!(
+        "已载入演示数据：四川省广元市朝天区（12 个乡镇、139 个村居，{} 名示例儿童，均为虚构）",
+        demo::DEMO_CHILDREN
+    );
     println!("演示账户（密码均为 {}）：", demo::DEMO_PASSWORD);
     let mut directors = 0;
     for a in accounts {

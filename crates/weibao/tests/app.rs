@@ -309,6 +309,658 @@ fn openapi_health_and_metrics_are_served() {
     );
 }
 
+// ---- the ledger over the API -------------------------------------------------------------
+
+fn child_id(years_ago: i32, seq: u32) -> String {
+    use chrono::Datelike;
+    let t = chrono::Utc::now().date_naive();
+    let birth = chrono::NaiveDate::from_ymd_opt(t.year() - years_ago, 3, 7).unwrap();
+    let first17 = format!("510812{}{:03}", birth.format("%Y%m%d"), seq);
+    format!(
+        "{first17}{}",
+        weibao_domain::id_number::check_char(first17.as_bytes())
+    )
+}
+
+#[test]
+fn children_are_created_listed_read_and_changed_through_the_api() {
+    for app in TestApp::all() {
+        let dir = app.token("dir-a1");
+        let id = child_id(9, 321);
+        let (status, body) = app.post("/api/v1/children", Some(&dir), json!({
+            "name": "张小花", "id_number": id, "division": VILLAGE_A1,
+            "father": {"status": "外出务工", "since": "2024-02-01", "place": "广东省东莞市"},
+            "mother": {"status": "外出务工", "since": "2024-02-01"},
+            "guardians": [{"name": "李秀兰", "relationship": "祖母", "phone": "13812345678", "actual_caregiver": true}]
+        }));
+        assert_eq!(status, 201, "{}: {body}", app.label);
+        let child = body["id"].as_str().unwrap().to_string();
+        assert_eq!(body["division"], VILLAGE_A1);
+        assert_eq!(
+            body["id_number"],
+            format!("{}**********{}", &id[..4], &id[14..])
+        );
+        assert_eq!(body["categories"], json!(["农村留守儿童"]));
+        assert_eq!(body["guardians"][0]["phone"], "138****5678");
+        // 422 names the field; 409 for an ID already in the ledger.
+        let mut bad = id.clone();
+        bad.replace_range(17..18, if id.ends_with('1') { "2" } else { "1" });
+        let (status, body) = app.post(
+            "/api/v1/children",
+            Some(&dir),
+            json!({"name": "甲", "id_number": bad, "division": VILLAGE_A1}),
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("id_number")),
+            "{body}"
+        );
+        let (status, body) = app.post(
+            "/api/v1/children",
+            Some(&dir),
+            json!({"name": "甲", "id_number": child_id(18, 1), "division": VILLAGE_A1}),
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("id_number")),
+            "an adult: {body}"
+        );
+        let (status, body) = app.post(
+            "/api/v1/children",
+            Some(&dir),
+            json!({"name": "乙", "id_number": id, "division": VILLAGE_A1}),
+        );
+        assert_eq!(status, 409, "{body}");
+        let (status, _) = app.post(
+            "/api/v1/children",
+            Some(&dir),
+            json!({"name": "丙", "division": VILLAGE_A1}),
+        );
+        assert_eq!(status, 422);
+        // List: masked IDs, 12-digit divisions, filters.
+        let (status, list) = app.get(
+            &format!("/api/v1/children?division={TOWNSHIP_A}&category=农村留守儿童"),
+            Some(&app.token("sup-a")),
+        );
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["items"][0]["id"], child.as_str());
+        assert!(list["items"][0]["id_number"]
+            .as_str()
+            .unwrap()
+            .contains("**********"));
+        // Read, reveal, patch, history.
+        let (status, full) = app.get(&format!("/api/v1/children/{child}?reveal=true"), Some(&dir));
+        assert_eq!(
+            (status, full["id_number"].as_str()),
+            (200, Some(id.as_str()))
+        );
+        assert_eq!(full["guardians"][0]["phone"], "13812345678");
+        let (status, body) = app.send(
+            "PATCH",
+            &format!("/api/v1/children/{child}"),
+            Some(&dir),
+            Some(json!({"risk": "高"}).to_string()),
+        );
+        assert_eq!(
+            (status, body["risk"].as_str(), body["version"].as_i64()),
+            (200, Some("高"), Some(2)),
+            "{body}"
+        );
+        let (status, body) = app.send(
+            "PATCH",
+            &format!("/api/v1/children/{child}?version=1"),
+            Some(&dir),
+            Some(json!({"risk": "低"}).to_string()),
+        );
+        assert_eq!(status, 409, "{body}");
+        let (status, body) = app.send(
+            "PATCH",
+            &format!("/api/v1/children/{child}"),
+            Some(&dir),
+            Some(json!({"division": VILLAGE_A2}).to_string()),
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("division"))
+        );
+        let (status, body) = app.send(
+            "PATCH",
+            &format!("/api/v1/children/{child}"),
+            Some(&dir),
+            Some(json!({"colour": "red"}).to_string()),
+        );
+        assert_eq!(
+            status, 422,
+            "unknown fields are refused, not ignored: {body}"
+        );
+        let (_, history) = app.get(&format!("/api/v1/children/{child}/history"), Some(&dir));
+        assert_eq!(
+            history[0]["changes"][0],
+            json!({"field": "risk", "label": "风险等级", "old": "低", "new": "高"})
+        );
+        assert_eq!(history.as_array().unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn the_ledger_api_answers_404_outside_the_subtree_and_403_to_roles_without_it() {
+    for app in TestApp::all() {
+        let dir = app.token("dir-a1");
+        let (_, body) = app.post(
+            "/api/v1/children",
+            Some(&dir),
+            json!({"name": "张小花", "id_number": child_id(8, 1), "division": VILLAGE_A1}),
+        );
+        let child = body["id"].as_str().unwrap().to_string();
+        for (user, expected) in [
+            ("dir-a2", 404),
+            ("dir-b1", 404),
+            ("sup-b", 404),
+            ("sup-a", 200),
+            ("office", 200),
+            ("auditor", 403),
+        ] {
+            let token = app.token(user);
+            let (status, _) = app.get(&format!("/api/v1/children/{child}"), Some(&token));
+            assert_eq!(status, expected, "{}: {user} GET", app.label);
+            let (status, _) = app.get(&format!("/api/v1/children/{child}/history"), Some(&token));
+            assert_eq!(status, expected, "{}: {user} history", app.label);
+            let (status, _) = app.send(
+                "PATCH",
+                &format!("/api/v1/children/{child}"),
+                Some(&token),
+                Some(json!({"notes": "x"}).to_string()),
+            );
+            assert_eq!(status, expected, "{}: {user} PATCH", app.label);
+        }
+        // Registering in someone else's village.
+        let (status, _) = app.post(
+            "/api/v1/children",
+            Some(&app.token("dir-a2")),
+            json!({"name": "乙", "id_number": child_id(8, 2), "division": VILLAGE_A1}),
+        );
+        assert_eq!(status, 404);
+        assert_eq!(
+            app.get("/api/v1/children", Some(&app.token("auditor"))).0,
+            403
+        );
+        let (status, body) = app.get("/api/v1/children", Some(&app.token("dir-a2")));
+        assert_eq!((status, body["total"].as_i64()), (200, Some(0)));
+    }
+}
+
+#[test]
+fn a_transfer_is_accepted_by_the_receiving_village() {
+    for app in TestApp::all() {
+        let dir = app.token("dir-a1");
+        let (_, body) = app.post(
+            "/api/v1/children",
+            Some(&dir),
+            json!({"name": "张小花", "id_number": child_id(8, 7), "division": VILLAGE_A1}),
+        );
+        let child = body["id"].as_str().unwrap().to_string();
+        let (status, t) = app.post(
+            &format!("/api/v1/children/{child}/transfer"),
+            Some(&dir),
+            json!({"to_division": VILLAGE_B1, "reason": "随祖母迁居"}),
+        );
+        assert_eq!(status, 201, "{t}");
+        let receiver = app.token("dir-b1");
+        let (_, incoming) = app.get("/api/v1/transfers/incoming", Some(&receiver));
+        assert_eq!(incoming.as_array().unwrap().len(), 1);
+        let tid = incoming[0]["id"].as_str().unwrap();
+        assert_eq!(
+            app.post(
+                &format!("/api/v1/transfers/{tid}/decision"),
+                Some(&dir),
+                json!({"accept": true})
+            )
+            .0,
+            404
+        );
+        let (status, done) = app.post(
+            &format!("/api/v1/transfers/{tid}/decision"),
+            Some(&receiver),
+            json!({"accept": true}),
+        );
+        assert_eq!(
+            (status, done["status"].as_str()),
+            (200, Some("accepted")),
+            "{done}"
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/children/{child}"), Some(&dir)).0,
+            404
+        );
+        let (_, moved) = app.get(&format!("/api/v1/children/{child}"), Some(&receiver));
+        assert_eq!(moved["division"], VILLAGE_B1);
+    }
+}
+
+// ---- Excel in and out ---------------------------------------------------------------------
+
+/// A ledger the way a township keeps it: a merged title row, a note, a blank row, headers
+/// in their own order and words, dates and IDs in every form, stray spaces, full-width
+/// characters, a lower-case x.
+fn messy_ledger(rows: &[[&str; 6]]) -> Vec<u8> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let title = Format::new().set_bold();
+    ws.merge_range(0, 0, 0, 6, "朝天镇困境儿童动态台账（2026年）", &title)
+        .unwrap();
+    ws.write_string(1, 0, "填报单位：朝天镇人民政府").unwrap();
+    let headers = [
+        "序号",
+        "所在村",
+        "儿童姓名",
+        "公民身份号码",
+        "父亲情况",
+        "父亲外出时间",
+        "联系电话",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(3, c as u16, *h).unwrap();
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (i, r) in rows.iter().enumerate() {
+        let row = 4 + i as u32 + (i as u32 / 2); // a blank row after every two
+        ws.write_number(row, 0, (i + 1) as f64).unwrap();
+        ws.write_string(row, 1, r[0]).unwrap();
+        ws.write_string(row, 2, r[1]).unwrap();
+        if let Some(n) = r[2].strip_prefix("num:") {
+            ws.write_number(row, 3, n.parse::<f64>().unwrap()).unwrap();
+        } else {
+            ws.write_string(row, 3, r[2]).unwrap();
+        }
+        ws.write_string(row, 4, r[3]).unwrap();
+        if let Some(d) = r[4].strip_prefix("date:") {
+            let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+            use chrono::Datelike;
+            let dt =
+                ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).unwrap();
+            ws.write_datetime_with_format(row, 5, &dt, &date).unwrap();
+        } else {
+            ws.write_string(row, 5, r[4]).unwrap();
+        }
+        ws.write_string(row, 6, r[5]).unwrap();
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "weibao-test-boundary-7311";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ledger.xlsx\"\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n").as_bytes());
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn upload(app: &TestApp, token: &str, path: &str, bytes: &[u8]) -> (u16, serde_json::Value) {
+    let (ct, body) = multipart(bytes);
+    let res = ureq::post(&format!("{}{path}", app.base))
+        .set("authorization", &format!("Bearer {token}"))
+        .set("content-type", &ct)
+        .send_bytes(&body);
+    let res = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = res.status();
+    (
+        status,
+        serde_json::from_str(&res.into_string().unwrap()).unwrap(),
+    )
+}
+
+#[test]
+fn a_messy_township_ledger_is_checked_row_by_row_then_imported_whole() {
+    for app in TestApp::all() {
+        let sup = app.token("sup-a");
+        let good_id = child_id(9, 11);
+        let x_id = {
+            // One with a lower-case x check character, if this sequence gives one.
+            let mut seq = 12;
+            loop {
+                let id = child_id(7, seq);
+                if id.ends_with('X') {
+                    break id.to_lowercase();
+                }
+                seq += 1;
+            }
+        };
+        let old_style = child_id(5, 13);
+        let rows = [
+            [
+                "朝天村",
+                " 张小花 ",
+                &good_id,
+                "外出务工",
+                "date:2024-02-01",
+                "138 1234 5678",
+            ],
+            [
+                "青云村",
+                "李小军",
+                &x_id,
+                "外出务工",
+                "2024年3月5日",
+                "13912345678",
+            ],
+            [
+                "朝天村村民委员会",
+                "王　小明",
+                &format!("num:{}", &old_style[..15]),
+                "在家",
+                "",
+                "",
+            ],
+            ["不存在村", "赵六", &child_id(6, 14), "在家", "", ""],
+            [
+                "朝天村",
+                "钱七",
+                &format!("num:{old_style}"),
+                "在家",
+                "",
+                "",
+            ],
+            ["朝天村", "孙八", &good_id, "死亡", "2023.05.06", ""],
+        ];
+        let ledger = messy_ledger(&rows);
+        let (status, report) = upload(
+            &app,
+            &sup,
+            &format!("/api/v1/children/import?division={TOWNSHIP_A}&dry_run=true"),
+            &ledger,
+        );
+        assert_eq!(status, 200, "{}: {report}", app.label);
+        assert_eq!(report["header_row"], 4);
+        assert_eq!(report["rows_read"], 6);
+        let errors: Vec<(i64, String)> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["row"].as_i64().unwrap(),
+                    e["field"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        // Rows 5, 6 | blank 7 | 8, 9 | blank 10 | 11, 12 as Excel numbers them.
+        assert_eq!(
+            errors,
+            [
+                (8, "id_number".to_string()),
+                (9, "village".into()),
+                (11, "id_number".into()),
+                (12, "id_number".into())
+            ],
+            "{}: {report}",
+            app.label
+        );
+        let msgs: Vec<&str> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap())
+            .collect();
+        assert!(msgs[2].contains("存成了数字"), "{msgs:?}");
+        assert!(
+            msgs[3].contains("第 5 行"),
+            "duplicate within the file names the first row: {msgs:?}"
+        );
+        // A commit with bad rows imports nothing.
+        let (status, report) = upload(
+            &app,
+            &sup,
+            &format!("/api/v1/children/import?division={TOWNSHIP_A}&dry_run=false"),
+            &ledger,
+        );
+        assert_eq!((status, report["imported"].as_i64()), (422, Some(0)));
+        assert_eq!(app.get("/api/v1/children", Some(&sup)).1["total"], 0);
+        // The good rows alone import whole.
+        let clean = messy_ledger(&rows[..2]);
+        let (status, report) = upload(
+            &app,
+            &sup,
+            &format!("/api/v1/children/import?division={TOWNSHIP_A}&dry_run=false"),
+            &clean,
+        );
+        assert_eq!(
+            (status, report["imported"].as_i64()),
+            (200, Some(2)),
+            "{report}"
+        );
+        let (_, list) = app.get(
+            &format!("/api/v1/children?division={TOWNSHIP_A}&sort=name"),
+            Some(&sup),
+        );
+        let names: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["张小花", "李小军"]);
+        let one = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == "李小军")
+            .unwrap();
+        assert!(one["id_number"].as_str().unwrap().ends_with('X'));
+        // Not a workbook: a clear refusal naming the file.
+        let (status, body) = upload(
+            &app,
+            &sup,
+            &format!("/api/v1/children/import?division={TOWNSHIP_A}"),
+            b"name,id\n",
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("file")),
+            "{body}"
+        );
+        // Outside the subtree.
+        let (status, _) = upload(
+            &app,
+            &sup,
+            &format!("/api/v1/children/import?division={TOWNSHIP_B}"),
+            &clean,
+        );
+        assert_eq!(status, 404);
+    }
+}
+
+#[test]
+fn an_export_opens_as_a_workbook_with_masked_ids_and_neutralised_formulas() {
+    let app = TestApp::sqlite();
+    let office = app.token("office");
+    let id = child_id(10, 41);
+    app.post(
+        "/api/v1/children",
+        Some(&office),
+        json!({"name": "=HYPERLINK(\"x\")", "id_number": id, "division": VILLAGE_A1}),
+    );
+    app.post(
+        "/api/v1/children",
+        Some(&office),
+        json!({"name": "李四", "id_number": child_id(6, 42), "division": VILLAGE_B1, "risk": "高"}),
+    );
+    let res = ureq::get(&format!(
+        "{}/api/v1/children/export.xlsx?risk=%E9%AB%98",
+        app.base
+    ))
+    .set("authorization", &format!("Bearer {office}"))
+    .call()
+    .unwrap();
+    assert_eq!(
+        res.header("content-type").unwrap(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut res.into_reader(), &mut bytes).unwrap();
+    let aliases = weibao_sheets::HeaderAliases::new(vec![
+        ("name".into(), vec!["姓名".into()]),
+        ("id".into(), vec!["身份证号（脱敏）".into()]),
+    ]);
+    let table = weibao_sheets::read_table(&bytes, &aliases, &["name"], 1000).unwrap();
+    assert_eq!(table.rows.len(), 1, "the risk filter applies to the export");
+    assert_eq!(table.rows[0].cells["name"].text(), "李四");
+    let res = ureq::get(&format!("{}/api/v1/children/export.xlsx", app.base))
+        .set("authorization", &format!("Bearer {office}"))
+        .call()
+        .unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut res.into_reader(), &mut bytes).unwrap();
+    let table = weibao_sheets::read_table(&bytes, &aliases, &["name"], 1000).unwrap();
+    let texts: Vec<String> = table.rows.iter().map(|r| r.cells["id"].text()).collect();
+    assert!(texts.iter().all(|t| t.contains("**********")), "{texts:?}");
+    assert!(!texts.iter().any(|t| t == &id));
+    let formula = table
+        .rows
+        .iter()
+        .find(|r| r.cells["name"].text().contains("HYPERLINK"))
+        .unwrap();
+    assert!(
+        !formula.cells["name"].text().starts_with('='),
+        "a name starting with = is not a formula"
+    );
+    // Units may read but not export; the export is audited.
+    assert_eq!(
+        app.get("/api/v1/children/export.xlsx", Some(&app.token("auditor")))
+            .0,
+        403
+    );
+    let entries = app
+        .block_on(
+            app.store
+                .recent_audit(&weibao_domain::access::Scope::system(), 20),
+        )
+        .unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "child.export" && e.detail == "rows=2"));
+}
+
+#[test]
+fn cli_imports_and_exports_the_ledger() {
+    let app = TestApp::sqlite();
+    let url = app.db_url();
+    let dir = support::TempDir::new();
+    let file = dir.path().join("ledger.xlsx");
+    let id = child_id(9, 51);
+    std::fs::write(
+        &file,
+        messy_ledger(&[["朝天村", "张小花", &id, "外出务工", "2024-01-01", ""]]),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = support::weibao(
+        &[
+            "--database",
+            &url,
+            "import",
+            "children",
+            f,
+            "--division",
+            TOWNSHIP_A,
+            "--dry-run",
+        ],
+        None,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("试导入通过"));
+    assert_eq!(
+        app.get("/api/v1/children", Some(&app.token("office"))).1["total"],
+        0,
+        "a dry run changes nothing"
+    );
+    let out = support::weibao(
+        &[
+            "--database",
+            &url,
+            "import",
+            "children",
+            f,
+            "--division",
+            TOWNSHIP_A,
+        ],
+        None,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.get("/api/v1/children", Some(&app.token("office"))).1["total"],
+        1
+    );
+    let out_file = dir.path().join("out.xlsx");
+    let out = support::weibao(
+        &[
+            "--database",
+            &url,
+            "export",
+            "children",
+            "--division",
+            COUNTY,
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&out_file).unwrap();
+    let aliases = weibao_sheets::HeaderAliases::new(vec![
+        ("name".into(), vec!["姓名".into()]),
+        ("id".into(), vec!["身份证号（脱敏）".into()]),
+    ]);
+    let table = weibao_sheets::read_table(&bytes, &aliases, &["name"], 10).unwrap();
+    assert_eq!(table.rows[0].cells["name"].text(), "张小花");
+    let bad = dir.path().join("bad.xlsx");
+    std::fs::write(
+        &bad,
+        messy_ledger(&[["不存在村", "张小花", &child_id(9, 52), "", "", ""]]),
+    )
+    .unwrap();
+    let out = support::weibao(
+        &[
+            "--database",
+            &url,
+            "import",
+            "children",
+            bad.to_str().unwrap(),
+            "--division",
+            TOWNSHIP_A,
+        ],
+        None,
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("第 5 行 [village]"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 // ---- pages -----------------------------------------------------------------------------
 
 #[test]
@@ -741,4 +1393,67 @@ fn browser_forces_a_temporary_password_to_be_changed() {
     browser.fill("input[name=confirm_password]", "Liu#Own2026");
     browser.click("form[action='/account/password'] button[type=submit]");
     browser.wait_for_text("h1", "我的工作");
+}
+
+#[test]
+fn browser_registers_edits_and_sees_the_timeline_on_a_phone() {
+    let Some(browser) = Browser::start(360, 780) else {
+        return;
+    };
+    let app = TestApp::sqlite();
+    browser.goto(&format!("{}/login", app.base));
+    browser.fill("input[name=username]", "dir-a1");
+    browser.fill("input[name=password]", PASSWORD);
+    browser.click("button[type=submit]");
+    browser.wait_for_text("h1", "我的工作");
+    browser.click("nav.modules a[href='/children']");
+    browser.wait_for_text("h1", "儿童台账");
+    browser.click("a[href='/children/new']");
+    browser.wait_for_text("h1", "登记儿童");
+    // A wrong check character is flagged as it is typed, in the server's words.
+    let id = child_id(9, 61);
+    let mut wrong = id.clone();
+    wrong.replace_range(17..18, if id.ends_with('1') { "2" } else { "1" });
+    browser.fill("input[name=name]", "张小花");
+    browser.fill("input[name=id_number]", &wrong);
+    browser.click("input[name=address]");
+    browser.wait_for_text("input[name=id_number] + .field-msg", "校验位应为");
+    browser.fill("input[name=id_number]", &id);
+    browser.click("input[name=address]");
+    browser.fill("input[name=address]", "三组 12 号");
+    browser.select("select[name=father_status]", "外出务工");
+    browser.set_value("input[name=father_since]", "2024-02-01");
+    browser.select("select[name=mother_status]", "外出务工");
+    browser.set_value("input[name=mother_since]", "2024-03-01");
+    browser.fill("input[name=g1_name]", "李秀兰");
+    browser.fill("input[name=g1_relationship]", "祖母");
+    browser.fill("input[name=g1_phone]", "13812345678");
+    browser.click(".child-form button[type=submit]");
+    browser.wait_for_text("h1", "张小花");
+    assert!(
+        browser.text("#categories").contains("农村留守儿童"),
+        "categories from the facts"
+    );
+    assert!(
+        browser.text("#id-number").contains("**********"),
+        "masked by default"
+    );
+    browser.click(".head-row a.button");
+    browser.wait_for_text("h1", "修改 张小花");
+    browser.select("select[name=risk]", "高");
+    browser.fill("input[name=notes]", "祖母年迈，需重点关注");
+    browser.click(".child-form button[type=submit]");
+    browser.wait_for_text(".alert.ok", "已保存");
+    browser.wait_for_text("#timeline", "风险等级");
+    let timeline = browser.text("#timeline");
+    assert!(
+        timeline.contains("低 → 高") && timeline.contains("登记"),
+        "{timeline}"
+    );
+    let width = browser.eval("return document.documentElement.scrollWidth");
+    assert!(
+        width.as_i64().unwrap() <= 360,
+        "page is {width} px wide on a 360 px screen"
+    );
+    browser.screenshot("child-360");
 }

@@ -5,6 +5,7 @@
 //! documented operation has an entry.
 
 mod account;
+pub mod children;
 mod divisions;
 mod users;
 
@@ -63,6 +64,28 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ),
     ("list_users", RouteAccess::Action(Action::ViewUsers)),
     ("create_user", RouteAccess::Action(Action::ManageUsers)),
+    ("list_children", RouteAccess::Action(Action::ViewChildren)),
+    ("create_child", RouteAccess::Action(Action::EditChildren)),
+    ("get_child", RouteAccess::Action(Action::ViewChildren)),
+    ("update_child", RouteAccess::Action(Action::EditChildren)),
+    ("child_history", RouteAccess::Action(Action::ViewChildren)),
+    (
+        "request_transfer",
+        RouteAccess::Action(Action::TransferChildren),
+    ),
+    (
+        "incoming_transfers",
+        RouteAccess::Action(Action::TransferChildren),
+    ),
+    (
+        "decide_transfer",
+        RouteAccess::Action(Action::TransferChildren),
+    ),
+    ("import_children", RouteAccess::Action(Action::EditChildren)),
+    (
+        "export_children",
+        RouteAccess::Action(Action::ExportChildren),
+    ),
 ];
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -74,6 +97,19 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(divisions::get_division))
         .routes(routes!(divisions::division_children))
         .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(children::list_children, children::create_child))
+        .routes(routes!(children::get_child, children::update_child))
+        .routes(routes!(children::child_history))
+        .routes(routes!(children::request_transfer))
+        .routes(routes!(children::incoming_transfers))
+        .routes(routes!(children::decide_transfer))
+        .routes({
+            // Workbooks are large; every other route keeps axum's 2 MB default.
+            let (schemas, paths, method_router) = routes!(children::import_children);
+            let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(children::export_children))
 }
 
 pub fn routes() -> Router<AppState> {

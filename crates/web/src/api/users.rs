@@ -24,6 +24,8 @@ pub struct UserView {
     pub unit: Option<String>,
     pub must_change_password: bool,
     pub locked: bool,
+    /// Designated handler of 受艾滋病影响儿童 records.
+    pub designated: bool,
 }
 
 impl UserView {
@@ -37,6 +39,7 @@ impl UserView {
             division: u.division.full(),
             unit: u.unit,
             must_change_password: u.must_change_password,
+            designated: u.designated,
         }
     }
 }
@@ -87,6 +90,9 @@ pub struct CreateUser {
     pub phone: Option<String>,
     /// A temporary password: the user must change it at first sign-in.
     pub password: String,
+    /// Designate the user to handle 受艾滋病影响儿童 records.
+    #[serde(default)]
+    pub designated: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
@@ -113,6 +119,7 @@ pub async fn create_user(
                 phone: req.phone,
                 password: req.password,
                 must_change_password: true,
+                designated: req.designated,
             },
         )
         .await?;

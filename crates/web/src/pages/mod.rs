@@ -1,5 +1,7 @@
 //! Server-rendered pages: login, home per role, the division browser, accounts, audit.
 
+mod children;
+
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -28,6 +30,20 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", get(users_page).post(users_submit))
         .route("/audit", get(audit_page))
+        .route("/children", get(children::list).post(children::create))
+        .route("/children/new", get(children::new_form))
+        .route("/children/import", get(children::import_page))
+        .route("/children/{id}", get(children::show))
+        .route(
+            "/children/{id}/edit",
+            get(children::edit_form).post(children::update),
+        )
+        .route(
+            "/children/{id}/transfer",
+            axum::routing::post(children::transfer),
+        )
+        .route("/transfers", get(children::transfers))
+        .route("/transfers/{id}", axum::routing::post(children::decide))
 }
 
 // ---- shared pieces ---------------------------------------------------------------------
@@ -60,7 +76,12 @@ impl Layout {
 
     fn for_caller(caller: &Caller, active: &str) -> Layout {
         let role = caller.scope().role;
-        let mut modules = vec![("/", "首页", true), ("/divisions", "区划", true)];
+        let mut modules = vec![
+            ("/", "首页", true),
+            ("/children", "儿童台账", allows(role, Action::ViewChildren)),
+            ("/transfers", "迁移", allows(role, Action::TransferChildren)),
+            ("/divisions", "区划", true),
+        ];
         modules.push(("/users", "用户", allows(role, Action::ViewUsers)));
         modules.push(("/audit", "审计", allows(role, Action::ViewAudit)));
         Layout {
@@ -573,7 +594,7 @@ struct PasswordForm {
 }
 
 async fn password_submit(State(state): State<AppState>, form: CsrfForm<PasswordForm>) -> Response {
-    let CsrfForm { caller, form } = form;
+    let CsrfForm { caller, form, .. } = form;
     let result = if form.new_password != form.confirm_password {
         Err("两次输入的新密码不一致，请重新输入".to_string())
     } else {
@@ -727,7 +748,7 @@ async fn users_page(State(state): State<AppState>, PageAuth(caller): PageAuth) -
 }
 
 async fn users_submit(State(state): State<AppState>, form: CsrfForm<UserForm>) -> Response {
-    let CsrfForm { caller, form } = form;
+    let CsrfForm { caller, form, .. } = form;
     let parsed = Role::parse(&form.role)
         .map_err(|e| e.message)
         .and_then(|role| {
@@ -752,6 +773,7 @@ async fn users_submit(State(state): State<AppState>, form: CsrfForm<UserForm>) -
                 phone: Some(form.phone.clone()),
                 password: form.password.clone(),
                 must_change_password: true,
+                designated: false,
             },
         )
         .await;

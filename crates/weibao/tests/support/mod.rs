@@ -328,6 +328,7 @@ async fn seed_fixture(store: &Store) {
                     phone: None,
                     password: PASSWORD.into(),
                     must_change_password: false,
+                    designated: false,
                 },
             )
             .await
@@ -379,6 +380,8 @@ pub struct Server {
 
 impl Server {
     /// Starts the binary and waits for its "未保已启动：http://ADDR" line.
+    // The child is killed and waited for when the Server drops.
+    #[allow(clippy::zombie_processes)]
     pub fn start(args: &[&str]) -> Server {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_weibao"))
@@ -393,8 +396,12 @@ impl Server {
         let mut stdout = String::new();
         loop {
             let mut line = String::new();
-            let n = reader.read_line(&mut line).unwrap();
-            assert!(n > 0, "weibao serve ended before it listened: {stdout}");
+            let n = reader.read_line(&mut line).unwrap_or(0);
+            if n == 0 {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("weibao serve ended before it listened: {stdout}");
+            }
             stdout.push_str(&line);
             if let Some(rest) = line.trim().strip_prefix("未保已启动：") {
                 let base = rest.split_whitespace().next().unwrap().to_string();
@@ -626,8 +633,22 @@ impl Browser {
         self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
     }
 
+    /// Sets an input's value directly (date inputs take locale-specific typing).
+    pub fn set_value(&self, css: &str, value: &str) {
+        self.find(css);
+        let script = "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+                      e.dispatchEvent(new Event('input', {bubbles: true})); return e.value";
+        let set = self.eval_args(script, json!([css, value]));
+        assert_eq!(set.as_str(), Some(value), "{css} did not take {value}");
+    }
+
+    /// Chooses an option by its value (an option's text when it has no value attribute).
     pub fn select(&self, css: &str, value: &str) {
-        self.click(&format!("{css} option[value='{value}']"));
+        self.find(css);
+        let script = "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+                      s.dispatchEvent(new Event('change', {bubbles: true})); return s.value";
+        let chosen = self.eval_args(script, json!([css, value]));
+        assert_eq!(chosen.as_str(), Some(value), "{css} has no option {value}");
     }
 
     pub fn text(&self, css: &str) -> String {
