@@ -1,8 +1,7 @@
-//! Writing an export: one sheet, Chinese headers, text kept as text, nothing a
-//! spreadsheet would evaluate.
+//! Writing an export: one sheet under a bold frozen Chinese header, text kept as text, nothing a spreadsheet would evaluate, rows streamed to disk.
 
 use chrono::{Datelike, NaiveDate};
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 
 /// A cell to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,8 +12,19 @@ pub enum OutCell {
     Empty,
 }
 
-/// Text that a spreadsheet would take for a formula (= + - @, also after a tab or
-/// carriage return) is written with a leading apostrophe, so no one's Excel runs it.
+/// Excel's limits for one worksheet, less the header row.
+const MAX_DATA_ROWS: u32 = 1_048_575;
+const MAX_COLUMNS: usize = 16_384;
+const MAX_TEXT_CHARS: usize = 32_767;
+const MAX_SHEET_NAME_UTF16: usize = 31;
+
+/// Column widths in Excel's character units.
+const MIN_WIDTH: f64 = 8.0;
+const MAX_WIDTH: f64 = 60.0;
+
+/// Text a spreadsheet would take for a formula (= + - @, or a tab or carriage return
+/// before one) gets a leading apostrophe, so no one's Excel, WPS or a CSV made from the
+/// export ever runs it.
 fn neutralise(s: &str) -> String {
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
@@ -22,116 +32,392 @@ fn neutralise(s: &str) -> String {
     }
 }
 
-fn display_width(s: &str) -> f64 {
-    s.chars()
-        .map(|c| if c.is_ascii() { 1.0 } else { 2.0 })
-        .sum()
+/// Excel refuses longer text outright; a cut note beats a failed export.
+fn within_cell_limit(s: String) -> String {
+    match s.char_indices().nth(MAX_TEXT_CHARS) {
+        Some((cut, _)) => s[..cut].to_string(),
+        None => s,
+    }
 }
 
-/// Writes one sheet with a bold, frozen header row; rows stream to a temporary file so
-/// a million-row export does not sit in memory.
+/// Characters that take two columns on screen: CJK, Hangul, full-width forms.
+fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x20000..=0x3FFFD)
+}
+
+fn display_width(s: &str) -> usize {
+    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+}
+
+/// A name Excel accepts: no []:*?/\, no apostrophe at either end, at most 31 UTF-16
+/// units, not blank. Export names come from division names, which may hold any of these.
+fn sheet_name_for_excel(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| match c {
+            '[' | ']' | ':' | '*' | '?' | '/' | '\\' => '_',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    let mut out = String::new();
+    let mut units = 0;
+    for c in cleaned.trim().trim_matches('\'').chars() {
+        units += c.len_utf16();
+        if units > MAX_SHEET_NAME_UTF16 {
+            break;
+        }
+        out.push(c);
+    }
+    let out = out.trim().trim_end_matches('\'').to_string();
+    if out.is_empty() {
+        "Sheet1".to_string()
+    } else {
+        out
+    }
+}
+
+fn failed(e: XlsxError) -> String {
+    format!(
+        "生成 Excel 文件失败（{e}）：请稍后重试；如果反复出现，请联系管理员检查服务器临时目录是否可写"
+    )
+}
+
+/// Writes one sheet: a bold, frozen header row; columns sized to their contents (CJK
+/// characters count double); dates as yyyy-mm-dd; text always as text, so ID numbers and
+/// phone numbers keep every digit. Rows stream to a temporary file (rust_xlsxwriter's
+/// constant-memory mode), so a million-row export never holds the sheet in memory; the
+/// finished .xlsx is returned as bytes.
 pub fn write_table(
     sheet_name: &str,
     headers: &[&str],
     rows: impl IntoIterator<Item = Vec<OutCell>>,
 ) -> Result<Vec<u8>, String> {
-    let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    if headers.len() > MAX_COLUMNS {
+        return Err(format!(
+            "导出有 {} 列，超过 Excel 上限 {MAX_COLUMNS} 列：请减少导出的列",
+            headers.len()
+        ));
+    }
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
-    let date = Format::new().set_num_format("yyyy-mm-dd");
-    let ws = wb.add_worksheet_with_constant_memory().map_err(err)?;
-    ws.set_name(sheet_name).map_err(err)?;
-    let mut widths: Vec<f64> = headers.iter().map(|h| display_width(h) + 2.0).collect();
-    // Widths must be set before rows are written in constant-memory mode; estimate
-    // from the headers and a sensible minimum.
-    for (c, w) in widths.iter_mut().enumerate() {
-        *w = w.clamp(10.0, 40.0);
-        ws.set_column_width(c as u16, *w).map_err(err)?;
-    }
+    let day = Format::new().set_num_format("yyyy-mm-dd");
+    let ws = wb.add_worksheet_with_constant_memory().map_err(failed)?;
+    ws.set_name(sheet_name_for_excel(sheet_name))
+        .map_err(failed)?;
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
     for (c, h) in headers.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(err)?;
+            .map_err(failed)?;
     }
-    ws.set_freeze_panes(1, 0).map_err(err)?;
+    ws.set_freeze_panes(1, 0).map_err(failed)?;
     for (i, row) in rows.into_iter().enumerate() {
+        if i >= MAX_DATA_ROWS as usize {
+            return Err(format!(
+                "导出超过 Excel 单个工作表的上限 {MAX_DATA_ROWS} 行：请缩小筛选范围（例如按乡镇）后分批导出"
+            ));
+        }
+        if row.len() > MAX_COLUMNS {
+            return Err(format!(
+                "导出有 {} 列，超过 Excel 上限 {MAX_COLUMNS} 列：请减少导出的列",
+                row.len()
+            ));
+        }
         let r = i as u32 + 1;
+        if widths.len() < row.len() {
+            widths.resize(row.len(), 0);
+        }
         for (c, cell) in row.into_iter().enumerate() {
-            let c = c as u16;
-            match cell {
+            let col = c as u16;
+            let width = match cell {
                 OutCell::Text(s) => {
-                    ws.write_string(r, c, neutralise(&s)).map_err(err)?;
+                    let s = within_cell_limit(neutralise(&s));
+                    ws.write_string(r, col, &s).map_err(failed)?;
+                    display_width(&s)
                 }
-                OutCell::Number(n) => {
-                    ws.write_number(r, c, n).map_err(err)?;
+                OutCell::Number(n) if n.is_finite() => {
+                    ws.write_number(r, col, n).map_err(failed)?;
+                    n.to_string().len()
                 }
+                // NaN or infinity would make a file Excel calls corrupt.
+                OutCell::Number(_) | OutCell::Empty => 0,
                 OutCell::Date(d) => {
-                    let dt =
-                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
-                            .map_err(err)?;
-                    ws.write_datetime_with_format(r, c, &dt, &date)
-                        .map_err(err)?;
+                    match u16::try_from(d.year()).ok().and_then(|y| {
+                        ExcelDateTime::from_ymd(y, d.month() as u8, d.day() as u8).ok()
+                    }) {
+                        Some(dt) => {
+                            ws.write_datetime_with_format(r, col, &dt, &day)
+                                .map_err(failed)?;
+                        }
+                        // Excel holds no dates before 1900: write what the date says.
+                        None => {
+                            ws.write_string(r, col, neutralise(&d.format("%Y-%m-%d").to_string()))
+                                .map_err(failed)?;
+                        }
+                    }
+                    10
                 }
-                OutCell::Empty => {}
-            }
+            };
+            widths[c] = widths[c].max(width);
         }
     }
-    wb.save_to_buffer().map_err(err)
+    // Column widths are written with the sheet at save time, so in constant-memory mode
+    // they can still be set after the rows.
+    for (c, w) in widths.iter().enumerate() {
+        let width = (*w as f64 + 2.0).clamp(MIN_WIDTH, MAX_WIDTH);
+        ws.set_column_width(c as u16, width).map_err(failed)?;
+    }
+    wb.save_to_buffer().map_err(failed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::read::{read_table, Cell, HeaderAliases};
+    use calamine::{Reader, Xlsx};
+    use std::io::{Cursor, Read};
 
-    #[test]
-    fn an_export_round_trips_and_never_carries_a_formula() {
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn aliases(headers: &[&str]) -> HeaderAliases {
+        HeaderAliases::new(
+            headers
+                .iter()
+                .map(|h| (h.to_string(), vec![h.to_string()]))
+                .collect(),
+        )
+    }
+
+    fn sheet_xml(bytes: &[u8]) -> String {
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut xml = String::new();
+        zip.by_name("xl/worksheets/sheet1.xml")
+            .unwrap()
+            .read_to_string(&mut xml)
+            .unwrap();
+        xml
+    }
+
+    fn export() -> Vec<u8> {
         let rows = vec![
             vec![
-                OutCell::Text("=1+1".into()),
-                OutCell::Text("5108**********123X".into()),
+                OutCell::Text("张小花".into()),
+                OutCell::Text("51081220150307123X".into()),
+                OutCell::Text("013812345678".into()),
                 OutCell::Number(9.0),
-                OutCell::Date(NaiveDate::from_ymd_opt(2015, 3, 7).unwrap()),
+                OutCell::Date(date(2015, 3, 7)),
             ],
             vec![
-                OutCell::Text("张小花".into()),
-                OutCell::Empty,
-                OutCell::Number(3.0),
+                OutCell::Text("=1+1".into()),
+                OutCell::Text("510812201503071234".into()),
+                OutCell::Text("+8613812345678".into()),
+                OutCell::Number(2.5),
                 OutCell::Empty,
             ],
+            vec![
+                OutCell::Text("@SUM(A1)".into()),
+                OutCell::Empty,
+                OutCell::Text("-1+2".into()),
+                OutCell::Number(f64::NAN),
+                OutCell::Date(date(1899, 12, 1)),
+            ],
         ];
-        let bytes =
-            write_table("儿童台账", &["姓名", "身份证号", "年龄", "出生日期"], rows).unwrap();
-        let aliases = HeaderAliases::new(vec![
-            ("name".into(), vec!["姓名".into()]),
-            ("id".into(), vec!["身份证号".into()]),
-            ("age".into(), vec!["年龄".into()]),
-            ("birth".into(), vec!["出生日期".into()]),
-        ]);
-        let t = read_table(&bytes, &aliases, &[], 10).unwrap();
+        write_table(
+            "儿童台账",
+            &["姓名", "身份证号", "联系电话", "年龄", "出生日期"],
+            rows,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_export_reads_back_with_its_text_numbers_and_dates() {
+        let headers = ["姓名", "身份证号", "联系电话", "年龄", "出生日期"];
+        let t = read_table(&export(), &aliases(&headers), &[], 10).unwrap();
         assert_eq!(t.sheet_name, "儿童台账");
-        assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[0].cells["name"], Cell::Text("'=1+1".into()));
-        assert_eq!(t.rows[0].cells["id"].text(), "5108**********123X");
-        assert_eq!(t.rows[0].cells["age"], Cell::Number(9.0));
+        assert_eq!(t.header_row, 1);
+        assert_eq!(t.rows.len(), 3);
+        let first = &t.rows[0].cells;
+        assert_eq!(first["姓名"], Cell::Text("张小花".into()));
+        assert_eq!(first["年龄"], Cell::Number(9.0));
+        assert_eq!(first["出生日期"], Cell::Date(date(2015, 3, 7)));
+        assert_eq!(t.rows[1].cells["年龄"], Cell::Number(2.5));
+        assert!(!t.rows[2].cells.contains_key("年龄"), "NaN is left empty");
         assert_eq!(
-            t.rows[0].cells["birth"],
-            Cell::Date(NaiveDate::from_ymd_opt(2015, 3, 7).unwrap())
+            t.rows[2].cells["出生日期"],
+            Cell::Text("1899-12-01".into()),
+            "a date Excel cannot hold is written as text"
         );
-        assert_eq!(t.rows[1].cells["name"].text(), "张小花");
+    }
+
+    #[test]
+    fn ids_and_phones_are_written_as_text_and_keep_every_digit() {
+        let headers = ["姓名", "身份证号", "联系电话"];
+        let t = read_table(&export(), &aliases(&headers), &[], 10).unwrap();
+        assert_eq!(
+            t.rows[0].cells["身份证号"],
+            Cell::Text("51081220150307123X".into())
+        );
+        assert_eq!(
+            t.rows[1].cells["身份证号"],
+            Cell::Text("510812201503071234".into())
+        );
+        assert_eq!(
+            t.rows[0].cells["联系电话"],
+            Cell::Text("013812345678".into())
+        );
+    }
+
+    #[test]
+    fn text_that_looks_like_a_formula_is_written_as_plain_text() {
+        let bytes = export();
+        let headers = ["姓名", "联系电话"];
+        let t = read_table(&bytes, &aliases(&headers), &[], 10).unwrap();
+        assert_eq!(t.rows[1].cells["姓名"], Cell::Text("'=1+1".into()));
+        assert_eq!(t.rows[2].cells["姓名"], Cell::Text("'@SUM(A1)".into()));
+        assert_eq!(
+            t.rows[1].cells["联系电话"],
+            Cell::Text("'+8613812345678".into())
+        );
+        assert_eq!(t.rows[2].cells["联系电话"], Cell::Text("'-1+2".into()));
+        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(&bytes[..])).unwrap();
+        let formulas = book.worksheet_formula("儿童台账").unwrap();
+        assert!(
+            formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+            "no cell holds a formula"
+        );
+        assert!(!sheet_xml(&bytes).contains("<f>"));
+    }
+
+    #[test]
+    fn the_header_is_bold_and_frozen_and_chinese_columns_are_wider() {
+        let bytes = export();
+        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(&bytes[..])).unwrap();
+        let styles = book.worksheet_style("儿童台账").unwrap();
+        let bold = |r, c| {
+            styles
+                .get((r, c))
+                .and_then(|s| s.font.as_ref())
+                .is_some_and(|f| f.is_bold())
+        };
+        assert!(bold(0, 0) && bold(0, 4), "header cells are bold");
+        assert!(!bold(1, 0), "data cells are not");
+        let xml = sheet_xml(&bytes);
+        assert!(
+            xml.contains(r#"ySplit="1""#) && xml.contains(r#"state="frozen""#),
+            "the header row is frozen"
+        );
+        let width = |col: u32| -> f64 {
+            let tag = format!(r#"<col min="{col}" max="{col}" width=""#);
+            let at = xml
+                .find(&tag)
+                .unwrap_or_else(|| panic!("no width for {col}"))
+                + tag.len();
+            xml[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        // 姓名 holds 3 CJK characters (6 wide); 年龄 holds short numbers under a 2-CJK
+        // header (4 wide); the ID column holds 18 ASCII characters.
+        assert!(
+            width(2) > width(1),
+            "18 ASCII characters need more room than 张小花"
+        );
+        assert!(width(1) > width(4), "张小花 needs more room than 9 or 2.5");
+    }
+
+    #[test]
+    fn a_sheet_name_excel_would_refuse_is_made_acceptable() {
+        let bytes = write_table(
+            "'朝天镇/青云村[2024]: 困境儿童台账（含事实无人抚养儿童）'",
+            &["姓名"],
+            vec![vec![OutCell::Text("张三".into())]],
+        )
+        .unwrap();
+        let book: Xlsx<_> = Xlsx::new(Cursor::new(&bytes[..])).unwrap();
+        let name = &book.sheet_names()[0];
+        assert!(name.starts_with("朝天镇_青云村_2024__"), "{name}");
+        assert!(name.encode_utf16().count() <= 31, "{name}");
+        assert_eq!(sheet_name_for_excel(" :: "), "__");
+        assert_eq!(sheet_name_for_excel("''"), "Sheet1");
     }
 
     #[test]
     fn twenty_thousand_rows_write_and_read_back() {
-        let rows =
-            (0..20_000).map(|i| vec![OutCell::Text(format!("儿童{i}")), OutCell::Number(i as f64)]);
-        let bytes = write_table("台账", &["姓名", "序"], rows).unwrap();
-        let aliases = HeaderAliases::new(vec![
-            ("name".into(), vec!["姓名".into()]),
-            ("n".into(), vec!["序".into()]),
-        ]);
-        let t = read_table(&bytes, &aliases, &[], 100_000).unwrap();
+        let rows = (0..20_000u32).map(|i| {
+            vec![
+                OutCell::Text(format!("儿童{i}")),
+                OutCell::Text(format!("5108122015{i:08}")),
+                OutCell::Number(f64::from(i % 18)),
+                OutCell::Date(date(2010, 1, 1) + chrono::Days::new(u64::from(i % 3000))),
+            ]
+        });
+        let headers = ["姓名", "身份证号", "年龄", "出生日期"];
+        let bytes = write_table("台账", &headers, rows).unwrap();
+        let t = read_table(&bytes, &aliases(&headers), &[], 100_000).unwrap();
         assert_eq!(t.rows.len(), 20_000);
-        assert_eq!(t.rows[19_999].cells["name"].text(), "儿童19999");
-        assert_eq!(t.rows[19_999].row_number, 20_001);
+        let last = &t.rows[19_999];
+        assert_eq!(last.row_number, 20_001);
+        assert_eq!(last.cells["姓名"].text(), "儿童19999");
+        assert_eq!(last.cells["身份证号"].text(), "510812201500019999");
+        assert_eq!(last.cells["年龄"], Cell::Number(f64::from(19_999 % 18)));
+        assert_eq!(
+            last.cells["出生日期"],
+            Cell::Date(date(2010, 1, 1) + chrono::Days::new(19_999 % 3000))
+        );
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    use super::*;
+    use crate::read::{read_table, HeaderAliases};
+
+    #[test]
+    #[ignore]
+    fn scratch_million() {
+        let t0 = std::time::Instant::now();
+        let rows = (0..1_000_000u32).map(|i| {
+            vec![
+                OutCell::Text(format!("儿童{i}")),
+                OutCell::Text(format!("5108122015{i:08}")),
+                OutCell::Number(f64::from(i % 18)),
+                OutCell::Text("朝天镇朝天村".into()),
+            ]
+        });
+        let bytes = write_table("台账", &["姓名", "身份证号", "年龄", "村"], rows).unwrap();
+        eprintln!("wrote {} bytes in {:?}", bytes.len(), t0.elapsed());
+        let a = HeaderAliases::new(vec![("n".into(), vec!["姓名".into()]), ("i".into(), vec!["身份证号".into()])]);
+        let t0 = std::time::Instant::now();
+        let e = read_table(&bytes, &a, &[], 200_000).unwrap_err();
+        eprintln!("{e} in {:?}", t0.elapsed());
+    }
+
+    #[test]
+    #[ignore]
+    fn scratch_far_cell() {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "姓名").unwrap();
+        ws.write_string(0, 1, "身份证号").unwrap();
+        ws.write_string(1, 0, "张三").unwrap();
+        ws.write_string(1_048_575, 16_383, "x").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let a = HeaderAliases::new(vec![("n".into(), vec!["姓名".into()]), ("i".into(), vec!["身份证号".into()])]);
+        let t0 = std::time::Instant::now();
+        let t = read_table(&bytes, &a, &[], 200_000).unwrap();
+        eprintln!("{} rows in {:?}", t.rows.len(), t0.elapsed());
     }
 }

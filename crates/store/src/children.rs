@@ -942,6 +942,8 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        // Many rows at once change the table's shape: keep the planner's statistics true.
+        self.optimize().await?;
         Ok(rows.len())
     }
 
@@ -1511,7 +1513,8 @@ fn push_filters<'a, DB: sqlx::Database>(
         }
     }
     if !scope.designated {
-        qb.push(" AND NOT ch.sensitive");
+        // "= FALSE" rather than "NOT": both databases can then use the index.
+        qb.push(" AND ch.sensitive = FALSE");
     }
     if !f.include_adults {
         qb.push(" AND ch.birth_date > ")

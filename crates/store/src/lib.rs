@@ -29,7 +29,10 @@ pub use crypto::{password_policy, sm3_hex};
 pub use db::{Backend, Store};
 pub use divisions::{Division, DivisionImportRow};
 pub use error::StoreError;
-pub use settings::{default_distress_subtypes, CATEGORY_RULES, DISTRESS_SUBTYPES};
+pub use settings::{
+    default_distress_subtypes, CATEGORY_RULES, DISTRESS_SUBTYPES, IMPORT_HEADER_ALIASES,
+    SETTING_KEYS,
+};
 pub use stations::Station;
 
 /// Idle sessions end after this long (等保: 15-30 minutes).

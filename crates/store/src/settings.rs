@@ -16,6 +16,23 @@ use crate::on;
 /// Setting keys.
 pub const CATEGORY_RULES: &str = "category_rules";
 pub const DISTRESS_SUBTYPES: &str = "distress_subtypes";
+pub const IMPORT_HEADER_ALIASES: &str = "import_header_aliases";
+
+/// Every key `weibao settings set` accepts, with what its value must look like.
+pub const SETTING_KEYS: &[(&str, &str)] = &[
+    (
+        CATEGORY_RULES,
+        r#"{"effective_from":"2026-01-01","restriction_min_months":6,"lost_contact_min_months":6,"left_behind_max_age":16,"left_behind_min_months":3,"adult_age":18}"#,
+    ),
+    (
+        DISTRESS_SUBTYPES,
+        r#"["家庭经济困难","自身困难","监护缺失","监护不当"]"#,
+    ),
+    (
+        IMPORT_HEADER_ALIASES,
+        r#"{"name":["孩子姓名"],"village":["所属村居"]}"#,
+    ),
+];
 
 /// The 困境儿童 sub-types when nothing is configured (国发〔2016〕36号's three groups).
 pub fn default_distress_subtypes() -> Vec<String> {
@@ -77,6 +94,16 @@ impl Store {
             .find(|(from, _)| *from <= date)
             .or(versions.first());
         Ok(chosen.and_then(|(_, v)| serde_json::from_str(v).ok()))
+    }
+
+    /// A setting's value in force at a division on a date, as JSON (None: not set).
+    pub async fn setting_json(
+        &self,
+        key: &str,
+        at: Option<DivisionCode>,
+        date: NaiveDate,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.setting_on(key, at, date).await
     }
 
     /// The category rule parameters in force at a division (all versions, for dates).

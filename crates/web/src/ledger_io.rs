@@ -1,6 +1,8 @@
 //! The ledger in and out of Excel: reading the sheets townships keep (any header order,
 //! aliases, title rows, dates and IDs in any form) into records, and exporting lists.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 use weibao_domain::access::Scope;
@@ -123,6 +125,40 @@ pub fn default_aliases() -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// The default aliases plus those configured for the region (setting
+/// `import_header_aliases`: `{"field": ["header", ...]}`), configured ones first.
+pub async fn aliases_for(
+    store: &Store,
+    within: DivisionCode,
+    today: chrono::NaiveDate,
+) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+    let mut aliases = default_aliases();
+    if let Some(serde_json::Value::Object(extra)) = store
+        .setting_json(weibao_store::IMPORT_HEADER_ALIASES, Some(within), today)
+        .await?
+    {
+        for (field, headers) in extra {
+            let headers: Vec<String> = headers
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|h| h.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match aliases.iter_mut().find(|(f, _)| *f == field) {
+                Some((_, known)) => {
+                    let mut all = headers;
+                    all.append(known);
+                    *known = all;
+                }
+                None => aliases.push((field, headers)),
+            }
+        }
+    }
+    Ok(aliases)
+}
+
 /// One refused cell or row.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ImportProblem {
@@ -164,38 +200,69 @@ fn text(cell: Option<&Cell>) -> Option<String> {
 }
 
 /// Finds the village a row names: a 12-digit code, or a name as people write it
-/// (朝天村 for 朝天村村民委员会), within the import's division.
+/// (朝天村 for 朝天村村民委员会), within the import's division. Indexed by every form of
+/// the name, so a province's 60,000 villages cost one lookup a row.
 struct Villages {
     list: Vec<(DivisionCode, String, String)>,
+    by_code: HashMap<DivisionCode, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+/// The forms a village's name is written in: full, without 村民委员会/居委会, and without a
+/// trailing 村/社区 word.
+fn name_keys(name: &str) -> Vec<String> {
+    let short = short_village_name(name);
+    let bare = short.trim_end_matches(['村', '社', '区']);
+    let mut keys = vec![name.to_string(), short.to_string()];
+    if !bare.is_empty() {
+        keys.push(format!("~{bare}"));
+    }
+    keys.dedup();
+    keys
 }
 
 impl Villages {
+    fn new(list: Vec<(DivisionCode, String, String)>) -> Villages {
+        let mut by_code = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (code, name, _)) in list.iter().enumerate() {
+            by_code.insert(*code, i);
+            for key in name_keys(name) {
+                let entry = by_name.entry(key).or_default();
+                if !entry.contains(&i) {
+                    entry.push(i);
+                }
+            }
+        }
+        Villages {
+            list,
+            by_code,
+            by_name,
+        }
+    }
+
     fn resolve(&self, code: Option<&str>, name: Option<&str>) -> Result<DivisionCode, String> {
         if let Some(c) = code.or(name.filter(|n| n.chars().all(|c| c.is_ascii_digit()))) {
             let parsed = DivisionCode::parse(c).map_err(|e| e.message)?;
             return self
-                .list
-                .iter()
-                .find(|(d, _, _)| *d == parsed)
-                .map(|(d, _, _)| *d)
+                .by_code
+                .get(&parsed)
+                .map(|i| self.list[*i].0)
                 .ok_or_else(|| format!("村代码 {c} 不在本次导入的范围内"));
         }
         let Some(name) = name else {
             return Err("请填写儿童所在的村（居）名称或 12 位代码".into());
         };
         let wanted = name.trim();
-        let matches: Vec<&(DivisionCode, String, String)> = self
-            .list
-            .iter()
-            .filter(|(_, full, _)| {
-                full == wanted
-                    || short_village_name(full) == wanted
-                    || short_village_name(full).trim_end_matches(['村', '社', '区'])
-                        == wanted.trim_end_matches(['村', '社', '区'])
-            })
-            .collect();
-        match matches.as_slice() {
-            [one] => Ok(one.0),
+        let bare = wanted.trim_end_matches(['村', '社', '区']);
+        let found = self
+            .by_name
+            .get(wanted)
+            .or_else(|| self.by_name.get(&format!("~{bare}")))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        match found {
+            [one] => Ok(self.list[*one].0),
             [] => Err(format!(
                 "找不到村（居）“{wanted}”：请核对名称，或填写 12 位村代码"
             )),
@@ -203,7 +270,11 @@ impl Villages {
                 "“{wanted}”有 {} 个同名村（居）：{}；请填写 12 位村代码区分",
                 many.len(),
                 many.iter()
-                    .map(|(c, n, t)| format!("{t}{n}（{}）", c.full()))
+                    .take(5)
+                    .map(|i| {
+                        let (c, n, t) = &self.list[*i];
+                        format!("{t}{n}（{}）", c.full())
+                    })
                     .collect::<Vec<_>>()
                     .join("、")
             )),
@@ -237,13 +308,11 @@ pub async fn import_children(
     ip: &str,
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Result<ImportReport, ImportFailure> {
-    let aliases = HeaderAliases::new(default_aliases());
+    let today = store.clock().today();
+    let aliases = HeaderAliases::new(aliases_for(store, within, today).await?);
     let table = read_table(bytes, &aliases, &["name", "id_number"], MAX_IMPORT_ROWS)
         .map_err(ImportFailure::Sheet)?;
-    let villages = Villages {
-        list: store.villages_within(scope, within).await?,
-    };
-    let today = store.clock().today();
+    let villages = Villages::new(store.villages_within(scope, within).await?);
     let book = store.rule_book(Some(within)).await?;
     let params = book.on(today).clone();
     let subtypes = store.distress_subtypes(Some(within), today).await?;

@@ -67,6 +67,27 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Generate synthetic children on the divisions in the database (for scale tests and
+    /// benchmarks; the data is fictional).
+    Gen {
+        /// How many children.
+        #[arg(long, default_value_t = 10_000)]
+        children: usize,
+        /// Spread them over the villages under this division.
+        #[arg(long)]
+        under: String,
+        /// Same seed, same children.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write them as an Excel ledger (for import tests) instead of registering them.
+        #[arg(long)]
+        xlsx: Option<PathBuf>,
+    },
+    /// Local settings (rule parameters, 困境 sub-types, import header aliases).
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
     /// Import records from Excel.
     Import {
         #[command(subcommand)]
@@ -77,6 +98,27 @@ pub enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+}
+
+#[derive(Subcommand)]
+pub enum SettingsCommand {
+    /// Set a value for a region (or the whole platform) from a date.
+    Set {
+        /// category_rules, distress_subtypes or import_header_aliases.
+        #[arg(long)]
+        key: String,
+        /// Division code the value applies to (and below); omit for the national default.
+        #[arg(long)]
+        region: Option<String>,
+        /// First day the value applies (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// The value as JSON (see `weibao settings keys`).
+        #[arg(long)]
+        value: String,
+    },
+    /// List the keys and an example value of each.
+    Keys,
 }
 
 #[derive(Subcommand)]
@@ -235,6 +277,29 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Divisions {
             command: DivisionsCommand::Import { files, under },
         } => import_divisions(&cli.db, &files, under.as_deref()).await,
+        Command::Gen {
+            children,
+            under,
+            seed,
+            xlsx,
+        } => generate(&cli.db, children, &under, seed, xlsx.as_deref()).await,
+        Command::Settings {
+            command: SettingsCommand::Keys,
+        } => {
+            for (key, example) in weibao_store::SETTING_KEYS {
+                println!("{key}\n  例：{example}");
+            }
+            Ok(())
+        }
+        Command::Settings {
+            command:
+                SettingsCommand::Set {
+                    key,
+                    region,
+                    from,
+                    value,
+                },
+        } => set_setting(&cli.db, &key, region.as_deref(), &from, &value).await,
         Command::Import {
             command:
                 ImportCommand::Children {
@@ -322,6 +387,156 @@ async fn import_divisions(
     Ok(())
 }
 
+async fn generate(
+    db: &DbArgs,
+    n: usize,
+    under: &str,
+    seed: u64,
+    xlsx: Option<&Path>,
+) -> Result<(), String> {
+    let under = DivisionCode::parse(under).map_err(|e| format!("--under：{}", e.message))?;
+    let store = open(db).await?;
+    let villages: Vec<DivisionCode> = store
+        .villages_within(&Scope::system(), under)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(c, _, _)| c)
+        .collect();
+    if villages.is_empty() {
+        return Err(format!(
+            "--under：{under} 下没有村级区划：请先用 weibao divisions import 导入区划"
+        ));
+    }
+    let started = std::time::Instant::now();
+    let today = store.clock().today();
+    let bar = ProgressBar::new(n as u64).with_style(
+        ProgressStyle::with_template("生成儿童 {bar:30} {pos}/{len} （{per_sec}，剩余 {eta}）")
+            .expect("progress template"),
+    );
+    let mut generator = synth::Generator::new(seed, villages.clone(), today);
+    if let Some(path) = xlsx {
+        let records = generator.batch(n);
+        // Villages by the name people write, or by code where two share a name.
+        let all = store
+            .villages_within(&Scope::system(), under)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (_, name, _) in &all {
+            *count.entry(name.as_str()).or_default() += 1;
+        }
+        let names: std::collections::HashMap<DivisionCode, String> = all
+            .iter()
+            .map(|(c, name, _)| {
+                let label = if count[name.as_str()] == 1 {
+                    name.clone()
+                } else {
+                    c.full()
+                };
+                (*c, label)
+            })
+            .collect();
+        let rows = records.iter().map(|r| synth::ledger_row(r, &names));
+        let bytes = weibao_sheets::write_table("儿童台账", synth::LEDGER_HEADERS, rows)?;
+        std::fs::write(path, &bytes).map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
+        println!(
+            "已写出 {n} 行台账到 {}（{:.1} 秒）",
+            path.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    // Batches of one transaction each: a crash loses at most the batch in progress.
+    const BATCH: usize = 20_000;
+    let mut done = 0;
+    while done < n {
+        let mut records = generator.batch(BATCH.min(n - done));
+        // Numbers an earlier run registered are left out (and never drawn again).
+        let ids: Vec<weibao_domain::IdNumber> =
+            records.iter().map(|r| r.id_number().clone()).collect();
+        let taken = store
+            .registered_ids(&ids)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !taken.is_empty() {
+            records.retain(|r| !taken.iter().any(|(id, _)| id == r.id_number()));
+            generator.exclude(taken.into_iter().map(|(id, _)| id.to_string()));
+        }
+        let records = records.into_iter().map(|r| (r, false)).collect();
+        done += store
+            .import_children(&Scope::system(), under, records, "gen", |k| {
+                bar.set_position((done + k) as u64)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "已生成 {done} 名儿童，用时 {secs:.1} 秒（{:.0} 行/秒）",
+        done as f64 / secs.max(0.001)
+    );
+    Ok(())
+}
+
+async fn set_setting(
+    db: &DbArgs,
+    key: &str,
+    region: Option<&str>,
+    from: &str,
+    value: &str,
+) -> Result<(), String> {
+    if !weibao_store::SETTING_KEYS.iter().any(|(k, _)| *k == key) {
+        return Err(format!(
+            "--key：没有设置项“{key}”，可选：{}",
+            weibao_store::SETTING_KEYS
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join("、")
+        ));
+    }
+    let region = region
+        .map(|r| DivisionCode::parse(r).map_err(|e| format!("--region：{}", e.message)))
+        .transpose()?;
+    let from = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d")
+        .map_err(|_| format!("--from：日期“{from}”无效，请按 2026-01-01 的格式填写"))?;
+    let json: serde_json::Value =
+        serde_json::from_str(value).map_err(|e| format!("--value：不是有效的 JSON：{e}"))?;
+    // The value must be what the platform will read: refuse it now rather than ignore it later.
+    let checked = match key {
+        weibao_store::CATEGORY_RULES => {
+            serde_json::from_value::<weibao_domain::categories::RuleParams>(json.clone())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        weibao_store::DISTRESS_SUBTYPES => serde_json::from_value::<Vec<String>>(json.clone())
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        _ => {
+            serde_json::from_value::<std::collections::BTreeMap<String, Vec<String>>>(json.clone())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    };
+    checked.map_err(|e| {
+        format!("--value：内容不符合 {key} 的格式（{e}）；用 weibao settings keys 查看示例")
+    })?;
+    let store = open(db).await?;
+    store
+        .put_setting(&Scope::system(), key, region, from, &json)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "已设置 {key}（{}，自 {from} 起）",
+        region
+            .map(|r| r.full())
+            .unwrap_or_else(|| "全国默认".into())
+    );
+    Ok(())
+}
+
 async fn import_children(
     db: &DbArgs,
     file: &Path,
@@ -402,6 +617,19 @@ async fn serve(db: &DbArgs, bind: SocketAddr, demo: bool) -> Result<(), String> 
             None => println!("数据库中已有数据：--demo 未做任何改动"),
         }
     }
+    store.optimize().await.map_err(|e| e.to_string())?;
+    let periodic = store.clone();
+    tokio::spawn(async move {
+        // Statistics follow the data as the ledger grows between restarts.
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = periodic.optimize().await {
+                tracing::warn!("planner statistics not refreshed: {e}");
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("无法监听 {bind}：{e}"))?;

@@ -81,14 +81,52 @@ pub fn children(
     villages: &[DivisionCode],
     today: NaiveDate,
 ) -> Vec<ChildRecord> {
-    let mut rng = Rng::new(seed);
+    Generator::new(seed, villages.to_vec(), today).batch(n)
+}
+
+/// A stream of synthetic children whose 身份证号 never repeat across batches.
+pub struct Generator {
+    rng: Rng,
+    used: std::collections::HashSet<String>,
+    villages: Vec<DivisionCode>,
+    today: NaiveDate,
+}
+
+impl Generator {
+    pub fn new(seed: u64, villages: Vec<DivisionCode>, today: NaiveDate) -> Generator {
+        Generator {
+            rng: Rng::new(seed),
+            used: std::collections::HashSet::new(),
+            villages,
+            today,
+        }
+    }
+
+    /// Marks numbers as taken (e.g. already in the ledger).
+    pub fn exclude(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.used.extend(ids);
+    }
+
+    /// The next `n` children.
+    pub fn batch(&mut self, n: usize) -> Vec<ChildRecord> {
+        let (rng, used, today) = (&mut self.rng, &mut self.used, self.today);
+        next_children(rng, used, &self.villages, today, n)
+    }
+}
+
+fn next_children(
+    rng: &mut Rng,
+    used: &mut std::collections::HashSet<String>,
+    villages: &[DivisionCode],
+    today: NaiveDate,
+    n: usize,
+) -> Vec<ChildRecord> {
     let mut out = Vec::with_capacity(n);
-    let mut used = std::collections::HashSet::new();
     let oldest = NaiveDate::from_ymd_opt(today.year() - 17, today.month(), 1).unwrap_or(today);
     let youngest = today - chrono::Duration::days(60);
     while out.len() < n {
         let village = *rng.pick(villages);
-        let birth = date_between(&mut rng, oldest, youngest);
+        let birth = date_between(rng, oldest, youngest);
         let county = &village.full()[..6];
         let id = id_number(county, birth, rng.below(1000) as u32);
         if !used.insert(id.clone()) {
@@ -111,8 +149,8 @@ pub fn children(
         let (father, mother, guardian_rel): (ParentInput, ParentInput, &str) = match roll {
             // Both parents away for work: the ledger's largest group.
             0..=519 => (
-                parent("外出务工", away_since(&mut rng), rng.pick::<&str>(CITIES)),
-                parent("外出务工", away_since(&mut rng), rng.pick::<&str>(CITIES)),
+                parent("外出务工", away_since(rng), rng.pick::<&str>(CITIES)),
+                parent("外出务工", away_since(rng), rng.pick::<&str>(CITIES)),
                 if rng.chance(0.5) {
                     "祖母"
                 } else {
@@ -121,7 +159,7 @@ pub fn children(
             ),
             // One away, the other at home.
             520..=699 => (
-                parent("外出务工", away_since(&mut rng), rng.pick::<&str>(CITIES)),
+                parent("外出务工", away_since(rng), rng.pick::<&str>(CITIES)),
                 parent("在家", None, ""),
                 "母亲",
             ),
@@ -129,22 +167,22 @@ pub fn children(
             700..=739 => (
                 parent(
                     "死亡",
-                    Some(date_between(&mut rng, birth, today).to_string()),
+                    Some(date_between(rng, birth, today).to_string()),
                     "",
                 ),
-                parent("外出务工", away_since(&mut rng), rng.pick::<&str>(CITIES)),
+                parent("外出务工", away_since(rng), rng.pick::<&str>(CITIES)),
                 "祖父",
             ),
             // Orphans: both parents dead.
             740..=764 => (
                 parent(
                     "死亡",
-                    Some(date_between(&mut rng, birth, today).to_string()),
+                    Some(date_between(rng, birth, today).to_string()),
                     "",
                 ),
                 parent(
                     "死亡",
-                    Some(date_between(&mut rng, birth, today).to_string()),
+                    Some(date_between(rng, birth, today).to_string()),
                     "",
                 ),
                 "叔叔",
@@ -153,7 +191,7 @@ pub fn children(
             765..=799 => (
                 parent(
                     "死亡",
-                    Some(date_between(&mut rng, birth, today).to_string()),
+                    Some(date_between(rng, birth, today).to_string()),
                     "",
                 ),
                 parent(
@@ -265,6 +303,67 @@ pub fn children(
         }
     }
     out
+}
+
+/// The headers of a generated ledger workbook (words the importer knows).
+pub const LEDGER_HEADERS: &[&str] = &[
+    "序号",
+    "所在村",
+    "儿童姓名",
+    "公民身份号码",
+    "现住址",
+    "父亲状况",
+    "父亲外出时间",
+    "母亲状况",
+    "母亲外出时间",
+    "监护人姓名",
+    "与儿童关系",
+    "监护人电话",
+    "就学状况",
+    "家庭保障",
+    "风险等级",
+];
+
+/// One record as a row of a township's ledger.
+pub fn ledger_row(
+    r: &ChildRecord,
+    village_names: &std::collections::HashMap<DivisionCode, String>,
+) -> Vec<weibao_sheets::OutCell> {
+    use weibao_sheets::OutCell::{Empty, Text};
+    let g = r.guardians.first();
+    let since = |p: &weibao_domain::child::ParentSituation| {
+        p.since.map(|d| Text(d.to_string())).unwrap_or(Empty)
+    };
+    vec![
+        Empty,
+        Text(
+            village_names
+                .get(&r.division())
+                .cloned()
+                .unwrap_or_else(|| r.division().full()),
+        ),
+        Text(r.name.clone()),
+        Text(r.id_number().to_string()),
+        Text(r.address.clone()),
+        Text(r.father.status.label().into()),
+        since(&r.father),
+        Text(r.mother.status.label().into()),
+        since(&r.mother),
+        g.map(|g| Text(g.name.clone())).unwrap_or(Empty),
+        g.map(|g| Text(g.relationship.clone())).unwrap_or(Empty),
+        g.map(|g| Text(g.phone.clone())).unwrap_or(Empty),
+        r.school_status
+            .map(|s| Text(s.label().into()))
+            .unwrap_or(Empty),
+        Text(
+            r.support
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        Text(r.risk.label().into()),
+    ]
 }
 
 fn parent(status: &str, since: Option<String>, place: &str) -> ParentInput {

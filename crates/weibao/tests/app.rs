@@ -538,6 +538,76 @@ fn a_transfer_is_accepted_by_the_receiving_village() {
     }
 }
 
+#[test]
+fn a_county_setting_changes_which_categories_the_facts_imply() {
+    let app = TestApp::sqlite();
+    let url = app.db_url();
+    let office = app.token("office");
+    let six_months_ago =
+        (chrono::Utc::now().date_naive() - chrono::Duration::days(190)).to_string();
+    let body = |seq: u32| {
+        json!({"name": "张小花", "id_number": child_id(9, seq), "division": VILLAGE_A1,
+        "father": {"status": "外出务工", "since": six_months_ago}, "mother": {"status": "外出务工", "since": six_months_ago}})
+    };
+    let (_, before) = app.post("/api/v1/children", Some(&office), body(71));
+    assert_eq!(before["categories"], json!(["农村留守儿童"]));
+    let rules = r#"{"effective_from":"2020-01-01","restriction_min_months":6,"lost_contact_min_months":6,"left_behind_max_age":16,"left_behind_min_months":12,"adult_age":18}"#;
+    let out = support::weibao(
+        &[
+            "--database",
+            &url,
+            "settings",
+            "set",
+            "--key",
+            "category_rules",
+            "--region",
+            COUNTY,
+            "--from",
+            "2020-01-01",
+            "--value",
+            rules,
+        ],
+        None,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = support::weibao(
+        &[
+            "--database",
+            &url,
+            "settings",
+            "set",
+            "--key",
+            "category_rules",
+            "--from",
+            "2020-01-01",
+            "--value",
+            "{\"adult_age\":\"x\"}",
+        ],
+        None,
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--value"));
+    let (_, after) = app.post("/api/v1/children", Some(&office), body(72));
+    assert_eq!(
+        after["categories"],
+        json!([]),
+        "12 months now needed in this county"
+    );
+    // The earlier record is now flagged with the reason.
+    let (_, first) = app.get(
+        &format!("/api/v1/children/{}", before["id"].as_str().unwrap()),
+        Some(&office),
+    );
+    let message = first["discrepancies"][0]["message"].as_str().unwrap();
+    assert!(message.contains("未满 12 个月"), "{message}");
+}
+
 // ---- Excel in and out ---------------------------------------------------------------------
 
 /// A ledger the way a township keeps it: a merged title row, a note, a blank row, headers
@@ -1215,6 +1285,28 @@ fn serve_demo_loads_chaotian_once_and_a_second_start_changes_nothing() {
         .send_json(json!({"username": "dir-510812100200", "password": weibao::demo::DEMO_PASSWORD}))
         .unwrap();
     assert_eq!(login.status(), 200);
+    let office = ureq::post(&format!("{}/api/v1/auth/login", first.base))
+        .send_json(json!({"username": "office", "password": weibao::demo::DEMO_PASSWORD}))
+        .unwrap()
+        .into_json::<serde_json::Value>()
+        .unwrap();
+    let token = office["token"].as_str().unwrap().to_string();
+    let count = |query: &str| {
+        ureq::get(&format!("{}/api/v1/children{query}", first.base))
+            .set("authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .into_json::<serde_json::Value>()
+            .unwrap()["total"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(count(""), weibao::demo::DEMO_CHILDREN as i64);
+    let left_behind = count("?category=%E5%86%9C%E6%9D%91%E7%95%99%E5%AE%88%E5%84%BF%E7%AB%A5");
+    assert!(
+        (100..300).contains(&left_behind),
+        "about half are left behind: {left_behind}"
+    );
     drop(first);
 
     let app = TestApp::on_sqlite_dir(dir.path());
@@ -1456,4 +1548,60 @@ fn browser_registers_edits_and_sees_the_timeline_on_a_phone() {
         "page is {width} px wide on a 360 px screen"
     );
     browser.screenshot("child-360");
+}
+
+#[test]
+fn browser_import_shows_the_dry_run_report_before_the_commit() {
+    let Some(browser) = Browser::start(1024, 800) else {
+        return;
+    };
+    let app = TestApp::sqlite();
+    let dir = support::TempDir::new();
+    let bad = dir.path().join("bad.xlsx");
+    let good = dir.path().join("good.xlsx");
+    let id = child_id(9, 81);
+    std::fs::write(
+        &bad,
+        messy_ledger(&[
+            ["朝天村", "张小花", &id, "外出务工", "2024-01-01", ""],
+            ["无此村", "李四", &child_id(9, 82), "", "", ""],
+        ]),
+    )
+    .unwrap();
+    std::fs::write(
+        &good,
+        messy_ledger(&[["朝天村", "张小花", &id, "外出务工", "2024-01-01", ""]]),
+    )
+    .unwrap();
+    browser.goto(&format!("{}/login", app.base));
+    browser.fill("input[name=username]", "sup-a");
+    browser.fill("input[name=password]", PASSWORD);
+    browser.click("button[type=submit]");
+    browser.wait_for_text("h1", "我的工作");
+    browser.goto(&format!("{}/children/import", app.base));
+    browser.fill("input[type=file]", bad.to_str().unwrap());
+    browser.click("#import-form button[type=submit]");
+    browser.wait_for_text("#import-report", "发现 1 处问题");
+    assert!(browser
+        .text("#import-errors")
+        .contains("找不到村（居）“无此村”"));
+    assert_eq!(
+        browser.count("#import-commit"),
+        0,
+        "no commit while a row is bad"
+    );
+    browser.fill("input[type=file]", good.to_str().unwrap());
+    browser.click("#import-form button[type=submit]");
+    browser.wait_for_text("#import-report", "检查通过");
+    assert_eq!(
+        app.get("/api/v1/children", Some(&app.token("sup-a"))).1["total"],
+        0,
+        "the dry run saved nothing"
+    );
+    browser.click("#import-commit");
+    browser.wait_for_text("#import-report", "已导入 1 名儿童");
+    assert_eq!(
+        app.get("/api/v1/children", Some(&app.token("sup-a"))).1["total"],
+        1
+    );
 }
