@@ -212,6 +212,8 @@ pub enum SheetError {
     NoHeader {
         searched_rows: u32,
     },
+    /// Reading stopped at the first data row past the limit: `rows` is `limit + 1`, a
+    /// lower bound, because counting a huge sheet to the end costs what refusing it saves.
     TooLarge {
         rows: u32,
         limit: u32,
@@ -240,7 +242,7 @@ impl std::fmt::Display for SheetError {
             ),
             SheetError::TooLarge { rows, limit } => write!(
                 f,
-                "表格有 {rows} 行数据，超过单次导入上限 {limit} 行：请按村（社区）拆成几个文件分批导入"
+                "表格的数据超过单次导入上限 {limit} 行（已读到第 {rows} 行数据）：请按村（社区）拆成几个文件，每个不超过 {limit} 行，分批导入"
             ),
             SheetError::UnpackedTooLarge {
                 megabytes,
@@ -355,13 +357,16 @@ fn find_header(top: &Grid, aliases: &HeaderAliases) -> Option<(u32, usize)> {
         .find(|(_, hits)| *hits >= 2)
 }
 
+/// The merged region covering (row, col).
+fn region_at(merges: &[Dimensions], row: u32, col: u32) -> Option<&Dimensions> {
+    merges
+        .iter()
+        .find(|m| (m.start.0..=m.end.0).contains(&row) && (m.start.1..=m.end.1).contains(&col))
+}
+
 /// The merged region covering (row, col), when that cell is not its top-left.
 fn merged_into(merges: &[Dimensions], row: u32, col: u32) -> Option<&Dimensions> {
-    merges.iter().find(|m| {
-        (m.start.0..=m.end.0).contains(&row)
-            && (m.start.1..=m.end.1).contains(&col)
-            && m.start != (row, col)
-    })
+    region_at(merges, row, col).filter(|m| m.start != (row, col))
 }
 
 /// Copies each merged value into the other cells of its region within the top rows, so a
@@ -427,6 +432,7 @@ struct Layout {
     data_start: u32,
 }
 
+/// A running-number column is no field, and nothing to warn the clerk about.
 fn is_row_number_header(h: &str) -> bool {
     matches!(
         normalise_header(h).as_str(),
@@ -440,8 +446,9 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
     let below = top.get(&(header + 1)).unwrap_or(&empty);
     let text_at =
         |row: &BTreeMap<u32, Cell>, c: &u32| row.get(c).map(Cell::text).unwrap_or_default();
-    // The row below is a sub-header row when its cells, read under the group above them,
-    // name fields, or when header cells are merged down into it.
+    // The row below is a sub-header row when header cells are merged down into it, or
+    // when its cells, read under a group header merged across them, name fields. Only a
+    // merged group counts: "父亲情况" over a first data row "外出务工" must stay data.
     let two_rows = below.iter().any(|(c, cell)| {
         let sub = cell.text();
         let group = text_at(head, c);
@@ -450,7 +457,8 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
         } else if sub == group {
             merged_into(merges, header + 1, *c).is_some_and(|m| m.start.0 == header)
         } else {
-            !group.is_empty()
+            region_at(merges, header, *c)
+                .is_some_and(|m| m.start.0 == header && m.end.0 == header && m.end.1 > m.start.1)
                 && (aliases.field_of(&format!("{group}{sub}")).is_some()
                     || aliases
                         .field_of(&format!("{}{sub}", group_stem(&group)))
@@ -484,11 +492,11 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
         }
         // A header merged across columns repeats itself in each; say so only once.
         let repeated_by_merge = merged_into(merges, header, c).is_some() && !two_rows;
+        // The first column wins when two mean the same field; the second is reported.
         match field {
             Some(f) if !columns.iter().any(|(_, taken)| taken == f) => {
                 columns.push((c, f.to_string()));
             }
-            // The first column wins when two mean the same field.
             _ if repeated_by_merge || is_row_number_header(&name) => {}
             _ => {
                 if !unknown_headers.contains(&name) {
@@ -505,8 +513,7 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
 }
 
 /// Reads the data rows of the chosen sheet: only the mapped columns are kept, rows with
-/// nothing in them are skipped, and counting goes on past the limit so the refusal can
-/// say how many rows there are.
+/// nothing in them are skipped, and reading stops at the first row past the limit.
 fn read_data(
     book: &mut Book<'_>,
     sheet: &str,
@@ -543,21 +550,19 @@ fn read_data(
             if last_counted != Some(r) {
                 rows = rows.saturating_add(1);
                 last_counted = Some(r);
+                if rows > max_rows {
+                    return Err(SheetError::TooLarge {
+                        rows,
+                        limit: max_rows,
+                    });
+                }
             }
-            if rows <= max_rows {
-                grid.entry(r).or_default().insert(c, value);
-            }
+            grid.entry(r).or_default().insert(c, value);
         } else if anchors.contains(&(r, c)) {
             anchor_values.insert((r, c), Cell::from_data(cell.get_value()));
         }
     }
     drop(reader);
-    if rows > max_rows {
-        return Err(SheetError::TooLarge {
-            rows,
-            limit: max_rows,
-        });
-    }
     // A village written once and merged down beside its children belongs to each child.
     // Only rows with something of their own are filled: a merge running past the last
     // child makes no rows.
@@ -944,6 +949,19 @@ mod tests {
     }
 
     #[test]
+    fn a_first_data_row_under_an_unmerged_header_is_never_taken_for_a_sub_header() {
+        let bytes = book(|ws| {
+            write_row(ws, 0, &["姓名", "身份证号", "父亲情况"]);
+            // "父亲" + "状况" is an alias, but "父亲情况" is no merged group.
+            write_row(ws, 1, &["张三", "51081220150307123X", "状况"]);
+        });
+        let t = read_table(&bytes, &aliases(), &[], 10).unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0].row_number, 2);
+        assert_eq!(t.rows[0].cells["name"].text(), "张三");
+    }
+
+    #[test]
     fn the_sheet_whose_header_names_most_fields_is_read() {
         let mut wb = Workbook::new();
         write_row(wb.add_worksheet(), 0, &["填表说明：姓名、身份证号必填"]);
@@ -1016,7 +1034,8 @@ mod tests {
                 }
             })
         };
-        let e = read_table(&ledger(31), &aliases(), &[], 30).unwrap_err();
+        // Reading stops at the first row past the limit.
+        let e = read_table(&ledger(45), &aliases(), &[], 30).unwrap_err();
         assert_eq!(
             e,
             SheetError::TooLarge {

@@ -876,40 +876,17 @@ impl Store {
                 });
                 qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
-            on!(tx.conn(), |c| {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO children (county_code, id, division_code, name, name_initials,
-                         id_number, id_masked, id_index, birth_date, sex, hukou, school_status,
-                         support_bits, category_bits, risk, sensitive, director_id, status,
-                         details, version, created_at, updated_at) ",
-                );
-                qb.push_values(batch, |mut b, (county, id, r)| {
-                    let idn = r.id_number();
-                    b.push_bind(county.clone())
-                        .push_bind(id.clone())
-                        .push_bind(r.division().full())
-                        .push_bind(r.name.clone())
-                        .push_bind(name_initials(&r.name))
-                        .push_bind(idn.as_str().to_string())
-                        .push_bind(idn.masked())
-                        .push_bind(blind_index(idn.as_str()))
-                        .push_bind(idn.birth_date())
-                        .push_bind(idn.sex().label().to_string())
-                        .push_bind(r.hukou.label().to_string())
-                        .push_bind(r.school_status.map(|s| s.label()).unwrap_or("").to_string())
-                        .push_bind(r.support_bits() as i64)
-                        .push_bind(r.categories.bits() as i64)
-                        .push_bind(r.risk.label().to_string())
-                        .push_bind(r.has(Category::AffectedByHiv))
-                        .push_bind(r.director_id.clone())
-                        .push_bind(ChildStatus::Active.as_str().to_string())
-                        .push_bind(details_json(r))
-                        .push_bind(1i64)
-                        .push_bind(now)
-                        .push_bind(now);
-                });
-                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
-            })?;
+            let new_rows: Vec<NewChildRow> = batch
+                .iter()
+                .map(|(county, id, r)| NewChildRow {
+                    county,
+                    id,
+                    record: r,
+                    status: ChildStatus::Active,
+                    version: 1,
+                })
+                .collect();
+            insert_children(tx.conn(), &new_rows, now).await?;
             on!(tx.conn(), |c| {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO child_versions (county_code, child_id, version, at, actor_id,
@@ -1359,49 +1336,77 @@ fn details_json(record: &ChildRecord) -> String {
     serde_json::to_string(&DetailsRef { record }).expect("records serialise")
 }
 
-pub(crate) async fn insert_child(
+/// One row to insert into `children`.
+pub(crate) struct NewChildRow<'a> {
+    pub county: &'a str,
+    pub id: &'a str,
+    pub record: &'a ChildRecord,
+    pub status: ChildStatus,
+    pub version: i64,
+}
+
+/// Inserts rows with one multi-row statement (callers keep batches under
+/// [`IMPORT_BATCH`], within both databases' bind limits).
+pub(crate) async fn insert_children(
+    conn: Conn<'_>,
+    rows: &[NewChildRow<'_>],
+    now: i64,
+) -> Result<(), StoreError> {
+    on!(conn, |c| {
+        let mut qb = QueryBuilder::new(
+            "INSERT INTO children (county_code, id, division_code, name, name_initials,
+                 id_number, id_masked, id_index, birth_date, sex, hukou, school_status,
+                 support_bits, category_bits, risk, sensitive, director_id, status,
+                 details, version, created_at, updated_at) ",
+        );
+        qb.push_values(rows, |mut b, row| {
+            let r = row.record;
+            let idn = r.id_number();
+            b.push_bind(row.county.to_string())
+                .push_bind(row.id.to_string())
+                .push_bind(r.division().full())
+                .push_bind(r.name.clone())
+                .push_bind(name_initials(&r.name))
+                .push_bind(idn.as_str().to_string())
+                .push_bind(idn.masked())
+                .push_bind(blind_index(idn.as_str()))
+                .push_bind(idn.birth_date())
+                .push_bind(idn.sex().label().to_string())
+                .push_bind(r.hukou.label().to_string())
+                .push_bind(r.school_status.map(|s| s.label()).unwrap_or("").to_string())
+                .push_bind(r.support_bits() as i64)
+                .push_bind(r.categories.bits() as i64)
+                .push_bind(r.risk.label().to_string())
+                .push_bind(r.has(Category::AffectedByHiv))
+                .push_bind(r.director_id.clone())
+                .push_bind(row.status.as_str().to_string())
+                .push_bind(details_json(r))
+                .push_bind(row.version)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+async fn insert_child(
     conn: Conn<'_>,
     county: &str,
     id: &str,
-    r: &ChildRecord,
+    record: &ChildRecord,
     status: ChildStatus,
     version: i64,
     now: i64,
 ) -> Result<(), StoreError> {
-    let idn = r.id_number();
-    on!(conn, |c| sqlx::query(
-        "INSERT INTO children (county_code, id, division_code, name, name_initials, id_number,
-             id_masked, id_index, birth_date, sex, hukou, school_status, support_bits,
-             category_bits, risk, sensitive, director_id, status, details, version,
-             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $21)"
-    )
-    .bind(county)
-    .bind(id)
-    .bind(r.division().full())
-    .bind(&r.name)
-    .bind(name_initials(&r.name))
-    .bind(idn.as_str())
-    .bind(idn.masked())
-    .bind(blind_index(idn.as_str()))
-    .bind(idn.birth_date())
-    .bind(idn.sex().label())
-    .bind(r.hukou.label())
-    .bind(r.school_status.map(|s| s.label()).unwrap_or(""))
-    .bind(r.support_bits() as i64)
-    .bind(r.categories.bits() as i64)
-    .bind(r.risk.label())
-    .bind(r.has(Category::AffectedByHiv))
-    .bind(&r.director_id)
-    .bind(status.as_str())
-    .bind(details_json(r))
-    .bind(version)
-    .bind(now)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+    let row = NewChildRow {
+        county,
+        id,
+        record,
+        status,
+        version,
+    };
+    insert_children(conn, &[row], now).await
 }
 
 async fn update_row(
