@@ -13,15 +13,17 @@ use crate::child::{
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleParams {
     pub effective_from: NaiveDate,
-    /// 事实无人抚养: 服刑在押 / 强制隔离戒毒 / 限制人身自由 must have lasted this long.
+    /// 事实无人抚养: 服刑在押 / 强制隔离戒毒 / 限制人身自由 must have lasted this long
+    /// (default 6; 0 = any, even without a start date).
     pub restriction_min_months: u32,
-    /// 事实无人抚养: 失联 must have lasted this long since the police accepted the report.
+    /// 事实无人抚养: 失联 must have lasted this long since the police accepted the report
+    /// (default 6; 0 = any).
     pub lost_contact_min_months: u32,
-    /// 农村留守: under this age.
+    /// 农村留守: under this age (default 16).
     pub left_behind_max_age: u32,
-    /// 农村留守: a parent counts as away for work after this many months (0 = any).
+    /// 农村留守: a parent counts as away for work after this many months (default 3; 0 = any).
     pub left_behind_min_months: u32,
-    /// The ledger holds minors: under this age.
+    /// The ledger holds minors: under this age (default 18).
     pub adult_age: u32,
 }
 
@@ -40,13 +42,16 @@ impl Default for RuleParams {
     }
 }
 
-/// The versions of the parameters in force over time.
+/// The versions of the parameters in force over time (a province or county may change them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleBook {
+    /// Sorted by `effective_from`, never empty.
     versions: Vec<RuleParams>,
 }
 
 impl RuleBook {
+    /// Sorts the versions by date; with none, holds the defaults. Of two versions with the
+    /// same date, the one given last wins.
     pub fn new(mut versions: Vec<RuleParams>) -> RuleBook {
         if versions.is_empty() {
             versions.push(RuleParams::default());
@@ -55,13 +60,25 @@ impl RuleBook {
         RuleBook { versions }
     }
 
-    /// The latest version in force on `date` (the earliest, for dates before them all).
+    /// The latest version in force on `date`. Dates before every version get the earliest:
+    /// a record dated before the first configured rule is still judged by some rule.
     pub fn on(&self, date: NaiveDate) -> &RuleParams {
         self.versions
             .iter()
             .rev()
             .find(|v| v.effective_from <= date)
             .unwrap_or(&self.versions[0])
+    }
+
+    /// All versions, earliest first.
+    pub fn versions(&self) -> &[RuleParams] {
+        &self.versions
+    }
+}
+
+impl Default for RuleBook {
+    fn default() -> Self {
+        RuleBook::new(Vec::new())
     }
 }
 
@@ -77,7 +94,8 @@ pub struct ChildFacts {
     pub support: Vec<Support>,
 }
 
-/// A category the facts imply, and why.
+/// A category the facts imply, and why: one Chinese sentence a director understands
+/// ("父亲死亡，母亲服刑在押已满 6 个月").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Implied {
     pub category: Category,
@@ -89,11 +107,21 @@ pub struct Implied {
 pub enum Discrepancy {
     /// The facts imply a category the record lacks.
     Missing { category: Category, reason: String },
-    /// The record has a category the facts do not support.
+    /// The record has a category the facts do not support; `reason` names the condition
+    /// that fails.
     Unsupported { category: Category, reason: String },
 }
 
 impl Discrepancy {
+    pub fn category(&self) -> Category {
+        match self {
+            Discrepancy::Missing { category, .. } | Discrepancy::Unsupported { category, .. } => {
+                *category
+            }
+        }
+    }
+
+    /// What to show the director, e.g. "应登记为事实无人抚养儿童：父亲死亡，母亲服刑在押已满 6 个月".
     pub fn message(&self) -> String {
         match self {
             Discrepancy::Missing { category, reason } => {
@@ -108,30 +136,38 @@ impl Discrepancy {
 
 /// Age in completed years (a Feb 29 birthday counts on Mar 1 in non-leap years).
 pub fn age_on(birth_date: NaiveDate, as_of: NaiveDate) -> u32 {
-    if as_of < birth_date {
+    if as_of <= birth_date {
         return 0;
     }
     let mut years = as_of.year() - birth_date.year();
+    // Comparing (month, day) puts 29 Feb after 28 Feb: the birthday arrives on 1 Mar.
     if (as_of.month(), as_of.day()) < (birth_date.month(), birth_date.day()) {
         years -= 1;
     }
     years.max(0) as u32
 }
 
-/// The birth date of someone who turns `years` on `as_of`: born after it means younger.
+/// The birth date of someone who turns `years` on `as_of`, for SQL filters on the birth
+/// date: `birth_date > birth_cutoff(years, as_of)` exactly when
+/// `age_on(birth_date, as_of) < years`.
 pub fn birth_cutoff(years: u32, as_of: NaiveDate) -> NaiveDate {
-    let year = as_of.year() - years as i32;
+    let Ok(year) = i32::try_from(i64::from(as_of.year()) - i64::from(years)) else {
+        return NaiveDate::MIN;
+    };
     NaiveDate::from_ymd_opt(year, as_of.month(), as_of.day())
-        // 29 Feb in a non-leap year: those born 1 Mar turn `years` on 1 Mar.
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 2, 28).expect("valid date"))
+        // 29 Feb in a common year: those born 28 Feb have turned `years`, those born 1 Mar
+        // have not.
+        .or_else(|| NaiveDate::from_ymd_opt(year, 2, 28))
+        .unwrap_or(NaiveDate::MIN)
 }
 
-/// Whether the child is still a minor in the active ledger on `as_of`.
+/// Whether the child is still a minor in the active ledger on `as_of` (age < adult_age).
 pub fn in_active_ledger(birth_date: NaiveDate, params: &RuleParams, as_of: NaiveDate) -> bool {
     age_on(birth_date, as_of) < params.adult_age
 }
 
-/// The recorded categories still in force on `as_of`: 农村留守 ends at the age limit.
+/// The recorded categories still in force on `as_of`: 农村留守 ends at the age limit by
+/// definition, whatever else changes; the others need a decision to end.
 pub fn effective_categories(
     recorded: CategorySet,
     birth_date: NaiveDate,
@@ -145,210 +181,321 @@ pub fn effective_categories(
     set
 }
 
-/// Whole months from `since` to `as_of`.
-fn months_between(since: NaiveDate, as_of: NaiveDate) -> i64 {
-    let mut months =
-        (as_of.year() - since.year()) as i64 * 12 + as_of.month() as i64 - since.month() as i64;
+/// Whole months from `since` to `as_of`, negative when `since` is later. A monthly
+/// anniversary on a day the month lacks (31 Jan + 1 month) falls on the 1st of the next
+/// month, as birthdays do in [`age_on`].
+fn whole_months(since: NaiveDate, as_of: NaiveDate) -> i64 {
+    let mut months = (i64::from(as_of.year()) - i64::from(since.year())) * 12
+        + i64::from(as_of.month())
+        - i64::from(since.month());
     if as_of.day() < since.day() {
         months -= 1;
     }
     months
 }
 
-/// How one parent stands for the rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Standing {
-    /// 死亡 / 宣告死亡.
-    Dead,
-    /// 失踪 (declared missing).
-    Missing,
-    /// One of the 事实无人抚养 conditions, met.
-    Condition(String),
-    /// A condition whose duration is not met yet (or unknown): why.
-    ConditionShort(String),
-    /// 外出务工 long enough for 留守.
-    Away(String),
-    /// 外出务工, not long enough (or since unknown with a minimum).
-    AwayShort(String),
-    /// Cannot act as guardian (for 留守: 无监护能力, 重残, 重病).
-    NoCapacity(String),
-    Other(String),
+/// One parent as the rules see them on a date.
+struct Standing {
+    /// 父亲 or 母亲.
+    who: &'static str,
+    status: ParentStatus,
+    /// Whether the status has lasted as long as its rule asks (true when no duration is asked).
+    lasted: bool,
+    /// The duration part for timed statuses: "父亲服刑在押已满 6 个月",
+    /// "父亲外出务工仅 2 个月，未满 3 个月", "父亲失联缺少起始日期".
+    timed: Option<String>,
 }
 
-fn standing(who: &str, p: &ParentSituation, params: &RuleParams, as_of: NaiveDate) -> Standing {
-    let timed = |min: u32, what: &str| match p.since {
-        None => Standing::ConditionShort(format!("{who}{what}缺少起始日期")),
-        Some(since) => {
-            let m = months_between(since, as_of);
-            if m >= min as i64 {
-                Standing::Condition(format!("{who}{what}已满 {min} 个月"))
-            } else {
-                Standing::ConditionShort(format!(
-                    "{who}{what}仅 {} 个月，未满 {min} 个月",
-                    m.max(0)
-                ))
-            }
-        }
-    };
-    match p.status {
-        ParentStatus::Dead | ParentStatus::DeclaredDead => Standing::Dead,
-        ParentStatus::Missing => Standing::Missing,
-        ParentStatus::SevereDisability => Standing::Condition(format!("{who}重残")),
-        ParentStatus::SeriousIllness => Standing::Condition(format!("{who}重病")),
-        ParentStatus::GuardianshipRevoked => Standing::Condition(format!("{who}被撤销监护资格")),
-        ParentStatus::Deported => Standing::Condition(format!("{who}被遣送（驱逐）出境")),
-        ParentStatus::Imprisoned => timed(params.restriction_min_months, "服刑在押"),
-        ParentStatus::CompulsoryRehab => timed(params.restriction_min_months, "强制隔离戒毒"),
-        ParentStatus::OtherRestriction => timed(params.restriction_min_months, "被限制人身自由"),
-        ParentStatus::LostContact => timed(params.lost_contact_min_months, "失联"),
-        ParentStatus::MigrantWork => {
-            let min = params.left_behind_min_months;
-            match p.since {
-                _ if min == 0 => Standing::Away(format!("{who}外出务工")),
-                None => Standing::AwayShort(format!("{who}外出务工缺少起始日期")),
-                Some(since) => {
-                    let m = months_between(since, as_of);
-                    if m >= min as i64 {
-                        Standing::Away(format!("{who}外出务工已满 {min} 个月"))
-                    } else {
-                        Standing::AwayShort(format!(
-                            "{who}外出务工仅 {} 个月，未满 {min} 个月",
-                            m.max(0)
-                        ))
-                    }
+impl Standing {
+    fn of(who: &'static str, p: &ParentSituation, params: &RuleParams, as_of: NaiveDate) -> Self {
+        let min = match p.status {
+            ParentStatus::Imprisoned
+            | ParentStatus::CompulsoryRehab
+            | ParentStatus::OtherRestriction => Some(params.restriction_min_months),
+            ParentStatus::LostContact => Some(params.lost_contact_min_months),
+            ParentStatus::MigrantWork => Some(params.left_behind_min_months),
+            _ => None,
+        };
+        let what = phrase(p.status);
+        let (lasted, timed) = match (min, p.since) {
+            (None, _) => (true, None),
+            // No minimum: any start date counts, even an unknown one.
+            (Some(0), _) => (true, None),
+            (Some(_), None) => (false, Some(format!("{who}{what}缺少起始日期"))),
+            (Some(_), Some(since)) if since > as_of => (
+                false,
+                Some(format!(
+                    "{who}{what}的起始日期 {since} 晚于核对日期 {as_of}"
+                )),
+            ),
+            (Some(min), Some(since)) => {
+                let months = whole_months(since, as_of);
+                if months >= i64::from(min) {
+                    (true, Some(format!("{who}{what}已满 {min} 个月")))
+                } else {
+                    (
+                        false,
+                        Some(format!("{who}{what}仅 {months} 个月，未满 {min} 个月")),
+                    )
                 }
             }
+        };
+        Standing {
+            who,
+            status: p.status,
+            lasted,
+            timed,
         }
-        ParentStatus::NoCapacity => Standing::NoCapacity(format!("{who}无监护能力")),
-        ParentStatus::AtHome => Standing::Other(format!("{who}在家")),
-        ParentStatus::Unknown => Standing::Other(format!("{who}情况不详")),
+    }
+
+    /// The status alone: "母亲在家", "父亲服刑在押".
+    fn plain(&self) -> String {
+        format!("{}{}", self.who, phrase(self.status))
+    }
+
+    /// The status with its duration, if it has one.
+    fn detailed(&self) -> String {
+        self.timed.clone().unwrap_or_else(|| self.plain())
+    }
+
+    /// 死亡 / 宣告死亡 / 失踪: what 孤儿 counts.
+    fn dead_or_missing(&self) -> bool {
+        matches!(
+            self.status,
+            ParentStatus::Dead | ParentStatus::DeclaredDead | ParentStatus::Missing
+        )
+    }
+
+    /// A status among the 事实无人抚养 conditions (民发〔2019〕62号), however long.
+    fn is_condition_status(&self) -> bool {
+        matches!(
+            self.status,
+            ParentStatus::SevereDisability
+                | ParentStatus::SeriousIllness
+                | ParentStatus::Imprisoned
+                | ParentStatus::CompulsoryRehab
+                | ParentStatus::OtherRestriction
+                | ParentStatus::LostContact
+                | ParentStatus::GuardianshipRevoked
+                | ParentStatus::Deported
+        )
+    }
+
+    /// In a 事实无人抚养 condition that has lasted as long as asked.
+    fn in_condition(&self) -> bool {
+        self.is_condition_status() && self.lasted
+    }
+
+    /// 外出务工 long enough for 留守.
+    fn away(&self) -> bool {
+        self.status == ParentStatus::MigrantWork && self.lasted
+    }
+
+    /// Without guardianship capacity for 留守 (国发〔2016〕13号: 无监护能力; 重残 and 重病
+    /// are taken as such).
+    fn incapable(&self) -> bool {
+        matches!(
+            self.status,
+            ParentStatus::NoCapacity
+                | ParentStatus::SevereDisability
+                | ParentStatus::SeriousIllness
+        )
+    }
+
+    /// How this parent reads in a 事实无人抚养 reason: durations only for the conditions.
+    fn for_unsupported(&self) -> String {
+        match self.status {
+            // Would read as a reason for, not against.
+            ParentStatus::NoCapacity => {
+                format!("{}无监护能力（不属于事实无人抚养的认定情形）", self.who)
+            }
+            _ if self.is_condition_status() => self.detailed(),
+            _ => self.plain(),
+        }
+    }
+
+    /// How this parent reads in a 留守 reason: durations only for 外出务工.
+    fn for_left_behind(&self) -> String {
+        if self.status == ParentStatus::MigrantWork {
+            self.detailed()
+        } else {
+            self.plain()
+        }
     }
 }
 
-fn dead_or_missing(s: &Standing) -> bool {
-    matches!(s, Standing::Dead | Standing::Missing)
+/// A parent's status as it reads after 父亲 / 母亲.
+fn phrase(status: ParentStatus) -> &'static str {
+    match status {
+        ParentStatus::AtHome => "在家",
+        ParentStatus::MigrantWork => "外出务工",
+        ParentStatus::Dead => "死亡",
+        ParentStatus::DeclaredDead => "被宣告死亡",
+        ParentStatus::Missing => "失踪",
+        ParentStatus::LostContact => "失联",
+        ParentStatus::Imprisoned => "服刑在押",
+        ParentStatus::CompulsoryRehab => "强制隔离戒毒",
+        ParentStatus::OtherRestriction => "被限制人身自由",
+        ParentStatus::SevereDisability => "重残",
+        ParentStatus::SeriousIllness => "重病",
+        ParentStatus::GuardianshipRevoked => "被撤销监护资格",
+        ParentStatus::Deported => "被遣送（驱逐）出境",
+        ParentStatus::NoCapacity => "无监护能力",
+        ParentStatus::Unknown => "情况不详",
+    }
 }
 
-fn describe(s: &Standing, who: &str) -> String {
-    match s {
-        Standing::Dead => format!("{who}死亡"),
-        Standing::Missing => format!("{who}失踪"),
-        Standing::Condition(r)
-        | Standing::ConditionShort(r)
-        | Standing::Away(r)
-        | Standing::AwayShort(r)
-        | Standing::NoCapacity(r)
-        | Standing::Other(r) => r.clone(),
+/// Joins what is said of each parent: "父亲死亡，母亲失踪", or "父母均死亡" when the same.
+fn both(parts: &[String]) -> String {
+    if let [a, b] = parts {
+        if let (Some(x), Some(y)) = (a.strip_prefix("父亲"), b.strip_prefix("母亲")) {
+            if x == y {
+                return format!("父母均{x}");
+            }
+        }
     }
+    parts.join("，")
+}
+
+/// What is said of the parents that satisfy `pick`, father first.
+fn said_of(
+    parents: [&Standing; 2],
+    pick: impl Fn(&Standing) -> bool,
+    say: impl Fn(&Standing) -> String,
+) -> String {
+    let parts: Vec<String> = parents.into_iter().filter(|s| pick(s)).map(say).collect();
+    both(&parts)
 }
 
 /// 孤儿: both dead, one dead and the other missing, or both missing.
 fn orphan(f: &Standing, m: &Standing) -> Result<String, String> {
-    if dead_or_missing(f) && dead_or_missing(m) {
-        Ok(format!("{}，{}", describe(f, "父亲"), describe(m, "母亲")))
+    if f.dead_or_missing() && m.dead_or_missing() {
+        Ok(both(&[f.plain(), m.plain()]))
     } else {
-        Err(format!(
-            "须父母双方均死亡或失踪（{}，{}）",
-            describe(f, "父亲"),
-            describe(m, "母亲")
+        Err(said_of([f, m], |s| !s.dead_or_missing(), Standing::plain))
+    }
+}
+
+/// 事实无人抚养 (only if not 孤儿): each parent dead, missing or in a condition, at least one
+/// in a condition.
+fn factually_unsupported(
+    f: &Standing,
+    m: &Standing,
+    is_orphan: &Result<String, String>,
+) -> Result<String, String> {
+    if let Ok(reason) = is_orphan {
+        return Err(format!("{reason}，属孤儿"));
+    }
+    let qualifies = |s: &Standing| s.dead_or_missing() || s.in_condition();
+    if qualifies(f) && qualifies(m) {
+        Ok(both(&[f.for_unsupported(), m.for_unsupported()]))
+    } else {
+        Err(said_of(
+            [f, m],
+            |s| !qualifies(s),
+            Standing::for_unsupported,
         ))
     }
 }
 
-/// 事实无人抚养: both in a condition, or one dead/missing and the other in a condition.
-fn unsupported(f: &Standing, m: &Standing) -> Result<String, String> {
-    let ok = |s: &Standing| matches!(s, Standing::Condition(_)) || dead_or_missing(s);
-    let cond = |s: &Standing| matches!(s, Standing::Condition(_));
-    if ok(f) && ok(m) && (cond(f) || cond(m)) {
-        Ok(format!("{}，{}", describe(f, "父亲"), describe(m, "母亲")))
-    } else {
-        // Name the parent that fails, with the reason (e.g. too short a sentence so far).
-        let failing = [(f, "父亲"), (m, "母亲")]
-            .into_iter()
-            .find(|(s, _)| !ok(s))
-            .map(|(s, who)| describe(s, who))
-            .unwrap_or_else(|| "父母情况不符合".into());
-        Err(failing)
-    }
-}
-
-/// 农村留守 (parents' part): both away, or one away and the other without capacity.
+/// 农村留守, the parents' part: both away for work, or one away and the other without
+/// guardianship capacity.
 fn left_behind_parents(f: &Standing, m: &Standing) -> Result<String, String> {
-    let away = |s: &Standing| matches!(s, Standing::Away(_));
-    let incapable = |s: &Standing| {
-        matches!(s, Standing::NoCapacity(_))
-            || matches!(s, Standing::Condition(r) if r.contains("重残") || r.contains("重病"))
-    };
-    if (away(f) && (away(m) || incapable(m))) || (away(m) && incapable(f)) {
-        Ok(format!("{}，{}", describe(f, "父亲"), describe(m, "母亲")))
+    if (f.away() && (m.away() || m.incapable())) || (m.away() && f.incapable()) {
+        return Ok(both(&[f.for_left_behind(), m.for_left_behind()]));
+    }
+    // The parents that fail: those neither away nor without capacity. If both lack
+    // capacity, nobody is away.
+    let failing = said_of(
+        [f, m],
+        |s| !s.away() && !s.incapable(),
+        Standing::for_left_behind,
+    );
+    if failing.is_empty() {
+        Err(format!(
+            "父母均未外出务工（{}）",
+            both(&[f.plain(), m.plain()])
+        ))
     } else {
-        let failing = [(f, "父亲"), (m, "母亲")]
-            .into_iter()
-            .find(|(s, _)| !away(s) && !incapable(s))
-            .or_else(|| {
-                [(f, "父亲"), (m, "母亲")]
-                    .into_iter()
-                    .find(|(s, _)| !away(s))
-            })
-            .map(|(s, who)| describe(s, who))
-            .unwrap_or_else(|| "父母均未外出务工".into());
         Err(failing)
     }
 }
 
-/// For each computable category: Ok(reason it holds) or Err(reason it does not).
+/// "一级" .. "四级".
+fn grade(d: Disability) -> &'static str {
+    match d.grade {
+        1 => "一级",
+        2 => "二级",
+        3 => "三级",
+        _ => "四级",
+    }
+}
+
+/// For each computed category, in [`Category::ALL`] order: `Ok(why it holds)` or
+/// `Err(which condition fails)`.
 fn evaluate(
     facts: &ChildFacts,
     params: &RuleParams,
     as_of: NaiveDate,
-) -> Vec<(Category, Result<String, String>)> {
-    let f = standing("父亲", &facts.father, params, as_of);
-    let m = standing("母亲", &facts.mother, params, as_of);
+) -> [(Category, Result<String, String>); 6] {
+    let f = Standing::of("父亲", &facts.father, params, as_of);
+    let m = Standing::of("母亲", &facts.mother, params, as_of);
     let age = age_on(facts.birth_date, as_of);
+
     let is_orphan = orphan(&f, &m);
-    let is_unsupported = match (&is_orphan, unsupported(&f, &m)) {
-        (Ok(_), _) => Err("已属孤儿".to_string()),
-        (Err(_), r) => r,
-    };
+    let is_unsupported = factually_unsupported(&f, &m, &is_orphan);
     let left_behind = if age >= params.left_behind_max_age {
         Err(format!("已满 {} 周岁", params.left_behind_max_age))
     } else if facts.hukou != Hukou::Rural {
-        Err("户籍为城镇".to_string())
-    } else if is_orphan.is_ok() {
-        Err("已属孤儿".to_string())
-    } else if is_unsupported.is_ok() {
-        Err("已属事实无人抚养儿童".to_string())
+        Err(format!("户籍为{}", facts.hukou.label()))
+    } else if let Ok(reason) = &is_orphan {
+        Err(format!("{reason}，属孤儿"))
+    } else if let Ok(reason) = &is_unsupported {
+        Err(format!("{reason}，属事实无人抚养儿童"))
     } else {
         left_behind_parents(&f, &m)
             .map(|r| format!("农村户籍，未满 {} 周岁，{r}", params.left_behind_max_age))
     };
-    let prisoner = [(&facts.father, "父亲"), (&facts.mother, "母亲")]
-        .into_iter()
-        .find(|(p, _)| p.status == ParentStatus::Imprisoned)
-        .map(|(_, who)| format!("{who}服刑在押"))
-        .ok_or_else(|| "父母均未服刑在押".to_string());
-    let disabled = facts
+
+    let imprisoned = |s: &Standing| s.status == ParentStatus::Imprisoned;
+    let prisoner = if imprisoned(&f) || imprisoned(&m) {
+        Ok(said_of([&f, &m], imprisoned, Standing::plain))
+    } else {
+        Err(format!(
+            "父母均未服刑在押（{}）",
+            both(&[f.plain(), m.plain()])
+        ))
+    };
+
+    let disability = facts
         .disability
-        .map(|d| format!("{}{}级", d.kind.label(), d.grade))
-        .ok_or_else(|| "未登记残疾".to_string());
-    let poverty = facts
+        .map(|d| format!("{}{}", d.kind.label(), grade(d)));
+    let disabled = disability
+        .clone()
+        .ok_or_else(|| "未登记残疾类别和等级".to_string());
+
+    let poverty: Vec<&str> = facts
         .support
         .iter()
-        .find(|s| matches!(s, Support::Dibao | Support::Tekun))
-        .map(|s| format!("家庭经济困难（{}）", s.label()));
-    let self_difficulty = if facts.disability.is_some() {
-        Some("自身困难（残疾）".to_string())
+        .filter(|s| matches!(s, Support::Dibao | Support::Tekun))
+        .map(|s| s.label())
+        .collect();
+    let mut grounds = Vec::new();
+    if !poverty.is_empty() {
+        grounds.push(format!("家庭经济困难（{}）", poverty.join("、")));
+    }
+    if let Some(d) = &disability {
+        grounds.push(format!("自身困难（{d}）"));
     } else if facts.health == HealthStatus::SeriousIllness {
-        Some("自身困难（患重病）".to_string())
+        grounds.push("自身困难（患重病）".to_string());
+    }
+    let distressed = if grounds.is_empty() {
+        Err("无低保、特困、残疾或重病".to_string())
     } else {
-        None
+        Ok(grounds.join("，"))
     };
-    let distressed = match (poverty, self_difficulty) {
-        (Some(a), Some(b)) => Ok(format!("{a}，{b}")),
-        (Some(a), None) | (None, Some(a)) => Ok(a),
-        (None, None) => Err("无家庭经济困难或自身困难".to_string()),
-    };
-    vec![
+
+    [
         (Category::Orphan, is_orphan),
         (Category::FactuallyUnsupported, is_unsupported),
         (Category::RuralLeftBehind, left_behind),
@@ -358,7 +505,9 @@ fn evaluate(
     ]
 }
 
-/// The categories the facts imply on `as_of` under `params` (none once the child is adult).
+/// Computes the categories the facts imply on `as_of` under `params`, in
+/// [`Category::ALL`] order. Nothing once the child has left the active ledger (adult).
+/// 受艾滋病影响儿童 and 重点困境儿童 are never implied: they are recorded, not computed.
 pub fn implied_categories(
     facts: &ChildFacts,
     params: &RuleParams,
@@ -373,9 +522,11 @@ pub fn implied_categories(
         .collect()
 }
 
-/// Compares recorded categories with the implied ones. 困境儿童 may rest on a judgement of
-/// guardianship, and 受艾滋病影响 / 重点困境 are recorded, not computed: those are never
-/// "unsupported".
+/// Compares recorded categories with the implied ones: `Missing` for each implied category
+/// not recorded, `Unsupported` for each recorded 孤儿, 事实无人抚养, 农村留守, 服刑人员子女 or
+/// 残疾儿童 the facts do not imply. 困境儿童 may rest on a judgement of guardianship, and
+/// 受艾滋病影响 / 重点困境 are recorded, not computed: those are never "unsupported". A child
+/// who has left the active ledger is not checked.
 pub fn check_categories(
     recorded: CategorySet,
     facts: &ChildFacts,
@@ -408,7 +559,10 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    /// The check date of every example: no clock in the domain.
     const TODAY: &str = "2026-11-23";
+    /// Ten years old on TODAY.
+    const TEN: &str = "2016-11-23";
 
     fn parent(status: ParentStatus, since: Option<&str>) -> ParentSituation {
         ParentSituation::new(status, since.map(d))
@@ -426,11 +580,39 @@ mod tests {
         }
     }
 
-    fn implied(f: &ChildFacts) -> Vec<Category> {
-        implied_categories(f, &RuleParams::default(), d(TODAY))
+    fn implied_with(f: &ChildFacts, p: &RuleParams) -> Vec<Category> {
+        implied_categories(f, p, d(TODAY))
             .into_iter()
             .map(|i| i.category)
             .collect()
+    }
+
+    fn implied(f: &ChildFacts) -> Vec<Category> {
+        implied_with(f, &RuleParams::default())
+    }
+
+    fn reason_for(f: &ChildFacts, c: Category) -> String {
+        implied_categories(f, &RuleParams::default(), d(TODAY))
+            .into_iter()
+            .find(|i| i.category == c)
+            .map(|i| i.reason)
+            .unwrap_or_else(|| panic!("{c} not implied"))
+    }
+
+    fn messages(recorded: &[Category], f: &ChildFacts) -> Vec<String> {
+        check_categories(
+            recorded.iter().copied().collect(),
+            f,
+            &RuleParams::default(),
+            d(TODAY),
+        )
+        .iter()
+        .map(Discrepancy::message)
+        .collect()
+    }
+
+    fn away(since: &str) -> ParentSituation {
+        parent(ParentStatus::MigrantWork, Some(since))
     }
 
     #[test]
@@ -438,199 +620,519 @@ mod tests {
         let f = facts(
             parent(ParentStatus::Dead, None),
             parent(ParentStatus::DeclaredDead, None),
-            "2015-03-07",
+            TEN,
         );
         assert_eq!(implied(&f), [Category::Orphan]);
-        let f = facts(
-            parent(ParentStatus::Dead, None),
-            parent(ParentStatus::Missing, None),
-            "2015-03-07",
+        assert_eq!(reason_for(&f, Category::Orphan), "父亲死亡，母亲被宣告死亡");
+        assert_eq!(
+            messages(&[Category::FactuallyUnsupported], &f),
+            [
+                "应登记为孤儿：父亲死亡，母亲被宣告死亡",
+                "登记为事实无人抚养儿童，但不符合条件：父亲死亡，母亲被宣告死亡，属孤儿"
+            ]
         );
-        assert_eq!(implied(&f), [Category::Orphan]);
     }
 
     #[test]
-    fn one_dead_and_the_other_imprisoned_six_months_is_factually_unsupported() {
+    fn one_dead_and_one_missing_or_both_missing_is_an_orphan() {
+        let dead_missing = facts(
+            parent(ParentStatus::Missing, None),
+            parent(ParentStatus::Dead, None),
+            TEN,
+        );
+        assert_eq!(implied(&dead_missing), [Category::Orphan]);
+        let both_missing = facts(
+            parent(ParentStatus::Missing, None),
+            parent(ParentStatus::Missing, None),
+            TEN,
+        );
+        assert_eq!(reason_for(&both_missing, Category::Orphan), "父母均失踪");
+    }
+
+    #[test]
+    fn one_dead_parent_and_the_other_at_home_is_not_an_orphan_and_names_who_is_home() {
         let f = facts(
             parent(ParentStatus::Dead, None),
-            parent(ParentStatus::Imprisoned, Some("2026-04-01")),
-            "2015-03-07",
+            parent(ParentStatus::AtHome, None),
+            TEN,
+        );
+        assert!(implied(&f).is_empty());
+        assert_eq!(
+            messages(&[Category::Orphan], &f),
+            ["登记为孤儿，但不符合条件：母亲在家"]
+        );
+    }
+
+    #[test]
+    fn father_dead_and_mother_imprisoned_seven_months_is_factually_unsupported() {
+        let f = facts(
+            parent(ParentStatus::Dead, None),
+            parent(ParentStatus::Imprisoned, Some("2026-04-23")),
+            TEN,
         );
         assert_eq!(
             implied(&f),
             [Category::FactuallyUnsupported, Category::ChildOfPrisoner]
         );
-        let f = facts(
-            parent(ParentStatus::Dead, None),
-            parent(ParentStatus::Imprisoned, Some("2026-07-01")),
-            "2015-03-07",
-        );
-        assert_eq!(implied(&f), [Category::ChildOfPrisoner]);
-        let found = check_categories(
-            [Category::FactuallyUnsupported, Category::ChildOfPrisoner]
-                .into_iter()
-                .collect(),
-            &f,
-            &RuleParams::default(),
-            d(TODAY),
-        );
-        assert_eq!(found.len(), 1);
         assert_eq!(
-            found[0].message(),
-            "登记为事实无人抚养儿童，但不符合条件：母亲服刑在押仅 4 个月，未满 6 个月"
+            messages(&[Category::ChildOfPrisoner], &f),
+            ["应登记为事实无人抚养儿童：父亲死亡，母亲服刑在押已满 6 个月"]
         );
     }
 
     #[test]
-    fn a_missing_start_date_does_not_meet_a_duration() {
+    fn mother_imprisoned_five_months_is_not_yet_factually_unsupported_and_says_why() {
+        let f = facts(
+            parent(ParentStatus::Dead, None),
+            parent(ParentStatus::Imprisoned, Some("2026-06-23")),
+            TEN,
+        );
+        assert_eq!(implied(&f), [Category::ChildOfPrisoner]);
+        assert_eq!(
+            messages(
+                &[Category::FactuallyUnsupported, Category::ChildOfPrisoner],
+                &f
+            ),
+            ["登记为事实无人抚养儿童，但不符合条件：母亲服刑在押仅 5 个月，未满 6 个月"]
+        );
+    }
+
+    #[test]
+    fn both_parents_in_conditions_is_factually_unsupported_from_the_sixth_month() {
+        let f = |since| {
+            facts(
+                parent(ParentStatus::LostContact, Some(since)),
+                parent(ParentStatus::SevereDisability, None),
+                TEN,
+            )
+        };
+        assert!(implied(&f("2026-05-24")).is_empty());
+        assert_eq!(implied(&f("2026-05-23")), [Category::FactuallyUnsupported]);
+        assert_eq!(
+            reason_for(&f("2026-05-23"), Category::FactuallyUnsupported),
+            "父亲失联已满 6 个月，母亲重残"
+        );
+        let revoked_and_deported = facts(
+            parent(ParentStatus::GuardianshipRevoked, None),
+            parent(ParentStatus::Deported, None),
+            TEN,
+        );
+        assert_eq!(
+            implied(&revoked_and_deported),
+            [Category::FactuallyUnsupported]
+        );
+    }
+
+    #[test]
+    fn a_required_duration_without_a_start_date_is_not_met() {
         let f = facts(
             parent(ParentStatus::LostContact, None),
             parent(ParentStatus::SeriousIllness, None),
-            "2015-03-07",
+            TEN,
         );
         assert!(implied(&f).is_empty());
-        let found = check_categories(
-            [Category::FactuallyUnsupported].into_iter().collect(),
-            &f,
-            &RuleParams::default(),
-            d(TODAY),
-        );
-        assert!(
-            found[0].message().contains("缺少起始日期"),
-            "{}",
-            found[0].message()
+        assert_eq!(
+            messages(&[Category::FactuallyUnsupported], &f),
+            ["登记为事实无人抚养儿童，但不符合条件：父亲失联缺少起始日期"]
         );
     }
 
     #[test]
-    fn left_behind_needs_rural_registration_an_age_under_16_and_parents_away() {
-        let away = || parent(ParentStatus::MigrantWork, Some("2025-01-01"));
-        let f = facts(away(), away(), "2016-05-01");
-        assert_eq!(implied(&f), [Category::RuralLeftBehind]);
-        let mut urban = f.clone();
-        urban.hukou = Hukou::Urban;
-        assert!(implied(&urban).is_empty());
-        let sixteen = facts(away(), away(), "2010-11-23");
-        assert!(implied(&sixteen).is_empty());
-        let found = check_categories(
-            [Category::RuralLeftBehind].into_iter().collect(),
-            &sixteen,
-            &RuleParams::default(),
-            d(TODAY),
+    fn a_start_date_after_the_check_date_is_named() {
+        let f = facts(
+            parent(ParentStatus::Dead, None),
+            parent(ParentStatus::CompulsoryRehab, Some("2027-01-01")),
+            TEN,
         );
         assert_eq!(
-            found[0].message(),
-            "登记为农村留守儿童，但不符合条件：已满 16 周岁"
+            messages(&[Category::FactuallyUnsupported], &f),
+            ["登记为事实无人抚养儿童，但不符合条件：母亲强制隔离戒毒的起始日期 2027-01-01 晚于核对日期 2026-11-23"]
         );
-        // One away, the other seriously ill.
-        let f = facts(
-            away(),
-            parent(ParentStatus::SeriousIllness, None),
-            "2016-05-01",
-        );
-        assert_eq!(implied(&f), [Category::RuralLeftBehind]);
-        // One away, the other at home.
-        let f = facts(away(), parent(ParentStatus::AtHome, None), "2016-05-01");
-        assert!(implied(&f).is_empty());
-        // Away for only two months under the default 3-month minimum.
-        let recent = || parent(ParentStatus::MigrantWork, Some("2026-09-30"));
-        assert!(implied(&facts(recent(), recent(), "2016-05-01")).is_empty());
     }
 
     #[test]
-    fn a_county_parameter_changes_the_outcome_from_its_effective_date() {
-        let away = || parent(ParentStatus::MigrantWork, Some("2026-06-01"));
-        let f = facts(away(), away(), "2016-05-01");
-        let strict = RuleParams {
+    fn no_capacity_alone_is_not_a_condition_of_factual_unsupport() {
+        let f = facts(
+            parent(ParentStatus::Dead, None),
+            parent(ParentStatus::NoCapacity, None),
+            TEN,
+        );
+        assert!(implied(&f).is_empty());
+        assert!(messages(&[Category::FactuallyUnsupported], &f)[0]
+            .ends_with("母亲无监护能力（不属于事实无人抚养的认定情形）"));
+    }
+
+    #[test]
+    fn months_are_counted_like_birthdays() {
+        assert_eq!(whole_months(d("2026-01-15"), d("2026-07-15")), 6);
+        assert_eq!(whole_months(d("2026-01-15"), d("2026-07-14")), 5);
+        assert_eq!(whole_months(d("2026-01-31"), d("2026-02-28")), 0);
+        assert_eq!(whole_months(d("2026-01-31"), d("2026-03-01")), 1);
+        assert_eq!(whole_months(d("2025-11-30"), d("2026-11-30")), 12);
+        assert_eq!(whole_months(d("2026-12-01"), d("2026-11-23")), -1);
+    }
+
+    #[test]
+    fn both_parents_away_in_a_rural_household_at_ten_is_left_behind() {
+        let f = facts(away("2025-01-01"), away("2024-03-15"), TEN);
+        assert_eq!(implied(&f), [Category::RuralLeftBehind]);
+        assert_eq!(
+            reason_for(&f, Category::RuralLeftBehind),
+            "农村户籍，未满 16 周岁，父母均外出务工已满 3 个月"
+        );
+    }
+
+    #[test]
+    fn an_urban_household_is_not_left_behind() {
+        let mut f = facts(away("2025-01-01"), away("2025-01-01"), TEN);
+        f.hukou = Hukou::Urban;
+        assert!(implied(&f).is_empty());
+        assert_eq!(
+            messages(&[Category::RuralLeftBehind], &f),
+            ["登记为农村留守儿童，但不符合条件：户籍为城镇"]
+        );
+    }
+
+    #[test]
+    fn a_child_of_sixteen_is_no_longer_left_behind() {
+        let fifteen = facts(away("2025-01-01"), away("2025-01-01"), "2010-11-24");
+        assert_eq!(implied(&fifteen), [Category::RuralLeftBehind]);
+        let sixteen = facts(away("2025-01-01"), away("2025-01-01"), "2010-11-23");
+        assert!(implied(&sixteen).is_empty());
+        assert_eq!(
+            messages(&[Category::RuralLeftBehind], &sixteen),
+            ["登记为农村留守儿童，但不符合条件：已满 16 周岁"]
+        );
+        let recorded: CategorySet = [Category::RuralLeftBehind, Category::Disabled]
+            .into_iter()
+            .collect();
+        let p = RuleParams::default();
+        assert_eq!(
+            effective_categories(recorded, sixteen.birth_date, &p, d(TODAY)),
+            [Category::Disabled].into_iter().collect()
+        );
+        assert_eq!(
+            effective_categories(recorded, fifteen.birth_date, &p, d(TODAY)),
+            recorded
+        );
+    }
+
+    #[test]
+    fn one_parent_away_and_the_other_without_capacity_is_left_behind() {
+        for other in [
+            ParentStatus::SeriousIllness,
+            ParentStatus::SevereDisability,
+            ParentStatus::NoCapacity,
+        ] {
+            let f = facts(away("2025-01-01"), parent(other, None), TEN);
+            assert_eq!(implied(&f), [Category::RuralLeftBehind], "{other}");
+        }
+        let f = facts(
+            parent(ParentStatus::SeriousIllness, None),
+            away("2025-01-01"),
+            TEN,
+        );
+        assert_eq!(
+            reason_for(&f, Category::RuralLeftBehind),
+            "农村户籍，未满 16 周岁，父亲重病，母亲外出务工已满 3 个月"
+        );
+    }
+
+    #[test]
+    fn one_parent_away_and_the_other_at_home_is_not_left_behind() {
+        let f = facts(away("2025-01-01"), parent(ParentStatus::AtHome, None), TEN);
+        assert!(implied(&f).is_empty());
+        assert_eq!(
+            messages(&[Category::RuralLeftBehind], &f),
+            ["登记为农村留守儿童，但不符合条件：母亲在家"]
+        );
+        let both_ill = facts(
+            parent(ParentStatus::SeriousIllness, None),
+            parent(ParentStatus::NoCapacity, None),
+            TEN,
+        );
+        assert_eq!(
+            messages(&[Category::RuralLeftBehind], &both_ill),
+            ["登记为农村留守儿童，但不符合条件：父母均未外出务工（父亲重病，母亲无监护能力）"]
+        );
+    }
+
+    #[test]
+    fn a_recent_departure_is_not_yet_an_absence() {
+        let f = facts(away("2026-09-24"), away("2026-09-24"), TEN);
+        assert!(implied(&f).is_empty());
+        assert_eq!(
+            messages(&[Category::RuralLeftBehind], &f),
+            ["登记为农村留守儿童，但不符合条件：父母均外出务工仅 1 个月，未满 3 个月"]
+        );
+        let f = facts(away("2025-01-01"), away("2026-09-01"), TEN);
+        assert_eq!(
+            messages(&[Category::RuralLeftBehind], &f),
+            ["登记为农村留守儿童，但不符合条件：母亲外出务工仅 2 个月，未满 3 个月"]
+        );
+    }
+
+    #[test]
+    fn with_no_minimum_any_absence_or_restriction_counts_even_without_a_date() {
+        let p = RuleParams {
+            left_behind_min_months: 0,
+            restriction_min_months: 0,
+            ..RuleParams::default()
+        };
+        let f = facts(
+            parent(ParentStatus::MigrantWork, None),
+            parent(ParentStatus::MigrantWork, None),
+            TEN,
+        );
+        assert!(implied(&f).is_empty());
+        assert_eq!(implied_with(&f, &p), [Category::RuralLeftBehind]);
+        let f = facts(
+            parent(ParentStatus::Dead, None),
+            parent(ParentStatus::OtherRestriction, None),
+            TEN,
+        );
+        assert!(implied(&f).is_empty());
+        assert_eq!(implied_with(&f, &p), [Category::FactuallyUnsupported]);
+    }
+
+    #[test]
+    fn the_rule_book_picks_the_version_in_force_on_a_date() {
+        let version = |from: &str, months: u32| RuleParams {
+            effective_from: d(from),
+            left_behind_min_months: months,
+            ..RuleParams::default()
+        };
+        let book = RuleBook::new(vec![
+            version("2026-01-01", 6),
+            version("2019-01-01", 3),
+            version("2023-07-01", 0),
+        ]);
+        let months_on = |date: &str| book.on(d(date)).left_behind_min_months;
+        assert_eq!(months_on("2010-05-05"), 3, "before all: the earliest");
+        assert_eq!(months_on("2023-06-30"), 3);
+        assert_eq!(months_on("2023-07-01"), 0);
+        assert_eq!(months_on("2025-12-31"), 0);
+        assert_eq!(months_on("2026-01-01"), 6);
+        assert_eq!(months_on("2040-01-01"), 6);
+        assert_eq!(book.versions().len(), 3);
+        assert_eq!(RuleBook::new(vec![]).on(d(TODAY)), &RuleParams::default());
+    }
+
+    #[test]
+    fn a_county_minimum_of_six_months_changes_the_outcome() {
+        let f = facts(away("2026-06-01"), away("2026-06-01"), TEN);
+        let county = RuleParams {
             effective_from: d("2026-01-01"),
             left_behind_min_months: 6,
             ..RuleParams::default()
         };
-        let book = RuleBook::new(vec![strict.clone(), RuleParams::default()]);
-        assert_eq!(book.on(d("2025-06-01")), &RuleParams::default());
-        assert_eq!(book.on(d(TODAY)), &strict);
+        let book = RuleBook::new(vec![RuleParams::default(), county.clone()]);
+        assert_eq!(book.on(d("2025-12-31")), &RuleParams::default());
+        assert_eq!(book.on(d(TODAY)), &county);
+        assert_eq!(implied(&f), [Category::RuralLeftBehind]);
         assert!(implied_categories(&f, book.on(d(TODAY)), d(TODAY)).is_empty());
+        let found = check_categories(
+            [Category::RuralLeftBehind].into_iter().collect(),
+            &f,
+            book.on(d(TODAY)),
+            d(TODAY),
+        );
         assert_eq!(
-            implied_categories(&f, &RuleParams::default(), d(TODAY)).len(),
-            1
+            found.iter().map(Discrepancy::message).collect::<Vec<_>>(),
+            ["登记为农村留守儿童，但不符合条件：父母均外出务工仅 5 个月，未满 6 个月"]
         );
     }
 
     #[test]
-    fn poverty_disability_and_illness_imply_distress() {
+    fn a_child_of_a_prisoner_needs_no_minimum_duration() {
+        let f = facts(
+            parent(ParentStatus::Imprisoned, Some("2026-11-01")),
+            parent(ParentStatus::AtHome, None),
+            TEN,
+        );
+        assert_eq!(implied(&f), [Category::ChildOfPrisoner]);
+        assert_eq!(reason_for(&f, Category::ChildOfPrisoner), "父亲服刑在押");
+        let rehab = facts(
+            parent(ParentStatus::CompulsoryRehab, Some("2020-01-01")),
+            parent(ParentStatus::AtHome, None),
+            TEN,
+        );
+        assert_eq!(
+            messages(&[Category::ChildOfPrisoner], &rehab),
+            ["登记为服刑人员子女，但不符合条件：父母均未服刑在押（父亲强制隔离戒毒，母亲在家）"]
+        );
+    }
+
+    #[test]
+    fn poverty_disability_and_serious_illness_imply_distress() {
         let mut f = facts(
             parent(ParentStatus::AtHome, None),
             parent(ParentStatus::AtHome, None),
-            "2012-01-01",
+            TEN,
         );
+        f.support = vec![Support::LowIncome];
+        assert!(implied(&f).is_empty(), "低收入 alone is not 低保 or 特困");
         f.support = vec![Support::Dibao];
         assert_eq!(implied(&f), [Category::Distressed]);
-        f.support = vec![];
         f.disability = Some(Disability::new(DisabilityKind::Physical, 2).unwrap());
         assert_eq!(implied(&f), [Category::Distressed, Category::Disabled]);
-        // A recorded 困境 without computed grounds is a judgement, never flagged.
+        assert_eq!(
+            reason_for(&f, Category::Distressed),
+            "家庭经济困难（低保），自身困难（肢体残疾二级）"
+        );
+        assert_eq!(reason_for(&f, Category::Disabled), "肢体残疾二级");
+        f.support = vec![];
         f.disability = None;
-        let set: CategorySet = [Category::Distressed, Category::AffectedByHiv]
-            .into_iter()
-            .collect();
-        assert!(check_categories(set, &f, &RuleParams::default(), d(TODAY)).is_empty());
+        f.health = HealthStatus::SeriousIllness;
+        assert_eq!(reason_for(&f, Category::Distressed), "自身困难（患重病）");
     }
 
     #[test]
-    fn ages_cutoffs_and_the_active_ledger() {
-        assert_eq!(age_on(d("2008-02-29"), d("2026-02-28")), 17);
-        assert_eq!(age_on(d("2008-02-29"), d("2026-03-01")), 18);
-        assert_eq!(age_on(d("2010-11-23"), d("2026-11-23")), 16);
-        assert_eq!(birth_cutoff(18, d("2026-11-23")), d("2008-11-23"));
-        assert!(!in_active_ledger(
-            d("2008-11-23"),
-            &RuleParams::default(),
-            d(TODAY)
-        ));
-        assert!(in_active_ledger(
-            d("2008-11-24"),
-            &RuleParams::default(),
-            d(TODAY)
-        ));
-        let adult = facts(
-            parent(ParentStatus::Dead, None),
-            parent(ParentStatus::Dead, None),
-            "2008-01-01",
+    fn recorded_distress_hiv_and_key_flags_are_never_unsupported() {
+        let f = facts(
+            parent(ParentStatus::AtHome, None),
+            parent(ParentStatus::AtHome, None),
+            TEN,
         );
-        assert!(implied(&adult).is_empty());
+        let recorded = [
+            Category::Distressed,
+            Category::AffectedByHiv,
+            Category::KeyDistressed,
+        ];
+        assert!(messages(&recorded, &f).is_empty());
+        assert_eq!(
+            messages(&[Category::Disabled], &f),
+            ["登记为残疾儿童，但不符合条件：未登记残疾类别和等级"]
+        );
     }
 
-    fn any_status() -> impl Strategy<Value = ParentStatus> {
-        (0..ParentStatus::ALL.len()).prop_map(|i| ParentStatus::ALL[i])
+    #[test]
+    fn adults_leave_the_ledger_and_imply_nothing() {
+        let orphan = |birth| {
+            facts(
+                parent(ParentStatus::Dead, None),
+                parent(ParentStatus::Dead, None),
+                birth,
+            )
+        };
+        let p = RuleParams::default();
+        let adult = orphan("2008-11-23");
+        assert!(!in_active_ledger(adult.birth_date, &p, d(TODAY)));
+        assert!(implied(&adult).is_empty());
+        assert!(messages(&[], &adult).is_empty());
+        let minor = orphan("2008-11-24");
+        assert!(in_active_ledger(minor.birth_date, &p, d(TODAY)));
+        assert_eq!(implied(&minor), [Category::Orphan]);
+    }
+
+    #[test]
+    fn ages_count_completed_years_and_leap_day_birthdays_arrive_on_march_first() {
+        assert_eq!(age_on(d("2008-02-29"), d("2026-02-28")), 17);
+        assert_eq!(age_on(d("2008-02-29"), d("2026-03-01")), 18);
+        assert_eq!(age_on(d("2008-02-29"), d("2024-02-29")), 16);
+        assert_eq!(age_on(d("2010-11-23"), d("2026-11-22")), 15);
+        assert_eq!(age_on(d("2010-11-23"), d("2026-11-23")), 16);
+        assert_eq!(age_on(d("2026-11-23"), d("2026-11-23")), 0);
+        assert_eq!(age_on(d("2027-01-01"), d("2026-11-23")), 0);
+    }
+
+    #[test]
+    fn birth_cutoffs_bound_the_ages_for_sql_filters() {
+        assert_eq!(birth_cutoff(18, d("2026-11-23")), d("2008-11-23"));
+        assert_eq!(birth_cutoff(16, d("2024-02-29")), d("2008-02-29"));
+        assert_eq!(birth_cutoff(18, d("2024-02-29")), d("2006-02-28"));
+        assert_eq!(birth_cutoff(u32::MAX, d(TODAY)), NaiveDate::MIN);
+    }
+
+    #[test]
+    fn discrepancies_read_as_one_sentence_and_name_their_category() {
+        let missing = Discrepancy::Missing {
+            category: Category::Orphan,
+            reason: "父母均死亡".into(),
+        };
+        let unsupported = Discrepancy::Unsupported {
+            category: Category::RuralLeftBehind,
+            reason: "已满 16 周岁".into(),
+        };
+        assert_eq!(missing.message(), "应登记为孤儿：父母均死亡");
+        assert_eq!(
+            unsupported.message(),
+            "登记为农村留守儿童，但不符合条件：已满 16 周岁"
+        );
+        assert_eq!(missing.category(), Category::Orphan);
+        assert_eq!(unsupported.category(), Category::RuralLeftBehind);
+    }
+
+    // ---- properties --------------------------------------------------------------------
+
+    /// The categories the rules compute (and may flag as unsupported).
+    const COMPUTED: [Category; 5] = [
+        Category::Orphan,
+        Category::FactuallyUnsupported,
+        Category::RuralLeftBehind,
+        Category::ChildOfPrisoner,
+        Category::Disabled,
+    ];
+
+    fn any_date_near_today() -> impl Strategy<Value = NaiveDate> {
+        // From about 8 years before TODAY to 3 months after (a start date typed wrong).
+        (-90i64..3000).prop_map(|n| d(TODAY) - chrono::Duration::days(n))
     }
 
     fn any_parent() -> impl Strategy<Value = ParentSituation> {
-        (any_status(), proptest::option::of(0i64..3000)).prop_map(|(s, days)| {
-            ParentSituation::new(s, days.map(|n| d(TODAY) - chrono::Duration::days(n)))
-        })
+        (
+            proptest::sample::select(ParentStatus::ALL),
+            proptest::option::of(any_date_near_today()),
+        )
+            .prop_map(|(status, since)| ParentSituation::new(status, since))
+    }
+
+    fn any_disability() -> impl Strategy<Value = Option<Disability>> {
+        proptest::option::of(
+            (proptest::sample::select(DisabilityKind::ALL), 1u8..=4)
+                .prop_map(|(kind, grade)| Disability::new(kind, grade).unwrap()),
+        )
     }
 
     fn any_facts() -> impl Strategy<Value = ChildFacts> {
         (
             any_parent(),
             any_parent(),
-            0i64..(20 * 365),
-            any::<bool>(),
-            any::<bool>(),
-            0usize..4,
+            0i64..(20 * 366),
+            proptest::sample::select(Hukou::ALL),
+            any_disability(),
+            proptest::sample::select(HealthStatus::ALL),
+            proptest::sample::subsequence(Support::ALL, 0..=Support::ALL.len()),
         )
             .prop_map(
-                |(father, mother, age_days, rural, disabled, support)| ChildFacts {
+                |(father, mother, age_days, hukou, disability, health, support)| ChildFacts {
                     birth_date: d(TODAY) - chrono::Duration::days(age_days),
-                    hukou: if rural { Hukou::Rural } else { Hukou::Urban },
+                    hukou,
                     father,
                     mother,
-                    disability: disabled
-                        .then(|| Disability::new(DisabilityKind::Intellectual, 3).unwrap()),
-                    health: HealthStatus::Healthy,
-                    support: Support::ALL.iter().copied().take(support).collect(),
+                    disability,
+                    health,
+                    support,
                 },
             )
+    }
+
+    fn any_params() -> impl Strategy<Value = RuleParams> {
+        (0u32..13, 0u32..13, 12u32..19, 0u32..13, 16u32..20).prop_map(
+            |(restriction, lost, max_age, away, adult)| RuleParams {
+                effective_from: d("2019-01-01"),
+                restriction_min_months: restriction,
+                lost_contact_min_months: lost,
+                left_behind_max_age: max_age,
+                left_behind_min_months: away,
+                adult_age: adult,
+            },
+        )
+    }
+
+    fn any_day() -> impl Strategy<Value = NaiveDate> {
+        // 1990 to 2050, across many leap days.
+        (0i64..22_000).prop_map(|n| d("1990-01-01") + chrono::Duration::days(n))
     }
 
     fn set(f: &ChildFacts, p: &RuleParams) -> CategorySet {
@@ -640,18 +1142,25 @@ mod tests {
             .collect()
     }
 
+    fn minor(f: &ChildFacts, p: &RuleParams) -> bool {
+        age_on(f.birth_date, d(TODAY)) < p.adult_age
+    }
+
     proptest! {
         #[test]
-        fn exclusive_categories_never_coincide(f in any_facts()) {
-            let s = set(&f, &RuleParams::default());
+        fn orphan_factually_unsupported_and_left_behind_exclude_each_other(
+            f in any_facts(), p in any_params()
+        ) {
+            let s = set(&f, &p);
             prop_assert!(!(s.contains(Category::Orphan) && s.contains(Category::FactuallyUnsupported)));
             prop_assert!(!(s.contains(Category::RuralLeftBehind)
                 && (s.contains(Category::Orphan) || s.contains(Category::FactuallyUnsupported))));
         }
 
         #[test]
-        fn left_behind_only_rural_and_under_the_age_limit(f in any_facts()) {
-            let p = RuleParams::default();
+        fn left_behind_only_for_rural_children_under_the_age_limit(
+            f in any_facts(), p in any_params()
+        ) {
             if set(&f, &p).contains(Category::RuralLeftBehind) {
                 prop_assert_eq!(f.hukou, Hukou::Rural);
                 prop_assert!(age_on(f.birth_date, d(TODAY)) < p.left_behind_max_age);
@@ -659,49 +1168,142 @@ mod tests {
         }
 
         #[test]
-        fn nothing_is_implied_for_adults(f in any_facts()) {
-            if age_on(f.birth_date, d(TODAY)) >= 18 {
-                prop_assert!(set(&f, &RuleParams::default()).is_empty());
+        fn nothing_is_implied_or_flagged_at_the_adult_age(f in any_facts(), p in any_params()) {
+            if !minor(&f, &p) {
+                prop_assert!(set(&f, &p).is_empty());
+                let all: CategorySet = Category::ALL.iter().copied().collect();
+                prop_assert!(check_categories(all, &f, &p, d(TODAY)).is_empty());
             }
         }
 
         #[test]
-        fn the_rules_are_symmetric_in_father_and_mother(f in any_facts()) {
+        fn swapping_father_and_mother_gives_the_same_categories(
+            f in any_facts(), p in any_params()
+        ) {
             let mut swapped = f.clone();
             std::mem::swap(&mut swapped.father, &mut swapped.mother);
-            prop_assert_eq!(set(&f, &RuleParams::default()), set(&swapped, &RuleParams::default()));
+            prop_assert_eq!(set(&f, &p), set(&swapped, &p));
         }
 
         #[test]
-        fn the_implied_set_checks_clean_and_removing_one_is_reported(f in any_facts()) {
-            let p = RuleParams::default();
+        fn the_implied_set_checks_clean_with_a_reason_for_each(f in any_facts(), p in any_params()) {
+            for i in implied_categories(&f, &p, d(TODAY)) {
+                prop_assert!(!i.reason.is_empty(), "{} without a reason", i.category);
+            }
+            prop_assert!(check_categories(set(&f, &p), &f, &p, d(TODAY)).is_empty());
+        }
+
+        #[test]
+        fn leaving_out_an_implied_category_is_exactly_one_missing(
+            f in any_facts(), p in any_params()
+        ) {
             let s = set(&f, &p);
-            prop_assert!(check_categories(s, &f, &p, d(TODAY)).is_empty());
-            if let Some(c) = s.iter().next() {
+            for c in s.iter() {
                 let mut less = s;
                 less.remove(c);
                 let found = check_categories(less, &f, &p, d(TODAY));
                 prop_assert_eq!(found.len(), 1);
-                let is_missing_c = matches!(&found[0], Discrepancy::Missing { category, .. } if *category == c);
-                prop_assert!(is_missing_c);
+                let is_missing_c = matches!(&found[0], Discrepancy::Missing { category, reason }
+                    if *category == c && !reason.is_empty());
+                prop_assert!(is_missing_c, "{:?}", found);
             }
         }
 
         #[test]
-        fn a_longer_minimum_never_adds_factually_unsupported(f in any_facts(), extra in 0u32..24) {
-            let p = RuleParams::default();
-            let strict = RuleParams { restriction_min_months: p.restriction_min_months + extra,
-                                      lost_contact_min_months: p.lost_contact_min_months + extra, ..p.clone() };
+        fn adding_a_category_the_facts_do_not_imply_is_exactly_one_unsupported(
+            f in any_facts(), p in any_params()
+        ) {
+            let s = set(&f, &p);
+            for c in Category::ALL.iter().copied().filter(|c| !s.contains(*c)) {
+                let mut more = s;
+                more.insert(c);
+                let found = check_categories(more, &f, &p, d(TODAY));
+                if minor(&f, &p) && COMPUTED.contains(&c) {
+                    prop_assert_eq!(found.len(), 1);
+                    let is_unsupported_c = matches!(&found[0], Discrepancy::Unsupported { category, reason }
+                        if *category == c && !reason.is_empty());
+                    prop_assert!(is_unsupported_c, "{:?}", found);
+                } else {
+                    prop_assert!(found.is_empty(), "{} flagged: {:?}", c, found);
+                }
+            }
+        }
+
+        #[test]
+        fn longer_minimums_never_add_factually_unsupported(
+            f in any_facts(), p in any_params(), more in 0u32..24, which in 0u8..3
+        ) {
+            let strict = RuleParams {
+                restriction_min_months: p.restriction_min_months + if which != 1 { more } else { 0 },
+                lost_contact_min_months: p.lost_contact_min_months + if which != 0 { more } else { 0 },
+                ..p.clone()
+            };
             if set(&f, &strict).contains(Category::FactuallyUnsupported) {
                 prop_assert!(set(&f, &p).contains(Category::FactuallyUnsupported));
             }
         }
 
         #[test]
-        fn child_of_prisoner_iff_a_parent_is_imprisoned(f in any_facts()) {
-            let imprisoned = f.father.status == ParentStatus::Imprisoned || f.mother.status == ParentStatus::Imprisoned;
-            let minor = age_on(f.birth_date, d(TODAY)) < 18;
-            prop_assert_eq!(set(&f, &RuleParams::default()).contains(Category::ChildOfPrisoner), imprisoned && minor);
+        fn a_longer_absence_minimum_never_adds_left_behind(
+            f in any_facts(), p in any_params(), more in 0u32..24
+        ) {
+            let strict = RuleParams { left_behind_min_months: p.left_behind_min_months + more, ..p.clone() };
+            if set(&f, &strict).contains(Category::RuralLeftBehind) {
+                prop_assert!(set(&f, &p).contains(Category::RuralLeftBehind));
+            }
+        }
+
+        #[test]
+        fn categories_that_follow_one_fact_follow_it_exactly(f in any_facts(), p in any_params()) {
+            let s = set(&f, &p);
+            let minor = minor(&f, &p);
+            let imprisoned = [&f.father, &f.mother].iter().any(|x| x.status == ParentStatus::Imprisoned);
+            prop_assert_eq!(s.contains(Category::ChildOfPrisoner), minor && imprisoned);
+            let gone = |x: &ParentSituation| matches!(x.status,
+                ParentStatus::Dead | ParentStatus::DeclaredDead | ParentStatus::Missing);
+            prop_assert_eq!(s.contains(Category::Orphan), minor && gone(&f.father) && gone(&f.mother));
+            prop_assert_eq!(s.contains(Category::Disabled), minor && f.disability.is_some());
+            prop_assert!(!s.contains(Category::AffectedByHiv) && !s.contains(Category::KeyDistressed));
+        }
+
+        #[test]
+        fn birth_cutoff_agrees_with_age_on(birth in any_day(), days in 0i64..(30 * 366), years in 0u32..40) {
+            // Only children already born on `as_of` are in the ledger.
+            let as_of = birth + chrono::Duration::days(days);
+            prop_assert_eq!(birth > birth_cutoff(years, as_of), age_on(birth, as_of) < years);
+        }
+
+        #[test]
+        fn ages_never_decrease(birth in any_day(), a in any_day(), b in any_day()) {
+            let (early, late) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert!(age_on(birth, early) <= age_on(birth, late));
+        }
+
+        #[test]
+        fn the_rule_book_gives_the_latest_version_not_after_the_date(
+            starts in proptest::collection::vec(any_day(), 1..6), date in any_day()
+        ) {
+            let versions: Vec<RuleParams> = starts.iter().enumerate()
+                .map(|(i, &effective_from)| RuleParams { effective_from, adult_age: i as u32, ..RuleParams::default() })
+                .collect();
+            let book = RuleBook::new(versions);
+            let got = book.on(date).effective_from;
+            let earliest = starts.iter().min().copied().unwrap();
+            let expected = starts.iter().filter(|s| **s <= date).max().copied().unwrap_or(earliest);
+            prop_assert_eq!(got, expected);
+        }
+
+        #[test]
+        fn effective_categories_drop_only_left_behind_and_only_at_the_age_limit(
+            bits in 0u32..256, birth in any_day(), as_of in any_day(), p in any_params()
+        ) {
+            let recorded = CategorySet::from_bits(bits);
+            let effective = effective_categories(recorded, birth, &p, as_of);
+            let mut expected = recorded;
+            if age_on(birth, as_of) >= p.left_behind_max_age {
+                expected.remove(Category::RuralLeftBehind);
+            }
+            prop_assert_eq!(effective, expected);
         }
     }
 }
