@@ -183,6 +183,13 @@ struct ChildRow {
     updated_at: i64,
 }
 
+/// The columns of a [`ChildSummary`], for lists and exports (filters are pushed after).
+const SUMMARY_SELECT: &str =
+    "SELECT ch.id, ch.county_code, ch.division_code, d.name AS division_name,
+        ch.name, ch.id_masked, ch.birth_date, ch.sex, ch.school_status, ch.support_bits,
+        ch.category_bits, ch.risk, ch.status, ch.updated_at
+     FROM children ch LEFT JOIN divisions d ON d.code = ch.division_code WHERE ";
+
 const CHILD_COLUMNS: &str =
     "county_code, id, division_code, id_number, status, details, version, created_at, updated_at";
 
@@ -688,12 +695,7 @@ impl Store {
             qb.build_query_scalar().fetch_one(&mut *c).await
         })?;
         let rows: Vec<ChildSummary> = on!(conn.conn(), |c| {
-            let mut qb = QueryBuilder::new(
-                "SELECT ch.id, ch.county_code, ch.division_code, d.name AS division_name, ch.name,
-                        ch.id_masked, ch.birth_date, ch.sex, ch.school_status, ch.support_bits,
-                        ch.category_bits, ch.risk, ch.status, ch.updated_at
-                 FROM children ch LEFT JOIN divisions d ON d.code = ch.division_code WHERE ",
-            );
+            let mut qb = QueryBuilder::new(SUMMARY_SELECT);
             push_filters(&mut qb, scope, within, filter, &params, today);
             qb.push(match filter.sort {
                 ChildSort::Division => " ORDER BY ch.division_code, ch.name, ch.id",
@@ -733,12 +735,7 @@ impl Store {
         let params = self.rule_book(within).await?.on(today).clone();
         let mut conn = self.read().await?;
         let rows: Vec<ChildSummary> = on!(conn.conn(), |c| {
-            let mut qb = QueryBuilder::new(
-                "SELECT ch.id, ch.county_code, ch.division_code, d.name AS division_name, ch.name,
-                        ch.id_masked, ch.birth_date, ch.sex, ch.school_status, ch.support_bits,
-                        ch.category_bits, ch.risk, ch.status, ch.updated_at
-                 FROM children ch LEFT JOIN divisions d ON d.code = ch.division_code WHERE ",
-            );
+            let mut qb = QueryBuilder::new(SUMMARY_SELECT);
             push_filters(&mut qb, scope, within, &all, &params, today);
             qb.push(" ORDER BY ch.division_code, ch.name, ch.id LIMIT 2000000");
             qb.build_query_as().fetch_all(&mut *c).await
