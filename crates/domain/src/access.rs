@@ -170,10 +170,16 @@ pub enum Action {
     ExportChildren,
     /// Move a child to another village, or accept one moving in.
     TransferChildren,
+    /// Record a home visit, issue or re-issue a child's card.
+    RecordVisits,
+    /// Correct a visit after its author's 24 hours (a supervisor's review).
+    ReviewVisits,
+    /// Close an alert raised by a finding of danger.
+    ResolveAlerts,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 13] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -184,6 +190,9 @@ impl Action {
         Action::RevealChild,
         Action::ExportChildren,
         Action::TransferChildren,
+        Action::RecordVisits,
+        Action::ReviewVisits,
+        Action::ResolveAlerts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -198,6 +207,9 @@ impl Action {
             Action::RevealChild => "reveal_child",
             Action::ExportChildren => "export_children",
             Action::TransferChildren => "transfer_children",
+            Action::RecordVisits => "record_visits",
+            Action::ReviewVisits => "review_visits",
+            Action::ResolveAlerts => "resolve_alerts",
         }
     }
 }
@@ -216,9 +228,12 @@ pub fn allows(role: Role, action: Action) -> bool {
         // The ledger is kept by directors and read by everyone who works with children;
         // administrators run the system, not the cases (separation of duties).
         ViewChildren => matches!(role, Office | Supervisor | Director | Unit),
-        EditChildren | RevealChild | ExportChildren | TransferChildren => {
+        EditChildren | RevealChild | ExportChildren | TransferChildren | RecordVisits => {
             matches!(role, Office | Supervisor | Director)
         }
+        // 督导员 review their township's visits; the office follows up on danger too.
+        ReviewVisits => role == Supervisor,
+        ResolveAlerts => matches!(role, Office | Supervisor),
     }
 }
 

@@ -37,6 +37,7 @@ macro_rules! labelled_enum {
         }
     };
 }
+pub(crate) use labelled_enum;
 
 labelled_enum!(
     /// 父母状况: a parent's situation, each with a start date and evidence.

@@ -12,6 +12,7 @@ pub mod division;
 pub mod error;
 pub mod id_number;
 pub mod record;
+pub mod visit;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use division::{DivisionCode, Level, VillageArea};

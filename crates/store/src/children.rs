@@ -18,6 +18,7 @@ use crate::crypto::blind_index;
 use crate::db::{Conn, Store, Tx};
 use crate::error::StoreError;
 use crate::on;
+use crate::visits::first_due;
 
 /// Rows per multi-row INSERT of an import (22 binds each: under both databases' limits).
 const IMPORT_BATCH: usize = 500;
@@ -217,7 +218,7 @@ fn facts_of(r: &ChildRecord) -> ChildFacts {
     }
 }
 
-fn invalid_field(e: weibao_domain::record::FieldError) -> StoreError {
+pub(crate) fn invalid_field(e: weibao_domain::record::FieldError) -> StoreError {
     StoreError::Invalid {
         field: intern(e.field),
         invalid: e.invalid,
@@ -227,7 +228,7 @@ fn invalid_field(e: weibao_domain::record::FieldError) -> StoreError {
 /// Field names of nested inputs ("guardians[1].phone") are built at run time; errors carry
 /// `&'static str`. The set is finite (fields x at most 10 guardians), so interning them
 /// costs a few kilobytes once.
-fn intern(field: String) -> &'static str {
+pub(crate) fn intern(field: String) -> &'static str {
     use std::collections::HashSet;
     use std::sync::Mutex;
     static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
@@ -329,6 +330,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let county = division.county_code();
         let now = self.now_ms();
+        let due_on = first_due(self.visit_policy(Some(division)).await?.on(today), today);
         let mut tx = self.begin().await?;
         self.register_id(&mut tx, scope, &record, &county, &id)
             .await?;
@@ -340,6 +342,7 @@ impl Store {
             ChildStatus::Active,
             1,
             now,
+            due_on,
         )
         .await?;
         on!(tx.conn(), |c| sqlx::query(
@@ -467,7 +470,7 @@ impl Store {
 
     /// Loads a record the caller may see for `action` (outside the subtree, sensitive
     /// without designation, or unknown: not found). Not audited: callers audit.
-    async fn child_by_id(
+    pub(crate) async fn child_by_id(
         &self,
         scope: &Scope,
         id: &str,
@@ -623,6 +626,19 @@ impl Store {
             &changes,
         )
         .await?;
+        if record.categories != current.record.categories || record.risk != current.record.risk {
+            let birth = record.id_number().birth_date();
+            self.reschedule_child(
+                &mut tx,
+                &county,
+                id,
+                division,
+                effective_categories(record.categories, birth, &params, self.clock.today()),
+                record.risk,
+                current.created_at,
+            )
+            .await?;
+        }
         append(
             &mut tx,
             now,
@@ -808,6 +824,7 @@ impl Store {
         scope.check(Action::EditChildren, within)?;
         let today = self.clock.today();
         let params = self.rule_book(Some(within)).await?.on(today).clone();
+        let due_on = first_due(self.visit_policy(Some(within)).await?.on(today), today);
         let directors = self.directors_within(within).await?;
         for (record, categories_given) in records.iter_mut() {
             let division = record.division();
@@ -881,6 +898,7 @@ impl Store {
                     record: r,
                     status: ChildStatus::Active,
                     version: 1,
+                    due_on,
                 })
                 .collect();
             insert_children(tx.conn(), &new_rows, now).await?;
@@ -1246,8 +1264,26 @@ async fn move_to_county(
         child.status,
         version,
         now,
+        // Overwritten from the old row just below.
+        NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date"),
     )
     .await?;
+    // The schedule and the card go with the child.
+    on!(tx.conn(), |c| sqlx::query(
+        "UPDATE children SET (due_on, due_reason, last_visit_on, last_visit_danger, planned_on,
+             card_token, created_at) =
+             (SELECT due_on, due_reason, last_visit_on, last_visit_danger, planned_on, card_token,
+                  created_at
+              FROM children WHERE county_code = $1 AND id = $3)
+         WHERE county_code = $2 AND id = $3"
+    )
+    .bind(old)
+    .bind(new)
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    crate::visits::move_visits(tx, id, old, new).await?;
     let versions: Vec<(i64, i64, String, String, String, String)> =
         on!(tx.conn(), |c| sqlx::query_as(
             "SELECT version, at, actor_id, actor_name, kind, changes FROM child_versions
@@ -1340,6 +1376,8 @@ pub(crate) struct NewChildRow<'a> {
     pub record: &'a ChildRecord,
     pub status: ChildStatus,
     pub version: i64,
+    /// The first visit's due date (the visit policy's days after registration).
+    pub due_on: NaiveDate,
 }
 
 /// Inserts rows with one multi-row statement (callers keep batches under
@@ -1354,7 +1392,7 @@ pub(crate) async fn insert_children(
             "INSERT INTO children (county_code, id, division_code, name, name_initials,
                  id_number, id_masked, id_index, birth_date, sex, hukou, school_status,
                  support_bits, category_bits, risk, sensitive, director_id, status,
-                 details, version, created_at, updated_at) ",
+                 details, version, created_at, updated_at, due_on) ",
         );
         qb.push_values(rows, |mut b, row| {
             let r = row.record;
@@ -1380,13 +1418,15 @@ pub(crate) async fn insert_children(
                 .push_bind(details_json(r))
                 .push_bind(row.version)
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(row.due_on);
         });
         qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_child(
     conn: Conn<'_>,
     county: &str,
@@ -1395,6 +1435,7 @@ async fn insert_child(
     status: ChildStatus,
     version: i64,
     now: i64,
+    due_on: NaiveDate,
 ) -> Result<(), StoreError> {
     let row = NewChildRow {
         county,
@@ -1402,11 +1443,12 @@ async fn insert_child(
         record,
         status,
         version,
+        due_on,
     };
     insert_children(conn, &[row], now).await
 }
 
-async fn update_row(
+pub(crate) async fn update_row(
     conn: Conn<'_>,
     county: &str,
     id: &str,
@@ -1450,7 +1492,7 @@ async fn update_row(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_version(
+pub(crate) async fn insert_version(
     conn: Conn<'_>,
     county: &str,
     id: &str,

@@ -44,6 +44,8 @@ pub(crate) enum Db {
 pub struct Store {
     pub(crate) db: Db,
     pub(crate) clock: Clock,
+    /// Photo bytes (a directory under the data dir by default).
+    pub(crate) blobs: std::sync::Arc<dyn crate::blobs::BlobStore>,
 }
 
 /// A borrowed connection of either backend; queries are written once and run on both
@@ -137,6 +139,7 @@ impl Store {
         Ok(Store {
             db,
             clock: Clock::default(),
+            blobs: std::sync::Arc::new(crate::blobs::LocalDir::new(data_dir.join("photos"))),
         })
     }
 

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod blobs;
 mod children;
 mod clock;
 mod crypto;
@@ -17,9 +18,11 @@ mod settings;
 mod stations;
 #[doc(hidden)]
 pub mod testing;
+mod visits;
 
 pub use accounts::{LoginOutcome, NewUser, SessionKind, SessionUser, User};
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};
+pub use blobs::{BlobStore, LocalDir};
 pub use children::{
     name_initials, ChildFilter, ChildSort, ChildStatus, ChildSummary, ChildVersion, StoredChild,
     Transfer,
@@ -34,6 +37,10 @@ pub use settings::{
     SETTING_KEYS,
 };
 pub use stations::Station;
+pub use visits::{
+    Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,
+    DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, VISIT_POLICY,
+};
 
 /// Idle sessions end after this long (等保: 15-30 minutes).
 pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;

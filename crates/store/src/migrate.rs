@@ -28,6 +28,7 @@ macro_rules! migration {
 pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation"),
     migration!(2, "0002_children"),
+    migration!(3, "0003_visits"),
 ];
 
 impl Store {

@@ -29,6 +29,10 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
         r#"["家庭经济困难","自身困难","监护缺失","监护不当"]"#,
     ),
     (
+        crate::visits::VISIT_POLICY,
+        r#"{"effective_from":"2026-01-01","rules":[{"min_risk":"高","every":"1m"},{"categories":["孤儿","事实无人抚养儿童","困境儿童"],"every":"1m"},{"categories":["农村留守儿童"],"every":"3m"}],"default_every":"3m","first_visit_days":7,"danger_followup_days":3}"#,
+    ),
+    (
         IMPORT_HEADER_ALIASES,
         r#"{"name":["孩子姓名"],"village":["所属村居"]}"#,
     ),
@@ -79,6 +83,20 @@ impl Store {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// The raw JSON of every version of `key` that applies to `at`, earliest first.
+    pub(crate) async fn setting_versions_json(
+        &self,
+        key: &str,
+        at: Option<DivisionCode>,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .setting_versions(key, at)
+            .await?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
     }
 
     async fn setting_on<T: DeserializeOwned>(

@@ -76,15 +76,15 @@ impl TestDb {
             .expect("create test database");
         conn.close().await.ok();
         let url = opts.database(&name).to_url_lossy().to_string();
-        let store = Store::open(Some(&url), &std::env::temp_dir())
-            .await
-            .expect("open postgres");
+        let dir = std::env::temp_dir().join(format!("weibao-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let store = Store::open(Some(&url), &dir).await.expect("open postgres");
         store.migrate().await.expect("migrate postgres");
         Some(TestDb {
             store,
             url,
             label: "postgres",
-            dir: None,
+            dir: Some(dir),
         })
     }
 

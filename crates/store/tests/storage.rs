@@ -1185,3 +1185,454 @@ async fn a_bulk_import_is_all_or_nothing() {
         assert_eq!(total, 3);
     }
 }
+
+// ---- Home visits ------------------------------------------------------------------------
+
+use weibao_domain::visit::{CheckInput, CheckItem, VisitInput};
+
+/// The common visit: 30 minutes, every check normal (and parents' weekly contact when
+/// the child is left behind), `danger` on 安全 when asked.
+fn visit_input(left_behind: bool, danger: bool) -> VisitInput {
+    let mut checks: Vec<CheckInput> = CheckItem::CORE
+        .iter()
+        .map(|i| CheckInput {
+            item: i.label().into(),
+            finding: if danger && *i == CheckItem::Safety {
+                "危险".into()
+            } else {
+                "正常".into()
+            },
+            note: (danger && *i == CheckItem::Safety).then(|| "家中无人看护，屋顶漏雨".into()),
+        })
+        .collect();
+    if left_behind {
+        checks.push(CheckInput {
+            item: "父母每周联系".into(),
+            finding: "正常".into(),
+            note: None,
+        });
+    }
+    VisitInput {
+        duration_minutes: Some(30),
+        checks: Some(checks),
+        ..Default::default()
+    }
+}
+
+async fn left_behind_child(s: &Store, dir: &Scope, name: &str, seq: u32) -> String {
+    let mut p = patch(name, &child_id(9, seq), "510812100201");
+    p.father = migrant();
+    p.mother = migrant();
+    s.create_child(dir, p, "").await.unwrap().id
+}
+
+fn days(n: i64) -> chrono::Duration {
+    chrono::Duration::days(n)
+}
+
+#[tokio::test]
+async fn visits_move_the_due_date_and_danger_raises_an_alert() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let sup = scope_of(&add_user(s, "sup-a", Role::Supervisor, "510812100").await);
+        let office = scope_of(&add_user(s, "office", Role::Office, "510812").await);
+        let other_sup = scope_of(&add_user(s, "sup-b", Role::Supervisor, "510812200").await);
+        let id = left_behind_child(s, &dir, "张小花", 201).await;
+        let today = s.clock().today();
+        // A newly registered child is due within 7 days.
+        let (due, reason, last) = s
+            .child_schedule(&s.read_child(&dir, &id, false, "").await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (due, reason.as_str(), last),
+            (today + days(7), "first", None)
+        );
+        let (items, total) = s.due_list(&dir, None, 1, 50).await.unwrap();
+        assert_eq!(total, 1, "{}", db.label);
+        assert_eq!(items[0].child_id, id);
+        assert!(!items[0].overdue);
+
+        // A left-behind child's visit must answer the parents' weekly contact.
+        let err = s
+            .record_visit(&dir, &id, visit_input(false, false), None, "")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Invalid { field: "checks", invalid } if invalid.message.contains("父母每周联系")),
+            "{err:?}"
+        );
+        let (v, replayed) = s
+            .record_visit(&dir, &id, visit_input(true, false), None, "")
+            .await
+            .unwrap();
+        assert!(!replayed);
+        assert_eq!(v.author_id, dir.user_id);
+        let child = s.read_child(&dir, &id, false, "").await.unwrap();
+        let (due, reason, last) = s.child_schedule(&child).await.unwrap();
+        // 留守 at low risk: quarterly.
+        assert_eq!(reason, "regular");
+        assert_eq!(last, Some(today));
+        assert_eq!(
+            due,
+            today.checked_add_months(chrono::Months::new(3)).unwrap()
+        );
+        assert_eq!(s.due_list(&dir, None, 1, 50).await.unwrap().1, 0);
+        assert!(s.open_alerts(&sup).await.unwrap().is_empty());
+
+        // Danger on 安全, risk raised to 高: a follow-up within 3 days, an alert for the
+        // township's supervisor and the county office (not another township's), and the
+        // child's risk changes as a new version of the record.
+        let mut danger = visit_input(true, true);
+        danger.risk_after = Some("高".into());
+        s.record_visit(&dir, &id, danger, None, "").await.unwrap();
+        let child = s.read_child(&dir, &id, false, "").await.unwrap();
+        assert_eq!(child.record.risk, weibao_domain::child::Risk::High);
+        let (due, reason, _) = s.child_schedule(&child).await.unwrap();
+        assert_eq!((due, reason.as_str()), (today + days(3), "followup"));
+        let history = s.child_history(&dir, &id).await.unwrap();
+        assert_eq!(history[0].kind, "visit");
+        let alerts = s.open_alerts(&sup).await.unwrap();
+        assert_eq!(alerts.len(), 1, "{}", db.label);
+        assert!(
+            alerts[0].summary.contains("屋顶漏雨"),
+            "{}",
+            alerts[0].summary
+        );
+        assert_eq!(alerts[0].child_name, "张小花");
+        assert_eq!(s.open_alerts(&office).await.unwrap().len(), 1);
+        assert!(s.open_alerts(&other_sup).await.unwrap().is_empty());
+        assert!(s.open_alerts(&dir).await.unwrap().is_empty());
+        // Directors do not close alerts; supervisors do, saying what was done.
+        assert!(matches!(
+            s.resolve_alert(&dir, &id, &alerts[0].id, "已处理", "")
+                .await,
+            Err(StoreError::Forbidden)
+        ));
+        assert!(matches!(
+            s.resolve_alert(&sup, &id, &alerts[0].id, " ", "").await,
+            Err(StoreError::Invalid {
+                field: "resolution",
+                ..
+            })
+        ));
+        s.resolve_alert(
+            &sup,
+            &id,
+            &alerts[0].id,
+            "已联系派出所，安排亲属临时照料",
+            "",
+        )
+        .await
+        .unwrap();
+        assert!(s.open_alerts(&office).await.unwrap().is_empty());
+
+        // Three days later the follow-up is overdue; the township sees it in its progress.
+        s.clock().advance_ms(4 * 24 * 3600 * 1000);
+        let (items, _) = s.due_list(&sup, None, 1, 50).await.unwrap();
+        assert!(items[0].overdue && items[0].days_overdue == 1, "{items:?}");
+        let progress = s.visit_progress(&sup, code("510812100")).await.unwrap();
+        let village = progress
+            .iter()
+            .find(|p| p.division_code == "510812100201")
+            .unwrap();
+        assert_eq!(
+            (village.children, village.overdue, village.visits_30d),
+            (1, 1, 2)
+        );
+        assert_eq!(village.on_time_percent(), 0.0);
+        let township = s.visit_progress(&office, code("510812")).await.unwrap();
+        assert_eq!(
+            township
+                .iter()
+                .find(|p| p.division_code == "510812100000")
+                .map(|p| p.overdue),
+            Some(1)
+        );
+        assert!(matches!(
+            s.visit_progress(&sup, code("510812200")).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(db.store.verify_audit().await.unwrap().is_ok());
+    }
+}
+
+#[tokio::test]
+async fn one_visit_per_idempotency_key_even_when_retries_race() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let id = left_behind_child(s, &dir, "李小军", 202).await;
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (s, dir, id) = (s.clone(), dir.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                s.record_visit(&dir, &id, visit_input(true, false), Some("k-1"), "")
+                    .await
+            }));
+        }
+        let mut ids = Vec::new();
+        let mut replays = 0;
+        for t in tasks {
+            let (v, replayed) = t.await.unwrap().unwrap();
+            ids.push(v.id);
+            replays += usize::from(replayed);
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{}: {ids:?}", db.label);
+        assert_eq!(replays, 7);
+        assert_eq!(s.child_visits(&dir, &id).await.unwrap().len(), 1);
+        // The same key with a different request is refused; a new key makes a new visit.
+        let mut other = visit_input(true, false);
+        other.duration_minutes = Some(45);
+        assert!(matches!(
+            s.record_visit(&dir, &id, other.clone(), Some("k-1"), "")
+                .await,
+            Err(StoreError::Conflict {
+                code: "idempotency_key_reused",
+                ..
+            })
+        ));
+        s.record_visit(&dir, &id, other, Some("k-2"), "")
+            .await
+            .unwrap();
+        assert_eq!(s.child_visits(&dir, &id).await.unwrap().len(), 2);
+    }
+}
+
+/// The smallest JPEG-looking bytes (the store checks the signature, not the picture).
+fn jpeg(tag: u8) -> Vec<u8> {
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    b.extend(std::iter::repeat_n(tag, 64));
+    b.extend([0xFF, 0xD9]);
+    b
+}
+
+#[tokio::test]
+async fn photos_are_served_only_to_those_who_may_see_the_child() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir_b = scope_of(&add_user(s, "dir-b", Role::Director, "510812100202").await);
+        let sup_other = scope_of(&add_user(s, "sup-b", Role::Supervisor, "510812200").await);
+        let police = scope_of(&add_user(s, "police", Role::Unit, "510812").await);
+        let admin = scope_of(&add_user(s, "admin", Role::Admin, "510812").await);
+        let auditor = scope_of(&add_user(s, "auditor", Role::Auditor, "510812").await);
+        let id = left_behind_child(s, &dir, "王小丫", 203).await;
+        let photo = s.save_photo(&dir, &id, jpeg(1), "").await.unwrap();
+        assert_eq!(s.save_photo(&dir, &id, jpeg(1), "").await.unwrap(), photo);
+        let second = s.save_photo(&dir, &id, jpeg(2), "").await.unwrap();
+        assert_ne!(second, photo);
+        // Not an image: refused by field, nothing stored.
+        assert!(matches!(
+            s.save_photo(&dir, &id, b"<svg onload=alert(1)>".to_vec(), "")
+                .await,
+            Err(StoreError::Invalid { field: "file", .. })
+        ));
+        let mut input = visit_input(true, false);
+        input.photos = Some(vec![photo.clone(), second.clone()]);
+        let (v, _) = s.record_visit(&dir, &id, input, None, "").await.unwrap();
+        assert_eq!(v.record.photos, [photo.clone(), second.clone()]);
+        let mut bad = visit_input(true, false);
+        bad.photos = Some(vec!["00000000-0000-0000-0000-000000000000".into()]);
+        assert!(matches!(
+            s.record_visit(&dir, &id, bad, None, "").await,
+            Err(StoreError::Invalid {
+                field: "photos",
+                ..
+            })
+        ));
+        assert_eq!(s.photo(&dir, &id, &photo, "").await.unwrap().bytes, jpeg(1));
+        let p = s.photo(&police, &id, &second, "").await.unwrap();
+        assert_eq!((p.content_type.as_str(), p.bytes), ("image/jpeg", jpeg(2)));
+        for outsider in [&dir_b, &sup_other] {
+            assert!(matches!(
+                s.photo(outsider, &id, &photo, "").await,
+                Err(StoreError::NotFound)
+            ));
+        }
+        for role in [&admin, &auditor] {
+            assert!(matches!(
+                s.photo(role, &id, &photo, "").await,
+                Err(StoreError::Forbidden)
+            ));
+        }
+        // A photo id of another child does not open through this child.
+        let other = left_behind_child(s, &dir, "王小二", 204).await;
+        assert!(matches!(
+            s.photo(&dir, &other, &photo, "").await,
+            Err(StoreError::NotFound)
+        ));
+        // Unit liaisons read but do not upload.
+        assert!(matches!(
+            s.save_photo(&police, &id, jpeg(3), "").await,
+            Err(StoreError::Forbidden)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_reissued_card_stops_the_old_code() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir_c = scope_of(&add_user(s, "dir-c", Role::Director, "510811100201").await);
+        add_user(s, "dir-z", Role::Director, "510812100202").await;
+        let id = left_behind_child(s, &dir, "赵小明", 205).await;
+        let card = s.card(&dir, &id, "").await.unwrap();
+        assert_eq!(card.child_name, "赵小明");
+        assert_eq!(card.director_name.as_deref(), Some("dir-a"));
+        assert!(!card.token.contains(&id) && card.token.len() == 26);
+        assert_eq!(s.card(&dir, &id, "").await.unwrap().token, card.token);
+        assert_eq!(s.resolve_card(&dir, &card.token).await.unwrap(), id);
+        assert!(matches!(
+            s.resolve_card(&dir_c, &card.token).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.reissue_card(&dir, &id, "  ", "").await,
+            Err(StoreError::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        let new = s.reissue_card(&dir, &id, "遗失", "").await.unwrap();
+        assert_ne!(new.token, card.token);
+        assert!(matches!(
+            s.resolve_card(&dir, &card.token).await,
+            Err(StoreError::Conflict {
+                code: "card_revoked",
+                ..
+            })
+        ));
+        assert_eq!(s.resolve_card(&dir, &new.token).await.unwrap(), id);
+        assert!(matches!(
+            s.resolve_card(&dir, "abcdefghijkmnpqrstuvwxyz23").await,
+            Err(StoreError::NotFound)
+        ));
+        // A township's print run issues the missing cards and keeps existing ones.
+        left_behind_child(s, &dir, "赵小红", 206).await;
+        let cards = s
+            .cards_within(&dir, code("510812100201"), "")
+            .await
+            .unwrap();
+        assert_eq!(cards.len(), 2);
+        assert!(cards.iter().any(|c| c.token == new.token));
+        assert!(matches!(
+            s.cards_within(&dir, code("510812"), "").await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(db.store.verify_audit().await.unwrap().is_ok());
+    }
+}
+
+#[tokio::test]
+async fn authors_correct_within_24_hours_then_only_the_supervisor() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir2 = scope_of(&add_user(s, "dir-a2", Role::Director, "510812100201").await);
+        let sup = scope_of(&add_user(s, "sup-a", Role::Supervisor, "510812100").await);
+        let id = left_behind_child(s, &dir, "孙小燕", 207).await;
+        let (v, _) = s
+            .record_visit(&dir, &id, visit_input(true, false), None, "")
+            .await
+            .unwrap();
+        let fix = |minutes| VisitInput {
+            duration_minutes: Some(minutes),
+            ..Default::default()
+        };
+        assert!(matches!(
+            s.correct_visit(&dir2, &id, &v.id, fix(40), None, "").await,
+            Err(StoreError::Conflict {
+                code: "correction_closed",
+                ..
+            })
+        ));
+        let v2 = s
+            .correct_visit(&dir, &id, &v.id, fix(40), Some(1), "")
+            .await
+            .unwrap();
+        assert_eq!((v2.version, v2.record.duration_minutes), (2, 40));
+        assert!(matches!(
+            s.correct_visit(&dir, &id, &v.id, fix(50), Some(1), "")
+                .await,
+            Err(StoreError::Conflict {
+                code: "stale_version",
+                ..
+            })
+        ));
+        s.clock().advance_ms(25 * 3600 * 1000);
+        assert!(matches!(
+            s.correct_visit(&dir, &id, &v.id, fix(50), None, "").await,
+            Err(StoreError::Conflict {
+                code: "correction_closed",
+                ..
+            })
+        ));
+        // Danger found on review: the alert is raised by the correction.
+        let mut review = fix(50);
+        review.checks = visit_input(true, true).checks;
+        let v3 = s
+            .correct_visit(&sup, &id, &v.id, review, None, "")
+            .await
+            .unwrap();
+        assert_eq!(v3.version, 3);
+        assert_eq!(s.open_alerts(&sup).await.unwrap().len(), 1);
+        let versions = s.visit_versions(&dir, &id, &v.id).await.unwrap();
+        assert_eq!(
+            versions
+                .iter()
+                .map(|x| (x.version, x.record.duration_minutes))
+                .collect::<Vec<_>>(),
+            [(3, 50), (2, 40), (1, 30)]
+        );
+        assert_eq!(versions[0].actor_name, "sup-a");
+    }
+}
+
+#[tokio::test]
+async fn visits_follow_a_child_to_another_county() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir_a = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir_c = scope_of(&add_user(s, "dir-c", Role::Director, "510811100201").await);
+        let id = left_behind_child(s, &dir_a, "周小川", 208).await;
+        let photo = s.save_photo(&dir_a, &id, jpeg(7), "").await.unwrap();
+        let mut input = visit_input(true, false);
+        input.photos = Some(vec![photo.clone()]);
+        let (v, _) = s.record_visit(&dir_a, &id, input, None, "").await.unwrap();
+        let card = s.card(&dir_a, &id, "").await.unwrap();
+        let before = s
+            .child_schedule(&s.read_child(&dir_a, &id, false, "").await.unwrap())
+            .await
+            .unwrap();
+        let t = s
+            .request_transfer(&dir_a, &id, code("510811100201"), "随父母迁居", "")
+            .await
+            .unwrap();
+        s.decide_transfer(&dir_c, &t.id, true, "", "")
+            .await
+            .unwrap();
+        let visits = s.child_visits(&dir_c, &id).await.unwrap();
+        assert_eq!(visits.len(), 1, "{}", db.label);
+        assert_eq!(visits[0].id, v.id);
+        assert_eq!(s.visit_versions(&dir_c, &id, &v.id).await.unwrap().len(), 1);
+        assert_eq!(
+            s.photo(&dir_c, &id, &photo, "").await.unwrap().bytes,
+            jpeg(7)
+        );
+        assert_eq!(s.resolve_card(&dir_c, &card.token).await.unwrap(), id);
+        let moved = s.read_child(&dir_c, &id, false, "").await.unwrap();
+        assert_eq!(s.child_schedule(&moved).await.unwrap(), before);
+    }
+}

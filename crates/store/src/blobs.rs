@@ -1,0 +1,75 @@
+//! Where photo bytes live: a small storage interface, a local directory by default.
+//!
+//! A blob is written and synced to disk before the database row that names it commits, so
+//! an acknowledged photo is never lost; a blob whose row never committed is an orphan that
+//! costs disk space, not data.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Stores bytes by key. Keys are ids this crate makes (letters, digits and '-').
+pub trait BlobStore: Send + Sync + 'static {
+    fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
+}
+
+/// Files under a directory, two levels of fan-out by the key's first characters.
+pub struct LocalDir {
+    root: PathBuf,
+}
+
+impl LocalDir {
+    pub fn new(root: impl Into<PathBuf>) -> LocalDir {
+        LocalDir { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> std::io::Result<PathBuf> {
+        if key.len() < 4 || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "blob key must be an id",
+            ));
+        }
+        Ok(self.root.join(&key[..2]).join(&key[2..4]).join(key))
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+impl BlobStore for LocalDir {
+    fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path(key)?;
+        let dir = path.parent().expect("blob paths have a parent");
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".{key}.tmp"));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &path)?;
+        sync_dir(dir)
+    }
+
+    fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.path(key)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_paths() {
+        let dir = std::env::temp_dir().join(format!("weibao-blob-{}", uuid::Uuid::new_v4()));
+        let store = LocalDir::new(&dir);
+        store.put("abcd-1234", b"photo").unwrap();
+        assert_eq!(store.get("abcd-1234").unwrap(), b"photo");
+        assert!(store.put("../../etc/passwd", b"x").is_err());
+        assert!(store.get("ab/cd").is_err());
+        assert!(store.get("zzzz-missing").is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

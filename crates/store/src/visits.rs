@@ -1,0 +1,1710 @@
+//! Home visits (入户探访): the visit records, each child's schedule (next-due date), the QR
+//! cards (爱心陪伴卡), photos, idempotent submission, worklists and alerts of danger.
+
+use chrono::{DateTime, Duration, NaiveDate};
+use serde::Serialize;
+use weibao_domain::access::{Action, Scope};
+use weibao_domain::categories::{birth_cutoff, effective_categories};
+use weibao_domain::child::{Category, CategorySet, Risk};
+use weibao_domain::visit::{
+    cst, DueReason, LastVisit, PolicyBook, ScheduleFacts, VisitContext, VisitInput, VisitPolicy,
+    VisitRecord,
+};
+use weibao_domain::{DivisionCode, Invalid, Level};
+
+use crate::audit::{append, AuditEvent};
+use crate::children::{invalid_field, StoredChild};
+use crate::crypto::sm3_hex;
+use crate::db::{Conn, Store, Tx};
+use crate::error::StoreError;
+use crate::on;
+
+/// The setting key of the visit policy.
+pub const VISIT_POLICY: &str = "visit_policy";
+/// A visit's author may correct it for this long; later only a supervisor.
+pub const CORRECTION_WINDOW_MS: i64 = 24 * 3600 * 1000;
+/// The largest photo accepted (phones resize before upload; this is for those that do not).
+pub const MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
+/// Worklists show what is due within this many days (and everything overdue).
+pub const DUE_HORIZON_DAYS: i64 = 7;
+
+/// A visit as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredVisit {
+    pub id: String,
+    pub child_id: String,
+    #[serde(skip)]
+    pub county_code: String,
+    pub division_code: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub record: VisitRecord,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl StoredVisit {
+    /// Whether `scope` may correct this visit now: its author within 24 hours, later the
+    /// township's supervisor.
+    pub fn correctable_by(&self, scope: &Scope, now_ms: i64) -> bool {
+        (scope.user_id == self.author_id && now_ms - self.created_at < CORRECTION_WINDOW_MS)
+            || weibao_domain::access::allows(scope.role, Action::ReviewVisits)
+    }
+}
+
+/// One earlier version of a visit.
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitVersion {
+    pub version: i64,
+    pub at: i64,
+    pub actor_name: String,
+    pub record: VisitRecord,
+}
+
+/// A child on a worklist.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DueItem {
+    pub child_id: String,
+    pub name: String,
+    pub division_code: String,
+    pub due_date: NaiveDate,
+    pub reason: String,
+    pub risk: String,
+    pub last_visit_on: Option<NaiveDate>,
+    #[sqlx(skip)]
+    pub overdue: bool,
+    #[sqlx(skip)]
+    pub days_overdue: i64,
+}
+
+impl DueItem {
+    pub fn reason_label(&self) -> &'static str {
+        DueReason::parse(&self.reason)
+            .map(|r| r.label())
+            .unwrap_or("定期探访")
+    }
+}
+
+/// Visit progress of one division below the one asked about.
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub division_code: String,
+    pub name: String,
+    /// Children in the active ledger.
+    pub children: i64,
+    pub overdue: i64,
+    /// Due within the horizon (not yet overdue).
+    pub due_soon: i64,
+    /// Visits recorded in the last 30 days.
+    pub visits_30d: i64,
+}
+
+impl Progress {
+    /// 按期探访率: the share of children whose visit is not overdue, in per cent.
+    pub fn on_time_percent(&self) -> f64 {
+        if self.children == 0 {
+            100.0
+        } else {
+            (self.children - self.overdue) as f64 * 100.0 / self.children as f64
+        }
+    }
+}
+
+/// What a child's card shows (never the ID number).
+#[derive(Debug, Clone, Serialize)]
+pub struct Card {
+    pub child_id: String,
+    pub token: String,
+    pub child_name: String,
+    pub village: String,
+    pub director_name: Option<String>,
+    pub director_phone: Option<String>,
+}
+
+/// An alert raised by a finding of danger.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Alert {
+    pub id: String,
+    pub child_id: String,
+    pub division_code: String,
+    pub visit_id: String,
+    pub kind: String,
+    pub summary: String,
+    pub raised_at: i64,
+    pub raised_by: String,
+    pub resolved_at: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub resolution: String,
+    #[sqlx(skip)]
+    pub child_name: String,
+}
+
+/// A stored photo's bytes.
+pub struct Photo {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VisitRow {
+    county_code: String,
+    id: String,
+    child_id: String,
+    division_code: String,
+    author_id: String,
+    author_name: String,
+    details: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const VISIT_COLUMNS: &str = "county_code, id, child_id, division_code, author_id, author_name, \
+     details, version, created_at, updated_at";
+
+impl VisitRow {
+    fn into_visit(self) -> Result<StoredVisit, StoreError> {
+        let record = serde_json::from_str(&self.details)
+            .map_err(|e| StoreError::Config(format!("探访记录 {} 的内容无法读取：{e}", self.id)))?;
+        Ok(StoredVisit {
+            id: self.id,
+            child_id: self.child_id,
+            county_code: self.county_code,
+            division_code: self.division_code,
+            author_id: self.author_id,
+            author_name: self.author_name,
+            record,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// 26 characters of base32 from 16 random bytes: what a card's QR code carries.
+fn card_token() -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut buf = [0u8; 17];
+    getrandom::fill(&mut buf[..16]).expect("operating system random source");
+    let mut out = String::with_capacity(26);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for b in buf {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 && out.len() < 26 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The image type from the bytes themselves (the declared type is not trusted).
+fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+fn ms_to_cst(ms: i64) -> DateTime<chrono::FixedOffset> {
+    DateTime::from_timestamp_millis(ms)
+        .expect("clock within range")
+        .with_timezone(&cst())
+}
+
+fn cst_date_of_ms(ms: i64) -> NaiveDate {
+    ms_to_cst(ms).date_naive()
+}
+
+/// The division level directly below `code`'s (for progress tables).
+fn child_prefix_len(code: DivisionCode) -> Option<usize> {
+    match code.level() {
+        Level::Province => Some(4),
+        Level::City => Some(6),
+        Level::County => Some(9),
+        Level::Township => Some(12),
+        Level::Village => None,
+    }
+}
+
+impl Store {
+    /// The visit policy's versions in force at a division.
+    pub async fn visit_policy(&self, at: Option<DivisionCode>) -> Result<PolicyBook, StoreError> {
+        let versions: Vec<VisitPolicy> = self
+            .setting_versions_json(VISIT_POLICY, at)
+            .await?
+            .into_iter()
+            .filter_map(|v| serde_json::from_str(&v).ok())
+            .collect();
+        Ok(PolicyBook::new(versions))
+    }
+
+    fn now_cst(&self) -> DateTime<chrono::FixedOffset> {
+        ms_to_cst(self.now_ms())
+    }
+
+    /// Records a visit. With an idempotency key, a repeat of the same request (also one
+    /// racing the first) returns the first one's visit and `true`; the key with a different
+    /// request is a conflict.
+    pub async fn record_visit(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        input: VisitInput,
+        idempotency_key: Option<&str>,
+        ip: &str,
+    ) -> Result<(StoredVisit, bool), StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::RecordVisits)
+            .await?;
+        let request_hash = sm3_hex(format!("{input:?}").as_bytes());
+        if let Some(key) = idempotency_key {
+            if key.is_empty() || key.len() > 100 || !key.is_ascii() {
+                return Err(StoreError::invalid(
+                    "Idempotency-Key",
+                    Invalid::new(
+                        "idempotency_key",
+                        "Idempotency-Key 应为 1 到 100 个 ASCII 字符（如 UUID）",
+                    ),
+                ));
+            }
+            if let Some(found) = self
+                .replay(scope, &child.county_code, key, &request_hash)
+                .await?
+            {
+                return Ok((found, true));
+            }
+        }
+        let division = child.record.division();
+        let today = self.clock.today();
+        let policy = self.visit_policy(Some(division)).await?.on(today).clone();
+        let ctx = VisitContext {
+            now: self.now_cst(),
+            left_behind: child.effective.contains(Category::RuralLeftBehind),
+            risk: child.record.risk,
+        };
+        let record = input.apply(None, &ctx).map_err(invalid_field)?;
+        self.check_photos(&child, &record.photos).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let county = child.county_code.clone();
+        let now = self.now_ms();
+        let mut tx = self.begin().await?;
+        if let Some(key) = idempotency_key {
+            let claimed = on!(tx.conn(), |c| {
+                sqlx::query(
+                "INSERT INTO idempotency_keys (county_code, user_id, key, request_hash, resource_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+            )
+            .bind(&county)
+            .bind(&scope.user_id)
+            .bind(key)
+            .bind(&request_hash)
+            .bind(&id)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+            })?;
+            if claimed == 0 {
+                // Another request with this key committed while we prepared (PostgreSQL
+                // waits for it above): answer with its result.
+                drop(tx);
+                return match self.replay(scope, &county, key, &request_hash).await? {
+                    Some(found) => Ok((found, true)),
+                    None => Err(StoreError::Conflict {
+                        field: "Idempotency-Key",
+                        code: "idempotency_in_flight",
+                        message: "相同的提交正在处理，请稍后刷新查看".into(),
+                    }),
+                };
+            }
+        }
+        let details = serde_json::to_string(&record).expect("visits serialise");
+        on!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO visits (county_code, id, child_id, division_code, author_id, author_name,
+                 visited_at, method, danger, risk_after, details, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)"
+        )
+        .bind(&county)
+        .bind(&id)
+        .bind(child_id)
+        .bind(division.full())
+        .bind(&scope.user_id)
+        .bind(&scope.username)
+        .bind(record.visited_at.timestamp_millis())
+        .bind(record.method.label())
+        .bind(record.danger())
+        .bind(record.risk_after.label())
+        .bind(&details)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        insert_visit_version(tx.conn(), &county, &id, 1, now, scope, &details).await?;
+        self.after_visit(&mut tx, scope, &child, &policy, &record, &id, now)
+            .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "visit.create", &id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(format!("child={child_id}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((self.visit_in(&county, child_id, &id).await?, false))
+    }
+
+    /// The visit an idempotency key already produced, if any.
+    async fn replay(
+        &self,
+        scope: &Scope,
+        county: &str,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<StoredVisit>, StoreError> {
+        let mut conn = self.read().await?;
+        let row: Option<(String, String)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT request_hash, resource_id FROM idempotency_keys
+             WHERE county_code = $1 AND user_id = $2 AND key = $3"
+        )
+        .bind(county)
+        .bind(&scope.user_id)
+        .bind(key)
+        .fetch_optional(&mut *c)
+        .await)?;
+        drop(conn);
+        let Some((hash, visit_id)) = row else {
+            return Ok(None);
+        };
+        if hash != request_hash {
+            return Err(StoreError::Conflict {
+                field: "Idempotency-Key",
+                code: "idempotency_key_reused",
+                message: "这个 Idempotency-Key 已用于另一份不同的提交；新的提交请使用新的键".into(),
+            });
+        }
+        let mut conn = self.read().await?;
+        let child: Option<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT child_id FROM visits WHERE county_code = $1 AND id = $2"
+        )
+        .bind(county)
+        .bind(&visit_id)
+        .fetch_optional(&mut *c)
+        .await)?;
+        drop(conn);
+        match child {
+            Some((child_id,)) => Ok(Some(self.visit_in(county, &child_id, &visit_id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every photo a visit names must have been uploaded for this child.
+    async fn check_photos(&self, child: &StoredChild, photos: &[String]) -> Result<(), StoreError> {
+        if photos.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.read().await?;
+        for p in photos {
+            let found: Option<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+                "SELECT id FROM photos WHERE county_code = $1 AND child_id = $2 AND id = $3"
+            )
+            .bind(&child.county_code)
+            .bind(&child.id)
+            .bind(p)
+            .fetch_optional(&mut *c)
+            .await)?;
+            if found.is_none() {
+                return Err(StoreError::invalid(
+                    "photos",
+                    Invalid::new(
+                        "photo_unknown",
+                        format!("照片 {p} 不存在或不属于该儿童，请重新上传照片"),
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What a recorded or corrected visit changes: the child's risk (a new version of the
+    /// record), the schedule, and an alert when it found danger.
+    #[allow(clippy::too_many_arguments)]
+    async fn after_visit(
+        &self,
+        tx: &mut Tx,
+        scope: &Scope,
+        child: &StoredChild,
+        policy: &VisitPolicy,
+        record: &VisitRecord,
+        visit_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let county = child.county_code.as_str();
+        let mut risk = child.record.risk;
+        // A later visit already on file decides the child's current risk, not a back-dated one.
+        let last = latest_visit(tx.conn(), county, &child.id).await?;
+        let is_latest = last.as_ref().map(|(id, _)| id.as_str()) == Some(visit_id);
+        if is_latest && record.risk_after != child.record.risk {
+            let mut updated = child.record.clone();
+            updated.risk = record.risk_after;
+            let changes = weibao_domain::record::diff(Some(&child.record), &updated);
+            let version = child.version + 1;
+            let n = crate::children::update_row(
+                tx.conn(),
+                county,
+                &child.id,
+                &updated,
+                child.version,
+                version,
+                now,
+            )
+            .await?;
+            if n == 0 {
+                return Err(StoreError::Conflict {
+                    field: "version",
+                    code: "stale_version",
+                    message: "该儿童记录刚被他人修改，请重新提交".into(),
+                });
+            }
+            crate::children::insert_version(
+                tx.conn(),
+                county,
+                &child.id,
+                version,
+                now,
+                scope,
+                "visit",
+                &changes,
+            )
+            .await?;
+            risk = record.risk_after;
+        }
+        let facts = ScheduleFacts {
+            categories: child.effective,
+            risk,
+            registered_on: cst_date_of_ms(child.created_at),
+            last_visit: last.map(|(_, l)| l),
+        };
+        write_schedule(tx.conn(), county, &child.id, policy, &facts).await?;
+        if record.danger() {
+            let open: Option<(String,)> = on!(tx.conn(), |c| sqlx::query_as(
+                "SELECT id FROM alerts WHERE county_code = $1 AND visit_id = $2"
+            )
+            .bind(county)
+            .bind(visit_id)
+            .fetch_optional(&mut *c)
+            .await)?;
+            if open.is_none() {
+                let summary = record
+                    .checks
+                    .iter()
+                    .filter(|c| {
+                        c.finding == weibao_domain::visit::Finding::Danger
+                            && c.item.danger_needs_action()
+                    })
+                    .map(|c| {
+                        if c.note.is_empty() {
+                            format!("{}：危险", c.item.label())
+                        } else {
+                            format!("{}：危险（{}）", c.item.label(), c.note)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("；");
+                on!(tx.conn(), |c| sqlx::query(
+                    "INSERT INTO alerts (county_code, id, child_id, division_code, visit_id, kind,
+                         summary, raised_at, raised_by)
+                     VALUES ($1, $2, $3, $4, $5, 'danger', $6, $7, $8)"
+                )
+                .bind(county)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(&child.id)
+                .bind(child.record.division().full())
+                .bind(visit_id)
+                .bind(&summary)
+                .bind(now)
+                .bind(&scope.username)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A visit by id, without a scope (callers have checked the child).
+    async fn visit_in(
+        &self,
+        county: &str,
+        child_id: &str,
+        visit_id: &str,
+    ) -> Result<StoredVisit, StoreError> {
+        let mut conn = self.read().await?;
+        let sql = format!(
+            "SELECT {VISIT_COLUMNS} FROM visits WHERE county_code = $1 AND child_id = $2 AND id = $3"
+        );
+        let row: Option<VisitRow> = on!(conn.conn(), |c| sqlx::query_as(&sql)
+            .bind(county)
+            .bind(child_id)
+            .bind(visit_id)
+            .fetch_optional(&mut *c)
+            .await)?;
+        row.ok_or(StoreError::NotFound)?.into_visit()
+    }
+
+    /// One visit of a child the caller may see.
+    pub async fn visit(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        visit_id: &str,
+    ) -> Result<StoredVisit, StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
+        self.visit_in(&child.county_code, child_id, visit_id).await
+    }
+
+    /// A child's visits, newest first.
+    pub async fn child_visits(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+    ) -> Result<Vec<StoredVisit>, StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
+        let mut conn = self.read().await?;
+        let sql = format!(
+            "SELECT {VISIT_COLUMNS} FROM visits WHERE county_code = $1 AND child_id = $2
+             ORDER BY visited_at DESC, id"
+        );
+        let rows: Vec<VisitRow> = on!(conn.conn(), |c| sqlx::query_as(&sql)
+            .bind(&child.county_code)
+            .bind(child_id)
+            .fetch_all(&mut *c)
+            .await)?;
+        rows.into_iter().map(VisitRow::into_visit).collect()
+    }
+
+    /// A visit's earlier versions, newest first.
+    pub async fn visit_versions(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        visit_id: &str,
+    ) -> Result<Vec<VisitVersion>, StoreError> {
+        let visit = self.visit(scope, child_id, visit_id).await?;
+        let mut conn = self.read().await?;
+        let rows: Vec<(i64, i64, String, String)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT version, at, actor_name, details FROM visit_versions
+             WHERE county_code = $1 AND visit_id = $2 ORDER BY version DESC"
+        )
+        .bind(&visit.county_code)
+        .bind(visit_id)
+        .fetch_all(&mut *c)
+        .await)?;
+        rows.into_iter()
+            .map(|(version, at, actor_name, details)| {
+                Ok(VisitVersion {
+                    version,
+                    at,
+                    actor_name,
+                    record: serde_json::from_str(&details)
+                        .map_err(|e| StoreError::Config(format!("探访记录版本无法读取：{e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Corrects a visit: its author within 24 hours, later the township's supervisor.
+    /// A new version; the old one stays readable.
+    pub async fn correct_visit(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        visit_id: &str,
+        input: VisitInput,
+        expected_version: Option<i64>,
+        ip: &str,
+    ) -> Result<StoredVisit, StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
+        let visit = self
+            .visit_in(&child.county_code, child_id, visit_id)
+            .await?;
+        let now = self.now_ms();
+        let may_review = scope
+            .check(Action::ReviewVisits, child.record.division())
+            .is_ok();
+        let own_in_time = scope.user_id == visit.author_id
+            && now - visit.created_at < CORRECTION_WINDOW_MS
+            && scope
+                .check(Action::RecordVisits, child.record.division())
+                .is_ok();
+        if !may_review && !own_in_time {
+            return Err(StoreError::Conflict {
+                field: "visit",
+                code: "correction_closed",
+                message: "探访记录提交 24 小时后只能由乡镇儿童督导员更正".into(),
+            });
+        }
+        if let Some(v) = expected_version.filter(|v| *v != visit.version) {
+            return Err(StoreError::Conflict {
+                field: "version",
+                code: "stale_version",
+                message: format!(
+                    "该探访记录已被修改（当前为第 {} 版，您编辑的是第 {v} 版），请刷新后重新更正",
+                    visit.version
+                ),
+            });
+        }
+        let today = self.clock.today();
+        let policy = self
+            .visit_policy(Some(child.record.division()))
+            .await?
+            .on(today)
+            .clone();
+        // Corrections are judged against the visit's own day, not the correction's.
+        let ctx = VisitContext {
+            now: self.now_cst(),
+            left_behind: child.effective.contains(Category::RuralLeftBehind),
+            risk: visit.record.risk_after,
+        };
+        let record = input
+            .apply(Some(&visit.record), &ctx)
+            .map_err(invalid_field)?;
+        if record == visit.record {
+            return Ok(visit);
+        }
+        self.check_photos(&child, &record.photos).await?;
+        let county = child.county_code.clone();
+        let details = serde_json::to_string(&record).expect("visits serialise");
+        let version = visit.version + 1;
+        let mut tx = self.begin().await?;
+        let n = on!(tx.conn(), |c| sqlx::query(
+            "UPDATE visits SET visited_at = $4, method = $5, danger = $6, risk_after = $7,
+                 details = $8, version = $9, updated_at = $10
+             WHERE county_code = $1 AND id = $2 AND version = $3"
+        )
+        .bind(&county)
+        .bind(visit_id)
+        .bind(visit.version)
+        .bind(record.visited_at.timestamp_millis())
+        .bind(record.method.label())
+        .bind(record.danger())
+        .bind(record.risk_after.label())
+        .bind(&details)
+        .bind(version)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::Conflict {
+                field: "version",
+                code: "stale_version",
+                message: "该探访记录刚被他人更正，请刷新后重新更正".into(),
+            });
+        }
+        insert_visit_version(tx.conn(), &county, visit_id, version, now, scope, &details).await?;
+        self.after_visit(&mut tx, scope, &child, &policy, &record, visit_id, now)
+            .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "visit.correct", visit_id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(format!("child={child_id} version={version}")),
+        )
+        .await?;
+        tx.commit().await?;
+        self.visit_in(&county, child_id, visit_id).await
+    }
+
+    /// Children due within [`DUE_HORIZON_DAYS`] or overdue in a subtree, most urgent first.
+    pub async fn due_list(
+        &self,
+        scope: &Scope,
+        division: Option<DivisionCode>,
+        page: i64,
+        per_page: i64,
+    ) -> Result<(Vec<DueItem>, i64), StoreError> {
+        scope.check_role(Action::ViewChildren)?;
+        let within = division.or(scope.home()).ok_or(StoreError::NotFound)?;
+        scope.check(Action::ViewChildren, within)?;
+        let today = self.clock.today();
+        let horizon = today + Duration::days(DUE_HORIZON_DAYS);
+        let adult = self.rule_book(Some(within)).await?.on(today).adult_age;
+        let cutoff = birth_cutoff(adult, today);
+        let (lo, hi) = within.subtree_bounds();
+        let (clo, chi) = (lo[..6].to_string(), hi[..6].to_string());
+        let designated = scope.designated;
+        let mut conn = self.read().await?;
+        let where_sql = "WHERE county_code >= $1 AND county_code <= $2
+                 AND division_code >= $3 AND division_code <= $4
+                 AND due_on <= $5 AND birth_date > $6 AND (sensitive = $7 OR sensitive = FALSE)";
+        let count_sql = format!("SELECT COUNT(*) FROM children {where_sql}");
+        let (total,): (i64,) = on!(conn.conn(), |c| sqlx::query_as(&count_sql)
+            .bind(&clo)
+            .bind(&chi)
+            .bind(&lo)
+            .bind(&hi)
+            .bind(horizon)
+            .bind(cutoff)
+            .bind(designated)
+            .fetch_one(&mut *c)
+            .await)?;
+        let list_sql = format!(
+            "SELECT id AS child_id, name, division_code, due_on AS due_date, due_reason AS reason,
+                 risk, last_visit_on FROM children {where_sql}
+             ORDER BY due_on, division_code, name, id LIMIT $8 OFFSET $9"
+        );
+        let mut items: Vec<DueItem> = on!(conn.conn(), |c| sqlx::query_as(&list_sql)
+            .bind(&clo)
+            .bind(&chi)
+            .bind(&lo)
+            .bind(&hi)
+            .bind(horizon)
+            .bind(cutoff)
+            .bind(designated)
+            .bind(per_page)
+            .bind((page - 1).max(0) * per_page)
+            .fetch_all(&mut *c)
+            .await)?;
+        for i in &mut items {
+            i.overdue = today > i.due_date;
+            i.days_overdue = (today - i.due_date).num_days().max(0);
+        }
+        Ok((items, total))
+    }
+
+    /// Visit progress of each division directly below `division` (villages of a township,
+    /// townships of a county, ...).
+    pub async fn visit_progress(
+        &self,
+        scope: &Scope,
+        division: DivisionCode,
+    ) -> Result<Vec<Progress>, StoreError> {
+        scope.check(Action::ViewChildren, division)?;
+        let Some(len) = child_prefix_len(division) else {
+            return Ok(Vec::new());
+        };
+        let today = self.clock.today();
+        let horizon = today + Duration::days(DUE_HORIZON_DAYS);
+        let adult = self.rule_book(Some(division)).await?.on(today).adult_age;
+        let cutoff = birth_cutoff(adult, today);
+        let (lo, hi) = division.subtree_bounds();
+        let (clo, chi) = (lo[..6].to_string(), hi[..6].to_string());
+        let month_ago = self.now_ms() - 30 * 24 * 3600 * 1000;
+        let mut conn = self.read().await?;
+        let sql = format!(
+            "SELECT substr(division_code, 1, {len}) AS d, COUNT(*),
+                 SUM(CASE WHEN due_on < $5 THEN 1 ELSE 0 END),
+                 SUM(CASE WHEN due_on >= $5 AND due_on <= $6 THEN 1 ELSE 0 END)
+             FROM children
+             WHERE county_code >= $1 AND county_code <= $2
+               AND division_code >= $3 AND division_code <= $4 AND birth_date > $7
+               AND (sensitive = $8 OR sensitive = FALSE)
+             GROUP BY d ORDER BY d"
+        );
+        let rows: Vec<(String, i64, i64, i64)> = on!(conn.conn(), |c| sqlx::query_as(&sql)
+            .bind(&clo)
+            .bind(&chi)
+            .bind(&lo)
+            .bind(&hi)
+            .bind(today)
+            .bind(horizon)
+            .bind(cutoff)
+            .bind(scope.designated)
+            .fetch_all(&mut *c)
+            .await)?;
+        let visit_sql = format!(
+            "SELECT substr(division_code, 1, {len}) AS d, COUNT(*) FROM visits
+             WHERE county_code >= $1 AND county_code <= $2
+               AND division_code >= $3 AND division_code <= $4 AND visited_at >= $5
+             GROUP BY d"
+        );
+        let visits: Vec<(String, i64)> = on!(conn.conn(), |c| sqlx::query_as(&visit_sql)
+            .bind(&clo)
+            .bind(&chi)
+            .bind(&lo)
+            .bind(&hi)
+            .bind(month_ago)
+            .fetch_all(&mut *c)
+            .await)?;
+        let names: Vec<(String, String)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT code, name FROM divisions WHERE parent_code = $1 ORDER BY code"
+        )
+        .bind(division.full())
+        .fetch_all(&mut *c)
+        .await)?;
+        let pad = |p: &str| format!("{p:0<12}");
+        let mut out: Vec<Progress> = names
+            .into_iter()
+            .map(|(code, name)| Progress {
+                division_code: code,
+                name,
+                children: 0,
+                overdue: 0,
+                due_soon: 0,
+                visits_30d: 0,
+            })
+            .collect();
+        for (d, n, overdue, soon) in rows {
+            let code = pad(&d);
+            match out.iter_mut().find(|p| p.division_code == code) {
+                Some(p) => {
+                    p.children = n;
+                    p.overdue = overdue;
+                    p.due_soon = soon;
+                }
+                None => out.push(Progress {
+                    name: code.clone(),
+                    division_code: code,
+                    children: n,
+                    overdue,
+                    due_soon: soon,
+                    visits_30d: 0,
+                }),
+            }
+        }
+        for (d, n) in visits {
+            let code = pad(&d);
+            if let Some(p) = out.iter_mut().find(|p| p.division_code == code) {
+                p.visits_30d = n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Recomputes every schedule under `under` (after the policy changed). Returns how many
+    /// children's due dates moved.
+    pub async fn reschedule(
+        &self,
+        scope: &Scope,
+        under: Option<DivisionCode>,
+    ) -> Result<u64, StoreError> {
+        if !scope.is_system() {
+            return Err(StoreError::Forbidden);
+        }
+        let (lo, hi) = match under {
+            Some(d) => d.subtree_bounds(),
+            None => ("000000000000".to_string(), "999999999999".to_string()),
+        };
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            NaiveDate,
+            String,
+            i64,
+            Option<NaiveDate>,
+            bool,
+            Option<NaiveDate>,
+            NaiveDate,
+        );
+        let today = self.clock.today();
+        let mut after = (String::new(), String::new());
+        let mut moved = 0;
+        let mut books: std::collections::HashMap<
+            String,
+            (VisitPolicy, weibao_domain::categories::RuleParams),
+        > = Default::default();
+        loop {
+            let mut conn = self.read().await?;
+            let rows: Vec<Row> = on!(conn.conn(), |c| {
+                sqlx::query_as(
+                "SELECT county_code, id, division_code, category_bits, birth_date, risk, created_at,
+                     last_visit_on, last_visit_danger, planned_on, due_on
+                 FROM children WHERE division_code >= $1 AND division_code <= $2
+                   AND (county_code, id) > ($3, $4)
+                 ORDER BY county_code, id LIMIT 1000"
+            )
+            .bind(&lo)
+            .bind(&hi)
+            .bind(&after.0)
+            .bind(&after.1)
+            .fetch_all(&mut *c)
+            .await
+            })?;
+            drop(conn);
+            let Some(last) = rows.last() else { break };
+            after = (last.0.clone(), last.1.clone());
+            let mut tx = self.begin().await?;
+            for (county, id, division, bits, birth, risk, created, last_on, danger, planned, due) in
+                rows
+            {
+                if !books.contains_key(&county) {
+                    let at = DivisionCode::parse(&division).ok();
+                    let policy = self.visit_policy(at).await?.on(today).clone();
+                    let params = self.rule_book(at).await?.on(today).clone();
+                    books.insert(county.clone(), (policy, params));
+                }
+                let (policy, params) = &books[&county];
+                let facts = ScheduleFacts {
+                    categories: effective_categories(
+                        CategorySet::from_bits(bits as u32),
+                        birth,
+                        params,
+                        today,
+                    ),
+                    risk: Risk::parse_label(&risk).unwrap_or(Risk::Low),
+                    registered_on: cst_date_of_ms(created),
+                    last_visit: last_on.map(|on| LastVisit {
+                        on,
+                        danger,
+                        planned,
+                    }),
+                };
+                if policy.due(&facts).on != due {
+                    write_schedule(tx.conn(), &county, &id, policy, &facts).await?;
+                    moved += 1;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(moved)
+    }
+
+    /// Recomputes one child's schedule after its record changed (categories, risk).
+    pub(crate) async fn reschedule_child(
+        &self,
+        tx: &mut Tx,
+        county: &str,
+        child_id: &str,
+        division: DivisionCode,
+        categories: CategorySet,
+        risk: Risk,
+        created_at: i64,
+    ) -> Result<(), StoreError> {
+        let policy = self
+            .visit_policy(Some(division))
+            .await?
+            .on(self.clock.today())
+            .clone();
+        let last = latest_visit(tx.conn(), county, child_id).await?;
+        let facts = ScheduleFacts {
+            categories,
+            risk,
+            registered_on: cst_date_of_ms(created_at),
+            last_visit: last.map(|(_, l)| l),
+        };
+        write_schedule(tx.conn(), county, child_id, &policy, &facts).await
+    }
+
+    /// The child's card, issuing the first one when none exists yet.
+    pub async fn card(&self, scope: &Scope, child_id: &str, ip: &str) -> Result<Card, StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::RecordVisits)
+            .await?;
+        let mut cards = self.cards_of(scope, &[child], ip).await?;
+        Ok(cards.remove(0))
+    }
+
+    /// The cards of every child in a village or township (for printing), issuing missing
+    /// ones in one transaction.
+    pub async fn cards_within(
+        &self,
+        scope: &Scope,
+        division: DivisionCode,
+        ip: &str,
+    ) -> Result<Vec<Card>, StoreError> {
+        scope.check(Action::RecordVisits, division)?;
+        if division.level() < Level::Township {
+            return Err(StoreError::invalid(
+                "division",
+                Invalid::new(
+                    "division_too_wide",
+                    "一次只能打印一个乡镇（街道）或村（居）的陪伴卡，请选择乡镇或村",
+                ),
+            ));
+        }
+        let ids = self.active_children_within(scope, division).await?;
+        let mut children = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.child_by_id(scope, &id, Action::RecordVisits).await {
+                Ok(c) if c.active => children.push(c),
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if children.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.cards_of(scope, &children, ip).await
+    }
+
+    async fn active_children_within(
+        &self,
+        scope: &Scope,
+        division: DivisionCode,
+    ) -> Result<Vec<String>, StoreError> {
+        let (lo, hi) = division.subtree_bounds();
+        let mut conn = self.read().await?;
+        let rows: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT id FROM children WHERE county_code = $1 AND division_code >= $2
+               AND division_code <= $3 AND (sensitive = $4 OR sensitive = FALSE)
+             ORDER BY division_code, name, id"
+        )
+        .bind(division.county_code())
+        .bind(&lo)
+        .bind(&hi)
+        .bind(scope.designated)
+        .fetch_all(&mut *c)
+        .await)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn cards_of(
+        &self,
+        scope: &Scope,
+        children: &[StoredChild],
+        ip: &str,
+    ) -> Result<Vec<Card>, StoreError> {
+        let mut tokens: Vec<Option<String>> = Vec::with_capacity(children.len());
+        {
+            let mut conn = self.read().await?;
+            for child in children {
+                let (t,): (Option<String>,) = on!(conn.conn(), |c| sqlx::query_as(
+                    "SELECT card_token FROM children WHERE county_code = $1 AND id = $2"
+                )
+                .bind(&child.county_code)
+                .bind(&child.id)
+                .fetch_one(&mut *c)
+                .await)?;
+                tokens.push(t);
+            }
+        }
+        if tokens.iter().any(Option::is_none) {
+            let now = self.now_ms();
+            let mut tx = self.begin().await?;
+            for (child, token) in children.iter().zip(tokens.iter_mut()) {
+                if token.is_some() {
+                    continue;
+                }
+                let new = card_token();
+                let claimed = on!(tx.conn(), |c| sqlx::query(
+                    "UPDATE children SET card_token = $3
+                     WHERE county_code = $1 AND id = $2 AND card_token IS NULL"
+                )
+                .bind(&child.county_code)
+                .bind(&child.id)
+                .bind(&new)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
+                if claimed == 0 {
+                    // Issued by a concurrent request: use that one.
+                    let (t,): (Option<String>,) = on!(tx.conn(), |c| sqlx::query_as(
+                        "SELECT card_token FROM children WHERE county_code = $1 AND id = $2"
+                    )
+                    .bind(&child.county_code)
+                    .bind(&child.id)
+                    .fetch_one(&mut *c)
+                    .await)?;
+                    *token = t;
+                    continue;
+                }
+                insert_card(tx.conn(), &new, &child.county_code, &child.id, now, scope).await?;
+                append(
+                    &mut tx,
+                    now,
+                    &AuditEvent::by(scope, "card.issue", &child.id)
+                        .in_county(&child.county_code)
+                        .from_ip(ip),
+                )
+                .await?;
+                *token = Some(new);
+            }
+            tx.commit().await?;
+        }
+        let mut directors: std::collections::HashMap<
+            Option<String>,
+            (Option<String>, Option<String>),
+        > = Default::default();
+        let mut villages: std::collections::HashMap<DivisionCode, String> = Default::default();
+        let mut out = Vec::with_capacity(children.len());
+        for (child, token) in children.iter().zip(tokens) {
+            let division = child.record.division();
+            if !villages.contains_key(&division) {
+                let name = self.place_name(division).await?;
+                villages.insert(division, name);
+            }
+            let director_key = child.record.director_id.clone();
+            if !directors.contains_key(&director_key) {
+                let found = match &director_key {
+                    Some(id) => self.user_contact(id).await?,
+                    None => (None, None),
+                };
+                directors.insert(director_key.clone(), found);
+            }
+            let (director_name, director_phone) = directors[&director_key].clone();
+            out.push(Card {
+                child_id: child.id.clone(),
+                token: token.expect("every child has a token now"),
+                child_name: child.record.name.clone(),
+                village: weibao_domain::record::short_village_name(&villages[&division])
+                    .to_string(),
+                director_name,
+                director_phone,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn user_contact(&self, id: &str) -> Result<(Option<String>, Option<String>), StoreError> {
+        let mut conn = self.read().await?;
+        let row: Option<(String, Option<String>)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT display_name, phone FROM users WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await)?;
+        Ok(match row {
+            Some((name, phone)) => (Some(name), phone),
+            None => (None, None),
+        })
+    }
+
+    /// Issues a new card; the old one's code stops working at once.
+    pub async fn reissue_card(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        reason: &str,
+        ip: &str,
+    ) -> Result<Card, StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::RecordVisits)
+            .await?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(StoreError::invalid(
+                "reason",
+                Invalid::new(
+                    "reason_required",
+                    "请写明补发原因（如：遗失、损坏、卡面信息泄露），200 字以内",
+                ),
+            ));
+        }
+        let now = self.now_ms();
+        let new = card_token();
+        let mut tx = self.begin().await?;
+        let (old,): (Option<String>,) = on!(tx.conn(), |c| sqlx::query_as(
+            "SELECT card_token FROM children WHERE county_code = $1 AND id = $2"
+        )
+        .bind(&child.county_code)
+        .bind(child_id)
+        .fetch_one(&mut *c)
+        .await)?;
+        if let Some(old) = &old {
+            on!(tx.conn(), |c| sqlx::query(
+                "UPDATE cards SET revoked_at = $2, revoked_why = $3 WHERE token = $1"
+            )
+            .bind(old)
+            .bind(now)
+            .bind(reason)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        }
+        on!(tx.conn(), |c| sqlx::query(
+            "UPDATE children SET card_token = $3 WHERE county_code = $1 AND id = $2"
+        )
+        .bind(&child.county_code)
+        .bind(child_id)
+        .bind(&new)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        insert_card(tx.conn(), &new, &child.county_code, child_id, now, scope).await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "card.reissue", child_id)
+                .in_county(&child.county_code)
+                .from_ip(ip)
+                .detail(reason.to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        self.card(scope, child_id, ip).await
+    }
+
+    /// The child a scanned card leads to. A re-issued card's old code answers
+    /// `card_revoked`; an unknown one, or a child the caller may not see, not found.
+    pub async fn resolve_card(&self, scope: &Scope, token: &str) -> Result<String, StoreError> {
+        let token = token.trim().to_ascii_lowercase();
+        if token.len() != 26 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(StoreError::NotFound);
+        }
+        let mut conn = self.read().await?;
+        let row: Option<(String, Option<i64>)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT child_id, revoked_at FROM cards WHERE token = $1"
+        )
+        .bind(&token)
+        .fetch_optional(&mut *c)
+        .await)?;
+        drop(conn);
+        let Some((child_id, revoked)) = row else {
+            return Err(StoreError::NotFound);
+        };
+        // Only someone who may see the child learns anything about the card.
+        self.child_by_id(scope, &child_id, Action::ViewChildren)
+            .await?;
+        if revoked.is_some() {
+            return Err(StoreError::Conflict {
+                field: "card",
+                code: "card_revoked",
+                message: "这张陪伴卡已作废（已补发新卡），请使用新卡或联系儿童主任".into(),
+            });
+        }
+        Ok(child_id)
+    }
+
+    /// Stores a photo for a child (the same bytes twice give the same id).
+    pub async fn save_photo(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        bytes: Vec<u8>,
+        ip: &str,
+    ) -> Result<String, StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::RecordVisits)
+            .await?;
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(StoreError::invalid(
+                "file",
+                Invalid::new(
+                    "photo_too_large",
+                    format!(
+                        "照片不能超过 {} MB，请用手机拍照页面上传（会自动压缩）",
+                        MAX_PHOTO_BYTES / 1024 / 1024
+                    ),
+                ),
+            ));
+        }
+        let Some(content_type) = sniff_image(&bytes) else {
+            return Err(StoreError::invalid(
+                "file",
+                Invalid::new("photo_type", "只能上传 JPEG、PNG 或 WebP 格式的照片"),
+            ));
+        };
+        let digest = sm3_hex(&bytes);
+        if let Some(id) = self.photo_by_digest(&child, &digest).await? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let blobs = self.blobs.clone();
+        let key = id.clone();
+        let size = bytes.len() as i64;
+        tokio::task::spawn_blocking(move || blobs.put(&key, &bytes))
+            .await
+            .map_err(|e| StoreError::Config(format!("照片保存失败：{e}")))?
+            .map_err(|e| StoreError::Config(format!("照片保存失败：{e}")))?;
+        let now = self.now_ms();
+        let mut tx = self.begin().await?;
+        let inserted = on!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO photos (county_code, id, child_id, digest, content_type, size,
+                 uploaded_by, uploaded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+        )
+        .bind(&child.county_code)
+        .bind(&id)
+        .bind(child_id)
+        .bind(&digest)
+        .bind(content_type)
+        .bind(size)
+        .bind(&scope.user_id)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if inserted == 0 {
+            drop(tx);
+            return self
+                .photo_by_digest(&child, &digest)
+                .await?
+                .ok_or(StoreError::NotFound);
+        }
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "photo.upload", &id)
+                .in_county(&child.county_code)
+                .from_ip(ip)
+                .detail(format!("child={child_id}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn photo_by_digest(
+        &self,
+        child: &StoredChild,
+        digest: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut conn = self.read().await?;
+        let row: Option<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT id FROM photos WHERE county_code = $1 AND child_id = $2 AND digest = $3"
+        )
+        .bind(&child.county_code)
+        .bind(&child.id)
+        .bind(digest)
+        .fetch_optional(&mut *c)
+        .await)?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// A child's photo, for a caller who may see the child (audited).
+    pub async fn photo(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        photo_id: &str,
+        ip: &str,
+    ) -> Result<Photo, StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
+        let mut conn = self.read().await?;
+        let row: Option<(String,)> =
+            on!(conn.conn(), |c| {
+                sqlx::query_as(
+            "SELECT content_type FROM photos WHERE county_code = $1 AND child_id = $2 AND id = $3"
+        )
+        .bind(&child.county_code)
+        .bind(child_id)
+        .bind(photo_id)
+        .fetch_optional(&mut *c)
+        .await
+            })?;
+        drop(conn);
+        let Some((content_type,)) = row else {
+            return Err(StoreError::NotFound);
+        };
+        let blobs = self.blobs.clone();
+        let key = photo_id.to_string();
+        let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
+            .await
+            .map_err(|e| StoreError::Config(format!("照片读取失败：{e}")))?
+            .map_err(|e| StoreError::Config(format!("照片文件缺失：{e}")))?;
+        self.audit(
+            AuditEvent::by(scope, "photo.read", photo_id)
+                .in_county(&child.county_code)
+                .from_ip(ip)
+                .detail(format!("child={child_id}")),
+        )
+        .await?;
+        Ok(Photo {
+            content_type,
+            bytes,
+        })
+    }
+
+    /// Open alerts in the caller's subtree, newest first.
+    pub async fn open_alerts(&self, scope: &Scope) -> Result<Vec<Alert>, StoreError> {
+        if !weibao_domain::access::allows(scope.role, Action::ResolveAlerts) {
+            return Ok(Vec::new());
+        }
+        let (lo, hi) = match scope.home() {
+            Some(h) => h.subtree_bounds(),
+            None => ("000000000000".into(), "999999999999".into()),
+        };
+        let mut conn = self.read().await?;
+        let mut alerts: Vec<Alert> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT id, child_id, division_code, visit_id, kind, summary, raised_at, raised_by,
+                 resolved_at, resolved_by, resolution
+             FROM alerts WHERE resolved_at IS NULL AND division_code >= $1 AND division_code <= $2
+             ORDER BY raised_at DESC LIMIT 200"
+        )
+        .bind(&lo)
+        .bind(&hi)
+        .fetch_all(&mut *c)
+        .await)?;
+        drop(conn);
+        let mut visible = Vec::with_capacity(alerts.len());
+        for mut a in alerts.drain(..) {
+            // Sensitive records stay hidden from those not designated.
+            if let Ok(child) = self
+                .child_by_id(scope, &a.child_id, Action::ViewChildren)
+                .await
+            {
+                a.child_name = child.record.name.clone();
+                visible.push(a);
+            }
+        }
+        Ok(visible)
+    }
+
+    /// Closes an alert with what was done.
+    pub async fn resolve_alert(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        alert_id: &str,
+        resolution: &str,
+        ip: &str,
+    ) -> Result<(), StoreError> {
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
+        scope.check(Action::ResolveAlerts, child.record.division())?;
+        let resolution = resolution.trim();
+        if resolution.is_empty() || resolution.chars().count() > 1000 {
+            return Err(StoreError::invalid(
+                "resolution",
+                Invalid::new(
+                    "resolution_required",
+                    "请写明处置情况（1000 字以内），如：已复访、已报告派出所、已转介",
+                ),
+            ));
+        }
+        let now = self.now_ms();
+        let mut tx = self.begin().await?;
+        let n = on!(tx.conn(), |c| sqlx::query(
+            "UPDATE alerts SET resolved_at = $4, resolved_by = $5, resolution = $6
+             WHERE county_code = $1 AND child_id = $2 AND id = $3 AND resolved_at IS NULL"
+        )
+        .bind(&child.county_code)
+        .bind(child_id)
+        .bind(alert_id)
+        .bind(now)
+        .bind(&scope.username)
+        .bind(resolution)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "alert.resolve", alert_id)
+                .in_county(&child.county_code)
+                .from_ip(ip),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// The schedule as stored for a child (for the child page).
+    pub async fn child_schedule(
+        &self,
+        child: &StoredChild,
+    ) -> Result<(NaiveDate, String, Option<NaiveDate>), StoreError> {
+        let mut conn = self.read().await?;
+        Ok(on!(conn.conn(), |c| {
+            sqlx::query_as(
+            "SELECT due_on, due_reason, last_visit_on FROM children WHERE county_code = $1 AND id = $2"
+        )
+        .bind(&child.county_code)
+        .bind(&child.id)
+        .fetch_one(&mut *c)
+        .await
+        })?)
+    }
+}
+
+async fn insert_card(
+    conn: Conn<'_>,
+    token: &str,
+    county: &str,
+    child_id: &str,
+    now: i64,
+    scope: &Scope,
+) -> Result<(), StoreError> {
+    on!(conn, |c| sqlx::query(
+        "INSERT INTO cards (token, county_code, child_id, issued_at, issued_by)
+         VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(token)
+    .bind(county)
+    .bind(child_id)
+    .bind(now)
+    .bind(&scope.username)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+async fn insert_visit_version(
+    conn: Conn<'_>,
+    county: &str,
+    visit_id: &str,
+    version: i64,
+    at: i64,
+    scope: &Scope,
+    details: &str,
+) -> Result<(), StoreError> {
+    on!(conn, |c| {
+        sqlx::query(
+        "INSERT INTO visit_versions (county_code, visit_id, version, at, actor_id, actor_name, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(county)
+    .bind(visit_id)
+    .bind(version)
+    .bind(at)
+    .bind(&scope.user_id)
+    .bind(&scope.username)
+    .bind(details)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// The child's latest visit (by when it happened), as scheduling sees it.
+async fn latest_visit(
+    conn: Conn<'_>,
+    county: &str,
+    child_id: &str,
+) -> Result<Option<(String, LastVisit)>, StoreError> {
+    let row: Option<(String, String)> = on!(conn, |c| sqlx::query_as(
+        "SELECT id, details FROM visits WHERE county_code = $1 AND child_id = $2
+         ORDER BY visited_at DESC, id DESC LIMIT 1"
+    )
+    .bind(county)
+    .bind(child_id)
+    .fetch_optional(&mut *c)
+    .await)?;
+    let Some((id, details)) = row else {
+        return Ok(None);
+    };
+    let record: VisitRecord = serde_json::from_str(&details)
+        .map_err(|e| StoreError::Config(format!("探访记录 {id} 的内容无法读取：{e}")))?;
+    Ok(Some((
+        id,
+        LastVisit {
+            on: record.visited_on(),
+            danger: record.danger(),
+            planned: record.next_visit,
+        },
+    )))
+}
+
+async fn write_schedule(
+    conn: Conn<'_>,
+    county: &str,
+    child_id: &str,
+    policy: &VisitPolicy,
+    facts: &ScheduleFacts,
+) -> Result<(), StoreError> {
+    let due = policy.due(facts);
+    let last = facts.last_visit;
+    on!(conn, |c| sqlx::query(
+        "UPDATE children SET due_on = $3, due_reason = $4, last_visit_on = $5,
+             last_visit_danger = $6, planned_on = $7
+         WHERE county_code = $1 AND id = $2"
+    )
+    .bind(county)
+    .bind(child_id)
+    .bind(due.on)
+    .bind(due.reason.as_str())
+    .bind(last.map(|l| l.on))
+    .bind(last.is_some_and(|l| l.danger))
+    .bind(last.and_then(|l| l.planned))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Moves a child's visits, their versions, photos and alerts to another county's rows (a
+/// transfer across counties), and points the child's cards at it.
+pub(crate) async fn move_visits(
+    tx: &mut Tx,
+    child_id: &str,
+    old: &str,
+    new: &str,
+) -> Result<(), StoreError> {
+    let statements = [
+        "INSERT INTO visit_versions (county_code, visit_id, version, at, actor_id, actor_name, details)
+         SELECT $2, v.visit_id, v.version, v.at, v.actor_id, v.actor_name, v.details
+         FROM visit_versions v JOIN visits w ON w.county_code = v.county_code AND w.id = v.visit_id
+         WHERE v.county_code = $1 AND w.child_id = $3",
+        "DELETE FROM visit_versions WHERE county_code = $1 AND visit_id IN
+             (SELECT id FROM visits WHERE county_code = $1 AND child_id = $3) AND $2 <> ''",
+        "INSERT INTO visits (county_code, id, child_id, division_code, author_id, author_name,
+             visited_at, method, danger, risk_after, details, version, created_at, updated_at)
+         SELECT $2, id, child_id, division_code, author_id, author_name, visited_at, method,
+             danger, risk_after, details, version, created_at, updated_at
+         FROM visits WHERE county_code = $1 AND child_id = $3",
+        "DELETE FROM visits WHERE county_code = $1 AND child_id = $3 AND $2 <> ''",
+        "INSERT INTO photos (county_code, id, child_id, digest, content_type, size, uploaded_by,
+             uploaded_at)
+         SELECT $2, id, child_id, digest, content_type, size, uploaded_by, uploaded_at
+         FROM photos WHERE county_code = $1 AND child_id = $3",
+        "DELETE FROM photos WHERE county_code = $1 AND child_id = $3 AND $2 <> ''",
+        "INSERT INTO alerts (county_code, id, child_id, division_code, visit_id, kind, summary,
+             raised_at, raised_by, resolved_at, resolved_by, resolution)
+         SELECT $2, id, child_id, division_code, visit_id, kind, summary, raised_at, raised_by,
+             resolved_at, resolved_by, resolution
+         FROM alerts WHERE county_code = $1 AND child_id = $3",
+        "DELETE FROM alerts WHERE county_code = $1 AND child_id = $3 AND $2 <> ''",
+        "UPDATE cards SET county_code = $2 WHERE child_id = $3 AND county_code = $1",
+    ];
+    for sql in statements {
+        on!(tx.conn(), |c| sqlx::query(sql)
+            .bind(old)
+            .bind(new)
+            .bind(child_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The first visit's due date of a child registered `today`.
+pub(crate) fn first_due(policy: &VisitPolicy, today: NaiveDate) -> NaiveDate {
+    today + Duration::days(i64::from(policy.first_visit_days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_tokens_are_26_unambiguous_characters_and_differ() {
+        let a = card_token();
+        let b = card_token();
+        assert_eq!(a.len(), 26);
+        assert_ne!(a, b);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || ('2'..='9').contains(&c)));
+        assert!(!a.contains('l') && !a.contains('o') && !a.contains('0') && !a.contains('1'));
+    }
+
+    #[test]
+    fn images_are_recognised_by_their_bytes() {
+        assert_eq!(
+            sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0]),
+            Some("image/jpeg")
+        );
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"<svg onload=alert(1)>"), None);
+    }
+}
