@@ -981,6 +981,7 @@ impl Store {
     }
 
     /// Recomputes one child's schedule after its record changed (categories, risk).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn reschedule_child(
         &self,
         tx: &mut Tx,
@@ -1140,9 +1141,8 @@ impl Store {
         let mut out = Vec::with_capacity(children.len());
         for (child, token) in children.iter().zip(tokens) {
             let division = child.record.division();
-            if !villages.contains_key(&division) {
-                let name = self.place_name(division).await?;
-                villages.insert(division, name);
+            if let std::collections::hash_map::Entry::Vacant(e) = villages.entry(division) {
+                e.insert(self.place_name(division).await?);
             }
             let director_key = child.record.director_id.clone();
             if !directors.contains_key(&director_key) {
@@ -1384,9 +1384,8 @@ impl Store {
             .child_by_id(scope, child_id, Action::ViewChildren)
             .await?;
         let mut conn = self.read().await?;
-        let row: Option<(String,)> =
-            on!(conn.conn(), |c| {
-                sqlx::query_as(
+        let row: Option<(String,)> = on!(conn.conn(), |c| {
+            sqlx::query_as(
             "SELECT content_type FROM photos WHERE county_code = $1 AND child_id = $2 AND id = $3"
         )
         .bind(&child.county_code)
@@ -1394,7 +1393,7 @@ impl Store {
         .bind(photo_id)
         .fetch_optional(&mut *c)
         .await
-            })?;
+        })?;
         drop(conn);
         let Some((content_type,)) = row else {
             return Err(StoreError::NotFound);

@@ -15,6 +15,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../static/app.css"),
     ),
     (
+        "print.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/print.css"),
+    ),
+    (
         "app.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../static/app.js"),

@@ -258,6 +258,73 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// A submitted multipart form (a form with files) of a signed-in page user, accepted only
+/// with the session's CSRF token in the `_csrf` field.
+pub struct CsrfMultipart {
+    pub caller: Caller,
+    pub fields: Vec<(String, String)>,
+    /// (field name, bytes) of every non-empty file.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl FromRequest<AppState> for CsrfMultipart {
+    type Rejection = PageReject;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageReject> {
+        let (parts, body) = req.into_parts();
+        let caller = page_caller(&parts, state).await?;
+        let refuse = |status: StatusCode, message: &str| {
+            PageReject::Refused(ApiError::new(status, "bad_form", message.to_string()))
+        };
+        let mut mp =
+            axum::extract::Multipart::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(|_| refuse(StatusCode::BAD_REQUEST, "表单内容无法读取，请重新提交"))?;
+        let mut fields = Vec::new();
+        let mut files = Vec::new();
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|_| refuse(StatusCode::BAD_REQUEST, "表单上传中断，请重新提交"))?
+        {
+            let name = field.name().unwrap_or("").to_string();
+            if field.file_name().is_some() {
+                let bytes = field.bytes().await.map_err(|_| {
+                    refuse(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "文件过大或上传中断，请压缩后重新提交",
+                    )
+                })?;
+                if !bytes.is_empty() {
+                    files.push((name, bytes.to_vec()));
+                }
+            } else {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|_| refuse(StatusCode::BAD_REQUEST, "表单内容无法读取，请重新提交"))?;
+                fields.push((name, text));
+            }
+        }
+        let token = fields
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str());
+        if token != Some(caller.user.csrf_token.as_str()) {
+            return Err(PageReject::Refused(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "页面已过期或提交来源不明，请刷新页面后重试",
+            )));
+        }
+        Ok(CsrfMultipart {
+            caller,
+            fields,
+            files,
+        })
+    }
+}
+
 /// The `Set-Cookie` value for a new session; `Secure` when the request came over TLS
 /// (directly or through a proxy that says so).
 pub fn session_cookie(token: &str, secure: bool) -> String {

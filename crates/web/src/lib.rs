@@ -6,6 +6,7 @@
 mod api;
 mod assets;
 mod auth;
+pub mod card;
 mod error;
 pub mod ledger_io;
 mod metrics;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     openapi: Arc<String>,
+    /// The address printed on cards (e.g. https://wb.example.gov.cn); None: the request's.
+    pub public_url: Option<Arc<String>>,
 }
 
 impl AppState {
@@ -36,7 +39,17 @@ impl AppState {
             store,
             metrics: Arc::new(Metrics::default()),
             openapi: Arc::new(api::openapi_json()),
+            public_url: None,
         }
+    }
+
+    /// Sets the address printed on cards' QR codes.
+    pub fn with_public_url(mut self, url: Option<String>) -> AppState {
+        self.public_url = url
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty())
+            .map(Arc::new);
+        self
     }
 }
 

@@ -29,6 +29,14 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   const importForm = document.getElementById("import-form");
   if (importForm) { setUpImport(importForm); }
+  const visitForm = document.getElementById("visit-form");
+  if (visitForm) { setUpVisit(visitForm); }
+  for (const b of document.querySelectorAll("[data-print]")) {
+    b.addEventListener("click", () => window.print());
+  }
+  for (const a of document.querySelectorAll("[data-back]")) {
+    a.addEventListener("click", (e) => { e.preventDefault(); history.back(); });
+  }
   // A form is sent once: a second tap on a slow connection must not submit it again.
   for (const form of document.querySelectorAll("form")) {
     form.addEventListener("submit", (e) => {
@@ -186,5 +194,146 @@ function setUpImport(form) {
     file = form.elements.file.files[0];
     division = form.elements.division.value;
     if (file) { run(true); }
+  });
+}
+
+// ---- The visit form: a draft kept on the phone, photos shrunk before upload, one submit
+// that survives a dropped connection (retried with the same idempotency key).
+function setUpVisit(form) {
+  const draftKey = "weibao:" + form.dataset.draft;
+  const errorBox = document.getElementById("form-error");
+  const progress = document.getElementById("submit-progress");
+  const button = document.getElementById("submit-visit");
+  const fileInput = document.getElementById("photos");
+  const previews = document.getElementById("photo-previews");
+  const maxPhotos = Number(fileInput ? fileInput.dataset.max : 6);
+  let photos = []; // resized JPEG blobs
+
+  const save = () => {
+    const data = {};
+    for (const el of form.elements) {
+      if (!el.name || el.type === "file" || el.name === "_csrf") { continue; }
+      if ((el.type === "radio" || el.type === "checkbox")) {
+        if (!data[el.name]) { data[el.name] = []; }
+        if (el.checked) { data[el.name].push(el.value); }
+      } else { data[el.name] = el.value; }
+    }
+    try { localStorage.setItem(draftKey, JSON.stringify(data)); } catch (_) { /* private mode */ }
+  };
+  const restore = () => {
+    let data = null;
+    try { data = JSON.parse(localStorage.getItem(draftKey) || "null"); } catch (_) { data = null; }
+    if (!data || errorBox.dataset.field !== undefined && !errorBox.hidden) { return; }
+    for (const el of form.elements) {
+      if (!el.name || el.type === "file" || el.name === "_csrf" || !(el.name in data)) { continue; }
+      const v = data[el.name];
+      if (el.type === "radio" || el.type === "checkbox") { el.checked = Array.isArray(v) && v.includes(el.value); }
+      else { el.value = v; }
+    }
+    document.getElementById("draft-note").textContent = "已恢复上次未提交的草稿。";
+  };
+  restore();
+  form.addEventListener("input", save);
+  form.addEventListener("change", save);
+
+  if (fileInput) {
+    fileInput.addEventListener("change", async () => {
+      for (const file of fileInput.files) {
+        if (photos.length >= maxPhotos) { showError(`每次探访最多 ${maxPhotos} 张照片`); break; }
+        try { photos.push(await shrink(file)); } catch (_) { showError("有一张照片无法读取，请重新拍摄"); }
+      }
+      fileInput.value = "";
+      drawPreviews();
+    });
+  }
+  function drawPreviews() {
+    previews.textContent = "";
+    photos.forEach((blob, i) => {
+      const img = document.createElement("img");
+      img.className = "thumb"; img.alt = "待上传照片"; img.src = URL.createObjectURL(blob);
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.textContent = "删除";
+      remove.addEventListener("click", () => { photos.splice(i, 1); drawPreviews(); });
+      const box = document.createElement("span");
+      box.className = "stack"; box.append(img, remove);
+      previews.append(box);
+    });
+  }
+  const loc = document.getElementById("use-location");
+  if (loc) {
+    loc.addEventListener("change", () => {
+      if (!loc.checked || !navigator.geolocation) { for (const id of ["lat", "lon", "accuracy"]) { document.getElementById(id).value = ""; } return; }
+      navigator.geolocation.getCurrentPosition((p) => {
+        document.getElementById("lat").value = p.coords.latitude.toFixed(6);
+        document.getElementById("lon").value = p.coords.longitude.toFixed(6);
+        document.getElementById("accuracy").value = Math.round(p.coords.accuracy);
+      }, () => { loc.checked = false; showError("无法获取位置，可不附位置直接提交"); }, { timeout: 15000 });
+    });
+  }
+  function showError(text) {
+    errorBox.hidden = false; errorBox.textContent = text;
+    errorBox.scrollIntoView({ block: "center" });
+  }
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = new FormData(form);
+    body.delete("photos");
+    photos.forEach((blob, i) => body.append("photos", blob, `photo-${i + 1}.jpg`));
+    button.disabled = true;
+    progress.hidden = false; progress.value = 0;
+    send(body, 0);
+  });
+  function send(body, attempt) {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) { progress.value = Math.round(ev.loaded * 95 / ev.total); } };
+    xhr.onload = () => {
+      let answer = null;
+      try { answer = JSON.parse(xhr.responseText); } catch (_) { answer = null; }
+      if (xhr.status >= 200 && xhr.status < 300 && answer && answer.redirect) {
+        progress.value = 100;
+        try { localStorage.removeItem(draftKey); } catch (_) { /* ignore */ }
+        window.location.assign(answer.redirect);
+        return;
+      }
+      if (xhr.status >= 500 && attempt < 3) { retry(body, attempt); return; }
+      button.disabled = false; progress.hidden = true;
+      const err = answer && answer.error;
+      const fallback = xhr.status === 403 ? "页面已过期，请刷新页面后再提交（草稿已保存）"
+        : xhr.status === 413 ? "照片过大，请删去几张后再提交（草稿已保存）"
+        : "提交失败，请稍后再试（草稿已保存）";
+      showError(err ? err.message : fallback);
+      if (err && err.field) { errorBox.dataset.field = err.field; }
+    };
+    xhr.onerror = () => {
+      if (attempt < 3) { retry(body, attempt); return; }
+      button.disabled = false; progress.hidden = true;
+      showError("网络中断，探访记录尚未提交。草稿已保存在本机，网络恢复后再点“提交”即可，不会重复记录。");
+    };
+    xhr.send(body);
+  }
+  function retry(body, attempt) {
+    showError(`网络不稳定，正在第 ${attempt + 1} 次重试…`);
+    setTimeout(() => send(body, attempt + 1), 1500 * (attempt + 1));
+  }
+}
+
+// Shrinks a photo on the phone: at most 1600 px on the long side, JPEG quality 0.8.
+function shrink(file) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    const url = URL.createObjectURL(file);
+    img.onload = () => {
+      const scale = Math.min(1, 1600 / Math.max(img.naturalWidth, img.naturalHeight));
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+      canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+      canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(url);
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("encode"))), "image/jpeg", 0.8);
+    };
+    img.onerror = () => { URL.revokeObjectURL(url); reject(new Error("decode")); };
+    img.src = url;
   });
 }

@@ -126,8 +126,15 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
             .map_err(err)?;
     }
     let mut out = Vec::new();
+    let mut directors = std::collections::HashMap::new();
     for (user, where_) in accounts {
         let u = store.create_user(&system, user).await.map_err(err)?;
+        if u.role == Role::Director {
+            directors.insert(
+                u.division,
+                Scope::new(&u.id, &u.username, u.role, u.division, None),
+            );
+        }
         out.push(DemoAccount {
             username: u.username,
             role: u.role,
@@ -148,7 +155,91 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
         .import_children(&system, county, children, "demo", |_| {})
         .await
         .map_err(err)?;
+    visits(store, county, &directors).await?;
     Ok(Some(out))
+}
+
+/// Past visits by each village's director, so that worklists and progress show a county
+/// at work: most children visited in the last three months, some overdue, a few dangers.
+async fn visits(
+    store: &Store,
+    county: DivisionCode,
+    directors: &std::collections::HashMap<DivisionCode, Scope>,
+) -> Result<(), String> {
+    use weibao_domain::visit::{CheckInput, CheckItem, VisitInput};
+    let err = |e: StoreError| e.to_string();
+    let filter = weibao_store::ChildFilter {
+        division: Some(county),
+        page: 1,
+        per_page: DEMO_CHILDREN as u32,
+        ..Default::default()
+    };
+    let (children, _) = store
+        .list_children(&Scope::system(), &filter)
+        .await
+        .map_err(err)?;
+    let mut rng = crate::synth::Rng::new(DEMO_SEED ^ 0x5a5a);
+    let now = chrono::DateTime::from_timestamp_millis(store.clock().now_ms())
+        .expect("clock in range")
+        .with_timezone(&weibao_domain::visit::cst());
+    for c in &children {
+        let Ok(village) = DivisionCode::parse(&c.division_code) else {
+            continue;
+        };
+        let Some(director) = directors.get(&village) else {
+            continue;
+        };
+        // One in five not yet visited (due or overdue for a first visit).
+        if rng.below(5) == 0 {
+            continue;
+        }
+        let danger = rng.below(40) == 0;
+        let days_ago = 3 + rng.below(85) as i64;
+        let at = now
+            - chrono::Duration::days(days_ago)
+            - chrono::Duration::minutes(rng.below(300) as i64);
+        let left_behind = c
+            .categories()
+            .contains(weibao_domain::child::Category::RuralLeftBehind);
+        let checks = CheckItem::CORE
+            .iter()
+            .copied()
+            .chain(left_behind.then_some(CheckItem::ParentContact))
+            .map(|item| CheckInput {
+                item: item.label().into(),
+                finding: if danger && item == CheckItem::Guardianship {
+                    "危险".into()
+                } else if rng.below(8) == 0 {
+                    "关注".into()
+                } else {
+                    "正常".into()
+                },
+                note: (danger && item == CheckItem::Guardianship)
+                    .then(|| "祖父住院，儿童独自在家".into()),
+            })
+            .collect();
+        let input = VisitInput {
+            visited_at: Some(at.to_rfc3339()),
+            method: Some(
+                if rng.below(6) == 0 {
+                    "电话"
+                } else {
+                    "入户"
+                }
+                .into(),
+            ),
+            duration_minutes: Some(20 + 10 * rng.below(5) as u32),
+            present: Some(vec!["儿童本人".into(), "实际照料人".into()]),
+            checks: Some(checks),
+            risk_after: danger.then(|| "高".into()),
+            ..Default::default()
+        };
+        store
+            .record_visit(director, &c.id, input, None, "demo")
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// How many synthetic children the demo registers, and from which seed.

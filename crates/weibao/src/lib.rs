@@ -49,6 +49,10 @@ pub enum Command {
         /// On an empty database, load the 朝天区 demo (divisions, stations, accounts).
         #[arg(long)]
         demo: bool,
+        /// The address phones reach this server at, printed in the cards' QR codes
+        /// (default: the address the browser used).
+        #[arg(long, env = "WEIBAO_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -209,7 +213,11 @@ pub async fn open(db: &DbArgs) -> Result<Store, String> {
 /// Runs a command; Err carries the message for standard error (exit code 1).
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { bind, demo } => serve(&cli.db, bind, demo).await,
+        Command::Serve {
+            bind,
+            demo,
+            public_url,
+        } => serve(&cli.db, bind, demo, public_url).await,
         Command::Migrate => {
             let store = Store::open(cli.db.database.as_deref(), &cli.db.data_dir)
                 .await
@@ -514,6 +522,11 @@ async fn set_setting(
         weibao_store::DISTRESS_SUBTYPES => serde_json::from_value::<Vec<String>>(json.clone())
             .map(|_| ())
             .map_err(|e| e.to_string()),
+        weibao_store::VISIT_POLICY => {
+            serde_json::from_value::<weibao_domain::visit::VisitPolicy>(json.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|p| p.validate().map_err(|e| e.message))
+        }
         _ => {
             serde_json::from_value::<std::collections::BTreeMap<String, Vec<String>>>(json.clone())
                 .map(|_| ())
@@ -534,6 +547,14 @@ async fn set_setting(
             .map(|r| r.full())
             .unwrap_or_else(|| "全国默认".into())
     );
+    if key == weibao_store::VISIT_POLICY {
+        // Every schedule under the region follows the new policy at once.
+        let moved = store
+            .reschedule(&Scope::system(), region)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("已按新的探访周期重新计算，{moved} 名儿童的下次探访日期有变化");
+    }
     Ok(())
 }
 
@@ -609,7 +630,12 @@ async fn import_children(
     Ok(())
 }
 
-async fn serve(db: &DbArgs, bind: SocketAddr, demo: bool) -> Result<(), String> {
+async fn serve(
+    db: &DbArgs,
+    bind: SocketAddr,
+    demo: bool,
+    public_url: Option<String>,
+) -> Result<(), String> {
     let store = open(db).await?;
     if demo {
         match demo::load(&store).await? {
@@ -635,7 +661,7 @@ async fn serve(db: &DbArgs, bind: SocketAddr, demo: bool) -> Result<(), String> 
         .map_err(|e| format!("无法监听 {bind}：{e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("未保已启动：http://{addr} （{}）", store.backend().as_str());
-    let app = weibao_web::app(weibao_web::AppState::new(store.clone()));
+    let app = weibao_web::app(weibao_web::AppState::new(store.clone()).with_public_url(public_url));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -1530,7 +1530,7 @@ fn browser_registers_edits_and_sees_the_timeline_on_a_phone() {
         browser.text("#id-number").contains("**********"),
         "masked by default"
     );
-    browser.click(".head-row a.button");
+    browser.click(".head-row a.button[href$='/edit']");
     browser.wait_for_text("h1", "修改 张小花");
     browser.select("select[name=risk]", "高");
     browser.fill("input[name=notes]", "祖母年迈，需重点关注");
@@ -1604,4 +1604,384 @@ fn browser_import_shows_the_dry_run_report_before_the_commit() {
         app.get("/api/v1/children", Some(&app.token("sup-a"))).1["total"],
         1
     );
+}
+
+// ---- visits and cards --------------------------------------------------------------------
+
+/// A left-behind child in 朝天村 registered through the API; returns its id.
+fn left_behind_child(app: &TestApp, token: &str, name: &str, seq: u32) -> String {
+    let (status, body) = app.post(
+        "/api/v1/children",
+        Some(token),
+        json!({
+            "name": name, "id_number": child_id(8, seq), "division": VILLAGE_A1,
+            "father": {"status": "外出务工", "since": "2024-02-01"},
+            "mother": {"status": "外出务工", "since": "2024-02-01"}
+        }),
+    );
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+fn visit_body(danger: bool) -> serde_json::Value {
+    let checks: Vec<serde_json::Value> = ["生活", "就学", "健康", "心理", "安全", "监护", "父母每周联系"]
+        .iter()
+        .map(|item| {
+            json!({"item": item, "finding": if danger && *item == "监护" { "危险" } else { "正常" }})
+        })
+        .collect();
+    json!({"duration_minutes": 30, "checks": checks})
+}
+
+fn post_visit(
+    app: &TestApp,
+    token: &str,
+    child: &str,
+    key: Option<&str>,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    if let Some(k) = key {
+        headers.push(("idempotency-key", k));
+    }
+    let (status, _, bytes) = app.raw(
+        "POST",
+        &format!("/api/v1/children/{child}/visits"),
+        &headers,
+        Some(body.to_string().as_bytes()),
+    );
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(json!(null)),
+    )
+}
+
+fn tiny_jpeg(tag: u8) -> Vec<u8> {
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    b.extend(std::iter::repeat_n(tag, 100));
+    b.extend([0xFF, 0xD9]);
+    b
+}
+
+#[test]
+fn visits_over_the_api_are_idempotent_and_move_the_worklist() {
+    for app in TestApp::all() {
+        let dir = app.token("dir-a1");
+        let child = left_behind_child(&app, &dir, "陈小雨", 401);
+        let due = format!("/api/v1/visits/due?division={VILLAGE_A1}");
+        let (status, list) = app.get(&due, Some(&dir));
+        assert_eq!(status, 200, "{list}");
+        let item = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["child_id"] == child.as_str())
+            .cloned()
+            .expect("a new child is due for a first visit");
+        assert_eq!(item["overdue"], false);
+        assert_eq!(item["reason"], "first");
+        let total_before = list["total"].as_i64().unwrap();
+
+        // Bad input: 422 naming the field, and nothing recorded.
+        let mut bad = visit_body(false);
+        bad["method"] = json!("上门");
+        let (status, body) = post_visit(&app, &dir, &child, Some("bad-1"), &bad);
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("method")),
+            "{body}"
+        );
+        assert!(body["error"]["message"].as_str().unwrap().contains("入户"));
+
+        // The same key sent from eight threads at once: one visit, the same answer.
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        let (status, body) =
+                            post_visit(&app, &dir, &child, Some("visit-key-1"), &visit_body(false));
+                        assert_eq!(status, 201, "{body}");
+                        body["id"].as_str().unwrap().to_string()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|i| *i == ids[0]), "{}: {ids:?}", app.label);
+        let (_, visits) = app.get(&format!("/api/v1/children/{child}/visits"), Some(&dir));
+        assert_eq!(visits["total"], 1, "{}: {visits}", app.label);
+        assert_eq!(visits["items"][0]["method"], "入户");
+        // After the visit the child is no longer due; the worklist shrinks by one.
+        let (_, list) = app.get(&due, Some(&dir));
+        assert_eq!(list["total"].as_i64().unwrap(), total_before - 1);
+        assert!(!list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["child_id"] == child.as_str()));
+
+        // Another township's director cannot see or visit the child.
+        let other = app.token("dir-b1");
+        let (status, _) = post_visit(&app, &other, &child, None, &visit_body(false));
+        assert_eq!(status, 404);
+        // The county office reads the visits.
+        let office = app.token("office");
+        let (status, _) = app.get(&format!("/api/v1/children/{child}/visits"), Some(&office));
+        assert_eq!(status, 200);
+
+        // Danger found: the supervisor and the office see an alert; the supervisor closes it.
+        let (status, body) = post_visit(&app, &dir, &child, Some("visit-key-2"), &visit_body(true));
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["danger"], true);
+        let sup = app.token("sup-a");
+        let (_, alerts) = app.get("/api/v1/alerts", Some(&sup));
+        assert_eq!(alerts["items"].as_array().unwrap().len(), 1, "{alerts}");
+        let (_, office_alerts) = app.get("/api/v1/alerts", Some(&app.token("office")));
+        assert_eq!(office_alerts["items"].as_array().unwrap().len(), 1);
+        let (_, other_sup) = app.get("/api/v1/alerts", Some(&app.token("sup-b")));
+        assert!(other_sup["items"].as_array().unwrap().is_empty());
+        let alert = alerts["items"][0]["id"].as_str().unwrap();
+        let (status, _) = app.post(
+            &format!("/api/v1/children/{child}/alerts/{alert}/resolve"),
+            Some(&sup),
+            json!({"resolution": "已复访，联系亲属临时照料"}),
+        );
+        assert_eq!(status, 204);
+        let (_, alerts) = app.get("/api/v1/alerts", Some(&sup));
+        assert!(alerts["items"].as_array().unwrap().is_empty());
+        // The follow-up is due within 3 days and the township's progress counts the child.
+        let (_, progress) = app.get(
+            &format!("/api/v1/visits/progress?division={TOWNSHIP_A}"),
+            Some(&sup),
+        );
+        let village = progress["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["division"] == VILLAGE_A1)
+            .cloned()
+            .unwrap();
+        assert_eq!(village["visits_30d"], 2, "{progress}");
+        // Corrections: the author now, the supervisor later.
+        let visit = body["id"].as_str().unwrap();
+        let (status, fixed) = app.send(
+            "PATCH",
+            &format!("/api/v1/children/{child}/visits/{visit}?version=1"),
+            Some(&dir),
+            Some(json!({"duration_minutes": 50}).to_string()),
+        );
+        assert_eq!(
+            (status, fixed["version"].as_i64()),
+            (200, Some(2)),
+            "{fixed}"
+        );
+        assert_eq!(fixed["duration_minutes"], 50);
+    }
+}
+
+#[test]
+fn cards_photos_and_reissue_respect_who_may_see_the_child() {
+    for app in TestApp::all() {
+        let dir = app.token("dir-a1");
+        let child = left_behind_child(&app, &dir, "林小溪", 402);
+        let auth = format!("Bearer {dir}");
+        let (status, ct, svg) = app.raw(
+            "GET",
+            &format!("/api/v1/children/{child}/card.svg"),
+            &[("authorization", &auth)],
+            None,
+        );
+        assert_eq!(status, 200);
+        assert!(ct.starts_with("image/svg+xml"), "{ct}");
+        let svg = String::from_utf8(svg).unwrap();
+        assert!(svg.contains("林小溪") && svg.contains("爱心陪伴卡"));
+        assert!(
+            !svg.contains(&child_id(8, 402)[..14]),
+            "no ID number on the card"
+        );
+        // Another township's director: not found; the auditor: forbidden.
+        for (user, expected) in [("dir-b1", 404), ("auditor", 403)] {
+            let t = app.token(user);
+            let (status, _, _) = app.raw(
+                "GET",
+                &format!("/api/v1/children/{child}/card.svg"),
+                &[("authorization", &format!("Bearer {t}"))],
+                None,
+            );
+            assert_eq!(status, expected, "{user}");
+        }
+        // The card's code opens the visit form (after login); a re-issue retires it.
+        let cookie = app.cookie("dir-a1");
+        let dir_scope = scope(&app, "dir-a1");
+        let token =
+            app.block_on(async { app.store.card(&dir_scope, &child, "").await.unwrap().token });
+        let (status, location) = app.page_redirect(&format!("/k/{token}"), Some(&cookie));
+        assert_eq!(status, 303);
+        assert_eq!(location, format!("/children/{child}/visits/new"));
+        let (status, to_login) = app.page_redirect(&format!("/k/{token}"), None);
+        assert_eq!(status, 303);
+        assert!(to_login.starts_with("/login?next="), "{to_login}");
+        let (status, body) = app.post(
+            &format!("/api/v1/children/{child}/card/reissue"),
+            Some(&dir),
+            json!({"reason": "遗失"}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let new_url = body["url"].as_str().unwrap();
+        assert!(!new_url.contains(&token));
+        let (status, page) = app.text(&format!("/k/{token}"), Some(&cookie));
+        assert_eq!(status, 410);
+        assert!(page.contains("已作废"), "{page}");
+        let new_token = new_url.rsplit('/').next().unwrap();
+        assert_eq!(
+            app.page_redirect(&format!("/k/{new_token}"), Some(&cookie))
+                .0,
+            303
+        );
+        let other = app.cookie("dir-b1");
+        assert_eq!(app.text(&format!("/k/{new_token}"), Some(&other)).0, 404);
+
+        // Photos: uploaded by the director, served to whoever may see the child.
+        let (status, body) = upload(
+            &app,
+            &dir,
+            &format!("/api/v1/children/{child}/photos"),
+            &tiny_jpeg(9),
+        );
+        assert_eq!(status, 201, "{body}");
+        let photo = body["id"].as_str().unwrap().to_string();
+        let (status, body) = upload(
+            &app,
+            &dir,
+            &format!("/api/v1/children/{child}/photos"),
+            b"MZ\x90\x00not an image",
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("file"))
+        );
+        let mut with_photo = visit_body(false);
+        with_photo["photos"] = json!([photo]);
+        let (status, body) = post_visit(&app, &dir, &child, None, &with_photo);
+        assert_eq!(status, 201, "{body}");
+        for (user, expected) in [
+            ("dir-a1", 200),
+            ("sup-a", 200),
+            ("office", 200),
+            ("sup-b", 404),
+            ("dir-a2", 404),
+            ("auditor", 403),
+        ] {
+            let t = app.token(user);
+            let (status, ct, bytes) = app.raw(
+                "GET",
+                &format!("/api/v1/children/{child}/photos/{photo}"),
+                &[("authorization", &format!("Bearer {t}"))],
+                None,
+            );
+            assert_eq!(status, expected, "{user} on {}", app.label);
+            if expected == 200 {
+                assert_eq!((ct.as_str(), bytes), ("image/jpeg", tiny_jpeg(9)));
+            }
+        }
+    }
+}
+
+/// The scope of a fixture user (for calling the store directly).
+fn scope(app: &TestApp, username: &str) -> weibao_domain::access::Scope {
+    let token = app.token(username);
+    app.block_on(async { app.store.session(&token).await.unwrap().unwrap().scope })
+}
+
+#[test]
+fn browser_scans_a_card_records_a_visit_and_sees_the_worklist_change_on_a_phone() {
+    let Some(browser) = Browser::start(360, 780) else {
+        return;
+    };
+    let app = TestApp::sqlite();
+    let dir = app.token("dir-a1");
+    let child = left_behind_child(&app, &dir, "刘小禾", 403);
+    let other = left_behind_child(&app, &dir, "刘小苗", 404);
+    let dir_scope = scope(&app, "dir-a1");
+    let token = app.block_on(async { app.store.card(&dir_scope, &child, "").await.unwrap().token });
+    // The card's QR code is a URL of this server: opening it asks for a login first.
+    browser.goto(&format!("{}/k/{token}", app.base));
+    assert!(browser.url().contains("/login?next="), "{}", browser.url());
+    browser.fill("input[name=username]", "dir-a1");
+    browser.fill("input[name=password]", PASSWORD);
+    browser.click("button[type=submit]");
+    browser.wait_for_text("h1", "记录探访：刘小禾");
+    // The common case needs no typing: defaults are 入户, 30 minutes, every check 正常.
+    assert_eq!(browser.count("input[type=radio][value=正常]:checked"), 7);
+    let width = browser.eval("return document.documentElement.scrollWidth");
+    assert!(width.as_i64().unwrap() <= 360, "form is {width} px wide");
+    // A draft survives leaving the page.
+    browser.click("label.pill:has(input[name=duration_minutes][value='45'])");
+    browser.fill("input[name=note_4]", "门锁已修好");
+    browser.goto(&format!("{}/children/{child}/visits/new", app.base));
+    browser.wait_for_text("#draft-note", "已恢复");
+    assert_eq!(
+        browser.eval("return document.querySelector('input[name=note_4]').value"),
+        json!("门锁已修好")
+    );
+    assert_eq!(
+        browser.eval("return document.querySelector('input[name=duration_minutes]:checked').value"),
+        json!("45")
+    );
+    browser.screenshot("visit-form-360");
+    browser.click("#submit-visit");
+    browser.wait_for_text(".alert.ok", "探访已记录");
+    assert!(browser.text("#visits").contains("入户"));
+    // The worklist no longer lists this child; the other one is still due.
+    browser.goto(&format!("{}/visits", app.base));
+    browser.wait_for_text("h1", "探访工作");
+    assert_eq!(
+        browser.count(&format!("#due-list li[data-child='{child}']")),
+        0
+    );
+    assert_eq!(
+        browser.count(&format!("#due-list li[data-child='{other}']")),
+        1
+    );
+    browser.screenshot("worklist-360");
+    let (_, visits) = app.get(&format!("/api/v1/children/{child}/visits"), Some(&dir));
+    assert_eq!(visits["total"], 1);
+    assert_eq!(visits["items"][0]["duration_minutes"], 45);
+    assert_eq!(visits["items"][0]["checks"][4]["note"], "门锁已修好");
+    // The draft is gone once submitted.
+    assert_eq!(
+        browser.eval(&format!(
+            "return localStorage.getItem('weibao:visit:{child}')"
+        )),
+        json!(null)
+    );
+    // Cards print 8 to an A4 sheet: 9 children make two printed pages.
+    for seq in 0..7 {
+        left_behind_child(
+            &app,
+            &dir,
+            &format!("刘小{}", ["一", "二", "三", "四", "五", "六", "七"][seq]),
+            410 + seq as u32,
+        );
+    }
+    browser.goto(&format!("{}/cards/print?division={VILLAGE_A1}", app.base));
+    assert_eq!(browser.count(".sheet .slot svg"), 9);
+    assert_eq!(browser.count(".sheet"), 2);
+    browser.screenshot("cards-print");
+    let pdf = browser.print_pdf("cards-print");
+    assert_eq!(count_pdf_pages(&pdf), 2, "two A4 pages for nine cards");
+}
+
+/// Page objects in a PDF ("/Type /Page", not "/Type /Pages").
+fn count_pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.matches("/Type /Page").count() - text.matches("/Type /Pages").count()
+        + text.matches("/Type/Page").count()
+        - text.matches("/Type/Pages").count()
 }

@@ -8,6 +8,7 @@ mod account;
 pub mod children;
 mod divisions;
 mod users;
+pub mod visits;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, StatusCode};
@@ -86,6 +87,19 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
         "export_children",
         RouteAccess::Action(Action::ExportChildren),
     ),
+    ("create_visit", RouteAccess::Action(Action::RecordVisits)),
+    ("child_visits", RouteAccess::Action(Action::ViewChildren)),
+    ("get_visit", RouteAccess::Action(Action::ViewChildren)),
+    // The author within 24 hours, later the supervisor (the store decides which).
+    ("correct_visit", RouteAccess::Action(Action::RecordVisits)),
+    ("upload_photo", RouteAccess::Action(Action::RecordVisits)),
+    ("get_photo", RouteAccess::Action(Action::ViewChildren)),
+    ("card_svg", RouteAccess::Action(Action::RecordVisits)),
+    ("reissue_card", RouteAccess::Action(Action::RecordVisits)),
+    ("due_visits", RouteAccess::Action(Action::ViewChildren)),
+    ("visit_progress", RouteAccess::Action(Action::ViewChildren)),
+    ("open_alerts", RouteAccess::Action(Action::ResolveAlerts)),
+    ("resolve_alert", RouteAccess::Action(Action::ResolveAlerts)),
 ];
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -110,6 +124,20 @@ fn api_router() -> OpenApiRouter<AppState> {
             (schemas, paths, method_router.layer(limit))
         })
         .routes(routes!(children::export_children))
+        .routes(routes!(visits::create_visit, visits::child_visits))
+        .routes(routes!(visits::get_visit, visits::correct_visit))
+        .routes({
+            let (schemas, paths, method_router) = routes!(visits::upload_photo);
+            let limit = axum::extract::DefaultBodyLimit::max(visits::MAX_PHOTO_UPLOAD);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(visits::get_photo))
+        .routes(routes!(visits::card_svg))
+        .routes(routes!(visits::reissue_card))
+        .routes(routes!(visits::due_visits))
+        .routes(routes!(visits::visit_progress))
+        .routes(routes!(visits::open_alerts))
+        .routes(routes!(visits::resolve_alert))
 }
 
 pub fn routes() -> Router<AppState> {

@@ -182,6 +182,7 @@ impl TimelineEntry {
             kind: match v.kind.as_str() {
                 "create" => "登记",
                 "transfer" => "迁移",
+                "visit" => "探访",
                 _ => "修改",
             },
             changes: v
@@ -205,6 +206,11 @@ impl TimelineEntry {
 #[derive(Template)]
 #[template(path = "child.html")]
 struct ChildPage {
+    visits: Vec<super::visits::VisitLine>,
+    schedule: Option<String>,
+    alerts: Vec<weibao_store::Alert>,
+    can_visit: bool,
+    can_resolve: bool,
     layout: Layout,
     c: ChildView,
     place: String,
@@ -283,7 +289,39 @@ async fn child_page(
     let division = child.record.division();
     let place = state.store.place_name(division).await.unwrap_or_default();
     let can = |a: Action| scope.check(a, division).is_ok();
+    let visits = state
+        .store
+        .child_visits(scope, &child.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(super::visits::VisitLine::new)
+        .collect();
+    let schedule = state
+        .store
+        .child_schedule(&child)
+        .await
+        .ok()
+        .map(|(due, reason, _)| {
+            let label = weibao_domain::visit::DueReason::parse(&reason)
+                .map(|r| r.label())
+                .unwrap_or("定期探访");
+            if due < today {
+                format!(
+                    "{label}已逾期 {} 天（应于 {due} 前）",
+                    (today - due).num_days()
+                )
+            } else {
+                format!("{label}：{due} 前")
+            }
+        });
+    let alerts = super::visits::child_alerts(state, caller, &child.id).await;
     render(&ChildPage {
+        visits,
+        schedule,
+        alerts,
+        can_visit: can(Action::RecordVisits),
+        can_resolve: can(Action::ResolveAlerts),
         layout: Layout::for_caller(caller, "/children"),
         c: ChildView::new(&child, reveal, today),
         place,

@@ -1,6 +1,7 @@
 //! Server-rendered pages: login, home per role, the division browser, accounts, audit.
 
 mod children;
+mod visits;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -44,7 +45,38 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/transfers", get(children::transfers))
         .route("/transfers/{id}", axum::routing::post(children::decide))
+        .route("/k/{token}", get(visits::scan))
+        .route(
+            "/children/{id}/visits",
+            axum::routing::post(visits::submit_new)
+                .layer(axum::extract::DefaultBodyLimit::max(VISIT_FORM_LIMIT)),
+        )
+        .route("/children/{id}/visits/new", get(visits::new_form))
+        .route(
+            "/children/{id}/visits/{visit_id}",
+            get(visits::show)
+                .post(visits::submit_edit)
+                .layer(axum::extract::DefaultBodyLimit::max(VISIT_FORM_LIMIT)),
+        )
+        .route(
+            "/children/{id}/visits/{visit_id}/edit",
+            get(visits::edit_form),
+        )
+        .route(
+            "/children/{id}/card/reissue",
+            axum::routing::post(visits::reissue),
+        )
+        .route(
+            "/children/{id}/alerts/{alert_id}/resolve",
+            axum::routing::post(visits::resolve_alert),
+        )
+        .route("/visits", get(visits::worklist))
+        .route("/cards/print", get(visits::print_cards))
 }
+
+/// A visit form with six unresized photos (phones without the page's script).
+const VISIT_FORM_LIMIT: usize =
+    weibao_domain::visit::MAX_PHOTOS * weibao_store::MAX_PHOTO_BYTES + 256 * 1024;
 
 // ---- shared pieces ---------------------------------------------------------------------
 
@@ -78,6 +110,7 @@ impl Layout {
         let role = caller.scope().role;
         let mut modules = vec![
             ("/", "首页", true),
+            ("/visits", "探访", allows(role, Action::ViewChildren)),
             ("/children", "儿童台账", allows(role, Action::ViewChildren)),
             ("/transfers", "迁移", allows(role, Action::TransferChildren)),
             ("/divisions", "区划", true),
@@ -323,16 +356,16 @@ async fn logout(State(state): State<AppState>, form: CsrfForm<Empty>) -> Respons
 
 // ---- home ------------------------------------------------------------------------------
 
-struct Panel {
-    title: &'static str,
-    empty: &'static str,
-    rows: Vec<PanelRow>,
+pub struct Panel {
+    pub title: &'static str,
+    pub empty: &'static str,
+    pub rows: Vec<PanelRow>,
 }
 
-struct PanelRow {
-    label: String,
-    value: String,
-    href: Option<String>,
+pub struct PanelRow {
+    pub label: String,
+    pub value: String,
+    pub href: Option<String>,
 }
 
 #[derive(Template)]
@@ -359,41 +392,8 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
         .division_children(scope, home)
         .await
         .unwrap_or_default();
-    let child_rows = |children: &[weibao_store::Division], value: &str| -> Vec<PanelRow> {
-        children
-            .iter()
-            .map(|c| PanelRow {
-                label: c.name.clone(),
-                value: value.to_string(),
-                href: Some(format!("/divisions/{}", c.code)),
-            })
-            .collect()
-    };
     let panels = match scope.role {
-        Role::Director => vec![
-            Panel {
-                title: "待探访儿童",
-                empty: "暂无待探访的儿童。儿童台账启用后，这里按紧急程度列出本村到期和逾期的探访。",
-                rows: vec![],
-            },
-            Panel {
-                title: "本村儿童台账",
-                empty: "本村台账暂无儿童记录。",
-                rows: vec![],
-            },
-        ],
-        Role::Supervisor => vec![
-            Panel {
-                title: "各村（居）探访完成情况",
-                empty: "本乡镇没有下级村（居）。",
-                rows: child_rows(&children, "—"),
-            },
-            Panel {
-                title: "危险预警",
-                empty: "暂无需要跟进的危险预警。",
-                rows: vec![],
-            },
-        ],
+        Role::Director | Role::Supervisor => visits::home_panels(&state, &caller).await,
         Role::Office => {
             let stations = state
                 .store
@@ -412,7 +412,8 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
                     href: Some(format!("/divisions/{}", c.code)),
                 })
                 .collect();
-            vec![
+            let mut panels = visits::home_panels(&state, &caller).await;
+            panels.extend([
                 Panel {
                     title: "各乡镇（街道）",
                     empty: "本辖区没有下级区划。",
@@ -423,7 +424,8 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
                     empty: "暂无待办的报告或个案。",
                     rows: vec![],
                 },
-            ]
+            ]);
+            panels
         }
         Role::Unit => vec![Panel {
             title: "转介给本单位的事项",

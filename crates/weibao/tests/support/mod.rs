@@ -191,6 +191,34 @@ impl TestApp {
         Self::json_of(self.call(req, body))
     }
 
+    /// Any request with extra headers; answers the status, content type and raw body.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> (u16, String, Vec<u8>) {
+        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let res = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let res = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let status = res.status();
+        let ct = res.content_type().to_string();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut res.into_reader(), &mut bytes).unwrap();
+        (status, ct, bytes)
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         self.send("GET", path, token, None)
     }
@@ -699,6 +727,25 @@ impl Browser {
             "/execute/sync",
             Some(json!({"script": script, "args": args})),
         )
+    }
+
+    /// Prints the page to PDF as the browser's print dialog would (A4, no scaling, the
+    /// page's own margins), saves it next to the screenshots, and returns the bytes.
+    pub fn print_pdf(&self, name: &str) -> Vec<u8> {
+        let b64 = self.cmd(
+            "POST",
+            "/print",
+            Some(json!({
+                "page": {"width": 21.0, "height": 29.7},
+                "margin": {"top": 0, "bottom": 0, "left": 0, "right": 0},
+                "scale": 1.0, "shrinkToFit": false, "background": true
+            })),
+        );
+        let pdf = base64_decode(b64.as_str().unwrap());
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.pdf")), &pdf).unwrap();
+        pdf
     }
 
     /// Saves a PNG of the page under target/screenshots for people to look at.
