@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate};
 use serde::Serialize;
+use sqlx::QueryBuilder;
 use weibao_domain::access::{Action, Scope};
 use weibao_domain::categories::{birth_cutoff, effective_categories};
 use weibao_domain::child::{Category, CategorySet, Risk};
@@ -222,6 +223,54 @@ fn ms_to_cst(ms: i64) -> DateTime<chrono::FixedOffset> {
 
 fn cst_date_of_ms(ms: i64) -> NaiveDate {
     ms_to_cst(ms).date_naive()
+}
+
+/// The subtree condition: one county exactly (one shard on Citus) when the division lies
+/// within a county, else a range of counties; then the division range.
+fn push_subtree<'a, DB: sqlx::Database>(
+    qb: &mut QueryBuilder<'a, DB>,
+    within: DivisionCode,
+    lo: &str,
+    hi: &str,
+) where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if within.level() >= Level::County {
+        qb.push("county_code = ").push_bind(within.county_code());
+    } else {
+        qb.push("county_code >= ")
+            .push_bind(lo[..6].to_string())
+            .push(" AND county_code <= ")
+            .push_bind(hi[..6].to_string());
+    }
+    if within.level() > Level::County {
+        qb.push(" AND division_code >= ")
+            .push_bind(lo.to_string())
+            .push(" AND division_code <= ")
+            .push_bind(hi.to_string());
+    }
+}
+
+/// A worklist's conditions: the subtree, due by `horizon`, still a minor, and sensitive
+/// records only for designated users.
+fn push_due_filters<'a, DB: sqlx::Database>(
+    qb: &mut QueryBuilder<'a, DB>,
+    within: DivisionCode,
+    lo: &str,
+    hi: &str,
+    horizon: NaiveDate,
+    cutoff: NaiveDate,
+    designated: bool,
+) where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    push_subtree(qb, within, lo, hi);
+    qb.push(" AND due_on <= ").push_bind(horizon);
+    qb.push(" AND birth_date > ").push_bind(cutoff);
+    if !designated {
+        qb.push(" AND sensitive = FALSE");
+    }
 }
 
 /// The division level directly below `code`'s (for progress tables).
@@ -750,40 +799,24 @@ impl Store {
         let adult = self.rule_book(Some(within)).await?.on(today).adult_age;
         let cutoff = birth_cutoff(adult, today);
         let (lo, hi) = within.subtree_bounds();
-        let (clo, chi) = (lo[..6].to_string(), hi[..6].to_string());
-        let designated = scope.designated;
         let mut conn = self.read().await?;
-        let where_sql = "WHERE county_code >= $1 AND county_code <= $2
-                 AND division_code >= $3 AND division_code <= $4
-                 AND due_on <= $5 AND birth_date > $6 AND (sensitive = $7 OR sensitive = FALSE)";
-        let count_sql = format!("SELECT COUNT(*) FROM children {where_sql}");
-        let (total,): (i64,) = on!(conn.conn(), |c| sqlx::query_as(&count_sql)
-            .bind(&clo)
-            .bind(&chi)
-            .bind(&lo)
-            .bind(&hi)
-            .bind(horizon)
-            .bind(cutoff)
-            .bind(designated)
-            .fetch_one(&mut *c)
-            .await)?;
-        let list_sql = format!(
-            "SELECT id AS child_id, name, division_code, due_on AS due_date, due_reason AS reason,
-                 risk, last_visit_on FROM children {where_sql}
-             ORDER BY due_on, division_code, name, id LIMIT $8 OFFSET $9"
-        );
-        let mut items: Vec<DueItem> = on!(conn.conn(), |c| sqlx::query_as(&list_sql)
-            .bind(&clo)
-            .bind(&chi)
-            .bind(&lo)
-            .bind(&hi)
-            .bind(horizon)
-            .bind(cutoff)
-            .bind(designated)
-            .bind(per_page)
-            .bind((page - 1).max(0) * per_page)
-            .fetch_all(&mut *c)
-            .await)?;
+        let total: i64 = on!(conn.conn(), |c| {
+            let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM children WHERE ");
+            push_due_filters(&mut qb, within, &lo, &hi, horizon, cutoff, scope.designated);
+            qb.build_query_scalar().fetch_one(&mut *c).await
+        })?;
+        let mut items: Vec<DueItem> = on!(conn.conn(), |c| {
+            let mut qb = QueryBuilder::new(
+                "SELECT id AS child_id, name, division_code, due_on AS due_date,
+                     due_reason AS reason, risk, last_visit_on FROM children WHERE ",
+            );
+            push_due_filters(&mut qb, within, &lo, &hi, horizon, cutoff, scope.designated);
+            qb.push(" ORDER BY due_on, division_code, name, id LIMIT ")
+                .push_bind(per_page)
+                .push(" OFFSET ")
+                .push_bind((page - 1).max(0) * per_page);
+            qb.build_query_as().fetch_all(&mut *c).await
+        })?;
         for i in &mut items {
             i.overdue = today > i.due_date;
             i.days_overdue = (today - i.due_date).num_days().max(0);
@@ -807,44 +840,35 @@ impl Store {
         let adult = self.rule_book(Some(division)).await?.on(today).adult_age;
         let cutoff = birth_cutoff(adult, today);
         let (lo, hi) = division.subtree_bounds();
-        let (clo, chi) = (lo[..6].to_string(), hi[..6].to_string());
         let month_ago = self.now_ms() - 30 * 24 * 3600 * 1000;
         let mut conn = self.read().await?;
-        let sql = format!(
-            "SELECT substr(division_code, 1, {len}) AS d, COUNT(*),
-                 SUM(CASE WHEN due_on < $5 THEN 1 ELSE 0 END),
-                 SUM(CASE WHEN due_on >= $5 AND due_on <= $6 THEN 1 ELSE 0 END)
-             FROM children
-             WHERE county_code >= $1 AND county_code <= $2
-               AND division_code >= $3 AND division_code <= $4 AND birth_date > $7
-               AND (sensitive = $8 OR sensitive = FALSE)
-             GROUP BY d ORDER BY d"
-        );
-        let rows: Vec<(String, i64, i64, i64)> = on!(conn.conn(), |c| sqlx::query_as(&sql)
-            .bind(&clo)
-            .bind(&chi)
-            .bind(&lo)
-            .bind(&hi)
-            .bind(today)
-            .bind(horizon)
-            .bind(cutoff)
-            .bind(scope.designated)
-            .fetch_all(&mut *c)
-            .await)?;
-        let visit_sql = format!(
-            "SELECT substr(division_code, 1, {len}) AS d, COUNT(*) FROM visits
-             WHERE county_code >= $1 AND county_code <= $2
-               AND division_code >= $3 AND division_code <= $4 AND visited_at >= $5
-             GROUP BY d"
-        );
-        let visits: Vec<(String, i64)> = on!(conn.conn(), |c| sqlx::query_as(&visit_sql)
-            .bind(&clo)
-            .bind(&chi)
-            .bind(&lo)
-            .bind(&hi)
-            .bind(month_ago)
-            .fetch_all(&mut *c)
-            .await)?;
+        let rows: Vec<(String, i64, i64, i64)> = on!(conn.conn(), |c| {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT substr(division_code, 1, {len}) AS d, COUNT(*), SUM(CASE WHEN due_on < "
+            ));
+            qb.push_bind(today)
+                .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN due_on >= ")
+                .push_bind(today)
+                .push(" AND due_on <= ")
+                .push_bind(horizon)
+                .push(" THEN 1 ELSE 0 END) FROM children WHERE ");
+            push_subtree(&mut qb, division, &lo, &hi);
+            qb.push(" AND birth_date > ").push_bind(cutoff);
+            if !scope.designated {
+                qb.push(" AND sensitive = FALSE");
+            }
+            qb.push(" GROUP BY d");
+            qb.build_query_as().fetch_all(&mut *c).await
+        })?;
+        let visits: Vec<(String, i64)> = on!(conn.conn(), |c| {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT substr(division_code, 1, {len}) AS d, COUNT(*) FROM visits WHERE "
+            ));
+            push_subtree(&mut qb, division, &lo, &hi);
+            qb.push(" AND visited_at >= ").push_bind(month_ago);
+            qb.push(" GROUP BY d");
+            qb.build_query_as().fetch_all(&mut *c).await
+        })?;
         let names: Vec<(String, String)> = on!(conn.conn(), |c| sqlx::query_as(
             "SELECT code, name FROM divisions WHERE parent_code = $1 ORDER BY code"
         )
@@ -897,6 +921,27 @@ impl Store {
         scope: &Scope,
         under: Option<DivisionCode>,
     ) -> Result<u64, StoreError> {
+        self.reschedule_all(scope, under, None).await
+    }
+
+    /// For synthetic ledgers (`weibao gen`, benchmarks): gives every child under `under` a
+    /// made-up last visit (four in five visited within 120 days, one in twenty of those with
+    /// danger) and the schedule the policy derives from it. Writes no visit records.
+    pub async fn synthesize_schedules(
+        &self,
+        scope: &Scope,
+        under: DivisionCode,
+        seed: u64,
+    ) -> Result<u64, StoreError> {
+        self.reschedule_all(scope, Some(under), Some(seed)).await
+    }
+
+    async fn reschedule_all(
+        &self,
+        scope: &Scope,
+        under: Option<DivisionCode>,
+        synthetic: Option<u64>,
+    ) -> Result<u64, StoreError> {
         if !scope.is_system() {
             return Err(StoreError::Forbidden);
         }
@@ -918,33 +963,60 @@ impl Store {
             NaiveDate,
         );
         let today = self.clock.today();
-        let mut after = (String::new(), String::new());
+        // County by county, each walked along its primary key.
+        let counties: Vec<String> = match under {
+            Some(d) if d.level() >= Level::County => vec![d.county_code()],
+            _ => {
+                let mut conn = self.read().await?;
+                let rows: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+                    "SELECT DISTINCT county_code FROM children
+                     WHERE county_code >= $1 AND county_code <= $2 ORDER BY county_code"
+                )
+                .bind(&lo[..6])
+                .bind(&hi[..6])
+                .fetch_all(&mut *c)
+                .await)?;
+                rows.into_iter().map(|(c,)| c).collect()
+            }
+        };
+        let mut county_index = 0;
+        let mut after = String::new();
         let mut moved = 0;
         let mut books: std::collections::HashMap<
             String,
             (VisitPolicy, weibao_domain::categories::RuleParams),
         > = Default::default();
-        loop {
+        // Few large transactions: each touches scattered rows, and a commit per thousand
+        // rows would rewrite the same pages again and again.
+        let mut tx = self.begin().await?;
+        let mut batches = 0;
+        while county_index < counties.len() {
+            let county_code = &counties[county_index];
             let mut conn = self.read().await?;
             let rows: Vec<Row> = on!(conn.conn(), |c| {
                 sqlx::query_as(
-                "SELECT county_code, id, division_code, category_bits, birth_date, risk, created_at,
-                     last_visit_on, last_visit_danger, planned_on, due_on
-                 FROM children WHERE division_code >= $1 AND division_code <= $2
-                   AND (county_code, id) > ($3, $4)
-                 ORDER BY county_code, id LIMIT 1000"
-            )
-            .bind(&lo)
-            .bind(&hi)
-            .bind(&after.0)
-            .bind(&after.1)
-            .fetch_all(&mut *c)
-            .await
+                    "SELECT county_code, id, division_code, category_bits, birth_date, risk,
+                         created_at, last_visit_on, last_visit_danger, planned_on, due_on
+                     FROM children WHERE county_code = $1 AND id > $2
+                     ORDER BY id LIMIT 1000",
+                )
+                .bind(county_code)
+                .bind(&after)
+                .fetch_all(&mut *c)
+                .await
             })?;
             drop(conn);
-            let Some(last) = rows.last() else { break };
-            after = (last.0.clone(), last.1.clone());
-            let mut tx = self.begin().await?;
+            let Some(last) = rows.last() else {
+                county_index += 1;
+                after.clear();
+                continue;
+            };
+            after = last.1.clone();
+            // A township or village: the county's other rows are skipped here (a division
+            // condition in the query would make the database sort the county each time).
+            let rows = rows
+                .into_iter()
+                .filter(|r| r.2.as_str() >= lo.as_str() && r.2.as_str() <= hi.as_str());
             for (county, id, division, bits, birth, risk, created, last_on, danger, planned, due) in
                 rows
             {
@@ -955,6 +1027,25 @@ impl Store {
                     books.insert(county.clone(), (policy, params));
                 }
                 let (policy, params) = &books[&county];
+                let last_visit = match synthetic {
+                    None => last_on.map(|on| LastVisit {
+                        on,
+                        danger,
+                        planned,
+                    }),
+                    Some(seed) => {
+                        let h = u64::from_str_radix(
+                            &sm3_hex(format!("{seed}:{id}").as_bytes())[..15],
+                            16,
+                        )
+                        .unwrap_or(0);
+                        (h % 5 != 0).then(|| LastVisit {
+                            on: today - Duration::days(((h >> 8) % 120) as i64),
+                            danger: (h >> 16) % 20 == 0,
+                            planned: None,
+                        })
+                    }
+                };
                 let facts = ScheduleFacts {
                     categories: effective_categories(
                         CategorySet::from_bits(bits as u32),
@@ -964,19 +1055,20 @@ impl Store {
                     ),
                     risk: Risk::parse_label(&risk).unwrap_or(Risk::Low),
                     registered_on: cst_date_of_ms(created),
-                    last_visit: last_on.map(|on| LastVisit {
-                        on,
-                        danger,
-                        planned,
-                    }),
+                    last_visit,
                 };
-                if policy.due(&facts).on != due {
+                if synthetic.is_some() || policy.due(&facts).on != due {
                     write_schedule(tx.conn(), &county, &id, policy, &facts).await?;
                     moved += 1;
                 }
             }
-            tx.commit().await?;
+            batches += 1;
+            if batches % 50 == 0 {
+                tx.commit().await?;
+                tx = self.begin().await?;
+            }
         }
+        tx.commit().await?;
         Ok(moved)
     }
 

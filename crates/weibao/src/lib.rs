@@ -485,6 +485,15 @@ async fn generate(
         "已生成 {done} 名儿童，用时 {secs:.1} 秒（{:.0} 行/秒）",
         done as f64 / secs.max(0.001)
     );
+    let started = std::time::Instant::now();
+    let n = store
+        .synthesize_schedules(&Scope::system(), under, seed)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "已为 {n} 名儿童模拟上次探访与下次探访日期（只写排期，不写探访记录），用时 {:.1} 秒",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
