@@ -265,7 +265,16 @@ fn push_due_filters<'a, DB: sqlx::Database>(
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    push_subtree(qb, within, lo, hi);
+    if within.level() == Level::Township {
+        // Not a range on division_code: the database then walks the county's due-date
+        // index in order and stops after a page, instead of sorting the whole township.
+        qb.push("county_code = ")
+            .push_bind(within.county_code())
+            .push(" AND substr(division_code, 1, 9) = ")
+            .push_bind(lo[..9].to_string());
+    } else {
+        push_subtree(qb, within, lo, hi);
+    }
     qb.push(" AND due_on <= ").push_bind(horizon);
     qb.push(" AND birth_date > ").push_bind(cutoff);
     if !designated {
@@ -843,8 +852,15 @@ impl Store {
         let month_ago = self.now_ms() - 30 * 24 * 3600 * 1000;
         let mut conn = self.read().await?;
         let rows: Vec<(String, i64, i64, i64)> = on!(conn.conn(), |c| {
+            // Counties and cities group by the county column itself (no per-row substring
+            // of the division code).
+            let key = match len {
+                4 => "substr(county_code, 1, 4)".to_string(),
+                6 => "county_code".to_string(),
+                _ => format!("substr(division_code, 1, {len})"),
+            };
             let mut qb = QueryBuilder::new(format!(
-                "SELECT substr(division_code, 1, {len}) AS d, COUNT(*), SUM(CASE WHEN due_on < "
+                "SELECT {key} AS d, COUNT(*), SUM(CASE WHEN due_on < "
             ));
             qb.push_bind(today)
                 .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN due_on >= ")

@@ -1636,3 +1636,74 @@ async fn visits_follow_a_child_to_another_county() {
         assert_eq!(s.child_schedule(&moved).await.unwrap(), before);
     }
 }
+
+#[tokio::test]
+async fn a_new_visit_policy_moves_the_schedules_of_its_region_only() {
+    use weibao_domain::visit::{Period, VisitPolicy, VisitRule};
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir_c = scope_of(&add_user(s, "dir-c", Role::Director, "510811100201").await);
+        let here = left_behind_child(s, &dir, "郑小光", 301).await;
+        let mut p = patch("郑小亮", &child_id(9, 302), "510811100201");
+        p.father = migrant();
+        p.mother = migrant();
+        let there = s.create_child(&dir_c, p, "").await.unwrap().id;
+        s.record_visit(&dir, &here, visit_input(true, false), None, "")
+            .await
+            .unwrap();
+        s.record_visit(&dir_c, &there, visit_input(true, false), None, "")
+            .await
+            .unwrap();
+        let schedule = |id: &str, who: &Scope| {
+            let (s, id, who) = (s.clone(), id.to_string(), who.clone());
+            async move {
+                let child = s.read_child(&who, &id, false, "").await.unwrap();
+                s.child_schedule(&child).await.unwrap().0
+            }
+        };
+        let today = s.clock().today();
+        let quarterly = today.checked_add_months(chrono::Months::new(3)).unwrap();
+        assert_eq!(schedule(&here, &dir).await, quarterly);
+        // 朝天区 visits left-behind children every 14 days from yesterday on.
+        let policy = VisitPolicy {
+            effective_from: today - days(1),
+            rules: vec![VisitRule {
+                categories: vec![weibao_domain::child::Category::RuralLeftBehind],
+                min_risk: None,
+                every: Period::Days(14),
+            }],
+            ..VisitPolicy::default()
+        };
+        s.put_setting(
+            &Scope::system(),
+            weibao_store::VISIT_POLICY,
+            Some(code("510812")),
+            today - days(1),
+            &policy,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.reschedule(&dir, None).await,
+            Err(StoreError::Forbidden)
+        ));
+        let moved = s
+            .reschedule(&Scope::system(), Some(code("510812")))
+            .await
+            .unwrap();
+        assert_eq!(moved, 1, "{}", db.label);
+        assert_eq!(schedule(&here, &dir).await, today + days(14));
+        assert_eq!(
+            schedule(&there, &dir_c).await,
+            quarterly,
+            "another county keeps its policy"
+        );
+        // New visits follow the new policy too.
+        s.record_visit(&dir, &here, visit_input(true, false), None, "")
+            .await
+            .unwrap();
+        assert_eq!(schedule(&here, &dir).await, today + days(14));
+    }
+}
