@@ -108,11 +108,16 @@ pub fn card_svg(card: &Card, base_url: &str) -> String {
     let village = xml_escape(&card.village);
     let director = xml_escape(card.director_name.as_deref().unwrap_or("（待指定）"));
     let phone = xml_escape(card.director_phone.as_deref().unwrap_or(""));
+    let phone_line = if phone.is_empty() {
+        "联系电话：请向村（居）委会询问".to_string()
+    } else {
+        format!("联系电话：{phone}")
+    };
     let lines = [
         (y0 + 22.0, 6.0, "bold", name),
         (y0 + 31.0, 3.6, "normal", village),
         (y0 + 39.0, 3.4, "normal", format!("儿童主任：{director}")),
-        (y0 + 45.0, 3.4, "normal", format!("联系电话：{phone}")),
+        (y0 + 45.0, 3.4, "normal", phone_line),
     ];
     for (y, size, weight, text) in lines {
         s.push_str(&format!(
