@@ -850,32 +850,47 @@ impl Store {
         let cutoff = birth_cutoff(adult, today);
         let (lo, hi) = division.subtree_bounds();
         let month_ago = self.now_ms() - 30 * 24 * 3600 * 1000;
-        let mut conn = self.read().await?;
-        let rows: Vec<(String, i64, i64, i64)> = on!(conn.conn(), |c| {
-            // Counties and cities group by the county column itself (no per-row substring
-            // of the division code).
-            let key = match len {
-                4 => "substr(county_code, 1, 4)".to_string(),
-                6 => "county_code".to_string(),
-                _ => format!("substr(division_code, 1, {len})"),
-            };
-            let mut qb = QueryBuilder::new(format!(
-                "SELECT {key} AS d, COUNT(*), SUM(CASE WHEN due_on < "
-            ));
-            qb.push_bind(today)
-                .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN due_on >= ")
-                .push_bind(today)
-                .push(" AND due_on <= ")
-                .push_bind(horizon)
-                .push(" THEN 1 ELSE 0 END) FROM children WHERE ");
-            push_subtree(&mut qb, division, &lo, &hi);
-            qb.push(" AND birth_date > ").push_bind(cutoff);
-            if !scope.designated {
-                qb.push(" AND sensitive = FALSE");
+        let rows = if division.level() < Level::County {
+            // A city or province: one query per county, run side by side on the read pool
+            // (each walks one county's index range; the counts add up by prefix).
+            let counties = self.county_prefixes(&lo, &hi).await?;
+            let mut tasks = tokio::task::JoinSet::new();
+            for county in counties {
+                let store = self.clone();
+                let designated = scope.designated;
+                tasks.spawn(async move {
+                    store
+                        .count_due(&county, None, None, today, horizon, cutoff, designated)
+                        .await
+                });
             }
-            qb.push(" GROUP BY d");
-            qb.build_query_as().fetch_all(&mut *c).await
-        })?;
+            let mut sums: std::collections::BTreeMap<String, (i64, i64, i64)> = Default::default();
+            while let Some(done) = tasks.join_next().await {
+                let found =
+                    done.map_err(|e| StoreError::Config(format!("统计任务失败：{e}")))??;
+                for (county, n, overdue, soon) in found {
+                    let e = sums.entry(county[..len].to_string()).or_default();
+                    e.0 += n;
+                    e.1 += overdue;
+                    e.2 += soon;
+                }
+            }
+            sums.into_iter()
+                .map(|(d, (n, o, s))| (d, n, o, s))
+                .collect::<Vec<_>>()
+        } else {
+            self.count_due(
+                &division.county_code(),
+                Some(len),
+                (division.level() > Level::County).then_some((lo.as_str(), hi.as_str())),
+                today,
+                horizon,
+                cutoff,
+                scope.designated,
+            )
+            .await?
+        };
+        let mut conn = self.read().await?;
         let visits: Vec<(String, i64)> = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new(format!(
                 "SELECT substr(division_code, 1, {len}) AS d, COUNT(*) FROM visits WHERE "
@@ -928,6 +943,65 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The 6-digit county prefixes under a range of division codes (from the townships, so
+    /// that cities without counties, such as 东莞, count too).
+    async fn county_prefixes(&self, lo: &str, hi: &str) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.read().await?;
+        let rows: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT DISTINCT substr(code, 1, 6) FROM divisions
+             WHERE code >= $1 AND code <= $2 AND level = 4"
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&mut *c)
+        .await)?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
+    }
+
+    /// Children, overdue and due soon in one county (or the part of it between `range`),
+    /// grouped by the first `key_len` digits of the division code (None: the county).
+    #[allow(clippy::too_many_arguments)]
+    async fn count_due(
+        &self,
+        county: &str,
+        key_len: Option<usize>,
+        range: Option<(&str, &str)>,
+        today: NaiveDate,
+        horizon: NaiveDate,
+        cutoff: NaiveDate,
+        designated: bool,
+    ) -> Result<Vec<(String, i64, i64, i64)>, StoreError> {
+        let mut conn = self.read().await?;
+        Ok(on!(conn.conn(), |c| {
+            let key = match key_len {
+                Some(len) => format!("substr(division_code, 1, {len})"),
+                None => "county_code".to_string(),
+            };
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {key} AS d, COUNT(*), SUM(CASE WHEN due_on < "
+            ));
+            qb.push_bind(today)
+                .push(" THEN 1 ELSE 0 END), SUM(CASE WHEN due_on >= ")
+                .push_bind(today)
+                .push(" AND due_on <= ")
+                .push_bind(horizon)
+                .push(" THEN 1 ELSE 0 END) FROM children WHERE county_code = ")
+                .push_bind(county.to_string());
+            if let Some((lo, hi)) = range {
+                qb.push(" AND division_code >= ")
+                    .push_bind(lo.to_string())
+                    .push(" AND division_code <= ")
+                    .push_bind(hi.to_string());
+            }
+            qb.push(" AND birth_date > ").push_bind(cutoff);
+            if !designated {
+                qb.push(" AND sensitive = FALSE");
+            }
+            qb.push(" GROUP BY d");
+            qb.build_query_as().fetch_all(&mut *c).await
+        })?)
     }
 
     /// Recomputes every schedule under `under` (after the policy changed). Returns how many
@@ -1049,6 +1123,8 @@ impl Store {
                         danger,
                         planned,
                     }),
+                    // `is_multiple_of` needs Rust 1.87; the workspace supports 1.85.
+                    #[allow(clippy::manual_is_multiple_of)]
                     Some(seed) => {
                         let h = u64::from_str_radix(
                             &sm3_hex(format!("{seed}:{id}").as_bytes())[..15],

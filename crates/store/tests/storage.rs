@@ -1355,6 +1355,17 @@ async fn visits_move_the_due_date_and_danger_raises_an_alert() {
             s.visit_progress(&sup, code("510812200")).await,
             Err(StoreError::NotFound)
         ));
+        // A city's office: counted county by county, side by side.
+        let city = scope_of(&add_user(s, "city", Role::Office, "5108").await);
+        let counties = s.visit_progress(&city, code("5108")).await.unwrap();
+        let count = |c: &str| {
+            counties
+                .iter()
+                .find(|p| p.division_code == c)
+                .map(|p| (p.children, p.overdue))
+        };
+        assert_eq!(count("510812000000"), Some((1, 1)), "{counties:?}");
+        assert_eq!(count("510811000000"), Some((0, 0)));
         assert!(db.store.verify_audit().await.unwrap().is_ok());
     }
 }
