@@ -46,11 +46,15 @@ pub struct StoredVisit {
 }
 
 impl StoredVisit {
-    /// Whether `scope` may correct this visit now: its author within 24 hours, later the
-    /// township's supervisor.
-    pub fn correctable_by(&self, scope: &Scope, now_ms: i64) -> bool {
-        (scope.user_id == self.author_id && now_ms - self.created_at < CORRECTION_WINDOW_MS)
-            || weibao_domain::access::allows(scope.role, Action::ReviewVisits)
+    /// Whether `scope` may correct this visit now, for a child living in `division`: its
+    /// author within 24 hours, later the township's supervisor. (The store's
+    /// [`Store::correct_visit`] and the pages' "更正" button both ask this.)
+    pub fn correctable_by(&self, scope: &Scope, division: DivisionCode, now_ms: i64) -> bool {
+        let may_review = scope.check(Action::ReviewVisits, division).is_ok();
+        let own_in_time = scope.user_id == self.author_id
+            && now_ms - self.created_at < CORRECTION_WINDOW_MS
+            && scope.check(Action::RecordVisits, division).is_ok();
+        may_review || own_in_time
     }
 }
 
@@ -703,15 +707,7 @@ impl Store {
             .visit_in(&child.county_code, child_id, visit_id)
             .await?;
         let now = self.now_ms();
-        let may_review = scope
-            .check(Action::ReviewVisits, child.record.division())
-            .is_ok();
-        let own_in_time = scope.user_id == visit.author_id
-            && now - visit.created_at < CORRECTION_WINDOW_MS
-            && scope
-                .check(Action::RecordVisits, child.record.division())
-                .is_ok();
-        if !may_review && !own_in_time {
+        if !visit.correctable_by(scope, child.record.division(), now) {
             return Err(StoreError::Conflict {
                 field: "visit",
                 code: "correction_closed",
@@ -1599,6 +1595,35 @@ impl Store {
             content_type,
             bytes,
         })
+    }
+
+    /// Open alerts of one child the caller may see (for the child's page), newest first.
+    pub async fn child_alerts(
+        &self,
+        scope: &Scope,
+        child: &StoredChild,
+    ) -> Result<Vec<Alert>, StoreError> {
+        if scope
+            .check(Action::ResolveAlerts, child.record.division())
+            .is_err()
+        {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.read().await?;
+        let mut alerts: Vec<Alert> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT id, child_id, division_code, visit_id, kind, summary, raised_at, raised_by,
+                 resolved_at, resolved_by, resolution
+             FROM alerts WHERE county_code = $1 AND child_id = $2 AND resolved_at IS NULL
+             ORDER BY raised_at DESC"
+        )
+        .bind(&child.county_code)
+        .bind(&child.id)
+        .fetch_all(&mut *c)
+        .await)?;
+        for a in &mut alerts {
+            a.child_name = child.record.name.clone();
+        }
+        Ok(alerts)
     }
 
     /// Open alerts in the caller's subtree, newest first.

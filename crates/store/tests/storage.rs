@@ -1305,6 +1305,11 @@ async fn visits_move_the_due_date_and_danger_raises_an_alert() {
         assert_eq!(s.open_alerts(&office).await.unwrap().len(), 1);
         assert!(s.open_alerts(&other_sup).await.unwrap().is_empty());
         assert!(s.open_alerts(&dir).await.unwrap().is_empty());
+        // The child's page shows the same alert to those who close it.
+        let on_page = s.child_alerts(&sup, &child).await.unwrap();
+        assert_eq!(on_page.len(), 1);
+        assert_eq!(on_page[0].id, alerts[0].id);
+        assert!(s.child_alerts(&dir, &child).await.unwrap().is_empty());
         // Directors do not close alerts; supervisors do, saying what was done.
         assert!(matches!(
             s.resolve_alert(&dir, &id, &alerts[0].id, "已处理", "")
@@ -1328,6 +1333,7 @@ async fn visits_move_the_due_date_and_danger_raises_an_alert() {
         .await
         .unwrap();
         assert!(s.open_alerts(&office).await.unwrap().is_empty());
+        assert!(s.child_alerts(&sup, &child).await.unwrap().is_empty());
 
         // Three days later the follow-up is overdue; the township sees it in its progress.
         s.clock().advance_ms(4 * 24 * 3600 * 1000);

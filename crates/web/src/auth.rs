@@ -206,6 +206,22 @@ impl FromRequestParts<AppState> for PageAuth {
     }
 }
 
+/// Refuses a page submission whose `_csrf` field is not the session's token.
+fn check_csrf(caller: &Caller, fields: &[(String, String)]) -> Result<(), PageReject> {
+    let token = fields
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str());
+    if token != Some(caller.user.csrf_token.as_str()) {
+        return Err(PageReject::Refused(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_failed",
+            "页面已过期或提交来源不明，请刷新页面后重试",
+        )));
+    }
+    Ok(())
+}
+
 /// A submitted form of a signed-in page user, accepted only with the session's CSRF token
 /// in the `_csrf` field.
 pub struct CsrfForm<T> {
@@ -232,17 +248,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             })?;
         let fields: Vec<(String, String)> =
             serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-        let token = fields
-            .iter()
-            .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v.as_str());
-        if token != Some(caller.user.csrf_token.as_str()) {
-            return Err(PageReject::Refused(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "csrf_failed",
-                "页面已过期或提交来源不明，请刷新页面后重试",
-            )));
-        }
+        check_csrf(&caller, &fields)?;
         let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
             PageReject::Refused(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -306,17 +312,7 @@ impl FromRequest<AppState> for CsrfMultipart {
                 fields.push((name, text));
             }
         }
-        let token = fields
-            .iter()
-            .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v.as_str());
-        if token != Some(caller.user.csrf_token.as_str()) {
-            return Err(PageReject::Refused(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "csrf_failed",
-                "页面已过期或提交来源不明，请刷新页面后重试",
-            )));
-        }
+        check_csrf(&caller, &fields)?;
         Ok(CsrfMultipart {
             caller,
             fields,

@@ -671,7 +671,7 @@ pub async fn import_children(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Query(q): Query<ImportQuery>,
-    mut multipart: axum::extract::Multipart,
+    multipart: axum::extract::Multipart,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let division = parse_code("division", &q.division)?;
@@ -679,34 +679,17 @@ pub async fn import_children(
         .scope()
         .check(weibao_domain::access::Action::EditChildren, division)
         .map_err(weibao_store::StoreError::from)?;
-    let mut bytes = None;
-    while let Some(field) = multipart.next_field().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_upload",
-            format!("上传内容无法读取：{e}"),
-        )
-    })? {
-        if field.name() == Some("file") {
-            let data = field.bytes().await.map_err(|e| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "upload_too_large",
-                    format!(
-                        "文件过大或上传中断（上限 {} MB）：{e}",
-                        MAX_UPLOAD_BYTES / 1024 / 1024
-                    ),
-                )
-            })?;
-            bytes = Some(data);
-        }
-    }
-    let Some(bytes) = bytes else {
-        return Err(ApiError::invalid(
-            "file",
-            weibao_domain::Invalid::new("file_missing", "请在表单字段 file 中上传 .xlsx 文件"),
-        ));
-    };
+    let bytes = super::multipart_file(
+        multipart,
+        |e| {
+            format!(
+                "文件过大或上传中断（上限 {} MB）：{e}",
+                MAX_UPLOAD_BYTES / 1024 / 1024
+            )
+        },
+        "请在表单字段 file 中上传 .xlsx 文件",
+    )
+    .await?;
     let dry_run = q.dry_run.unwrap_or(true);
     let report = crate::ledger_io::import_children(
         &state.store,

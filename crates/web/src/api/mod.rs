@@ -235,6 +235,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Reads the first multipart field named `file`. `too_large` words the refusal when the
+/// body limit cuts the upload (given the reader's error text); `missing` when there is no
+/// such field.
+pub async fn multipart_file(
+    mut multipart: axum::extract::Multipart,
+    too_large: impl FnOnce(String) -> String,
+    missing: &str,
+) -> Result<axum::body::Bytes, ApiError> {
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_upload",
+            format!("上传内容无法读取：{e}"),
+        )
+    })? {
+        if field.name() == Some("file") {
+            return field.bytes().await.map_err(|e| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "upload_too_large",
+                    too_large(e.to_string()),
+                )
+            });
+        }
+    }
+    Err(ApiError::invalid(
+        "file",
+        weibao_domain::Invalid::new("file_missing", missing.to_string()),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

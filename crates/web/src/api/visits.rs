@@ -242,35 +242,6 @@ pub struct PhotoCreated {
 /// store's clear message is what the caller sees).
 pub const MAX_PHOTO_UPLOAD: usize = weibao_store::MAX_PHOTO_BYTES + 64 * 1024;
 
-/// Reads the multipart field `file`.
-pub async fn multipart_file(mut multipart: axum::extract::Multipart) -> Result<Vec<u8>, ApiError> {
-    while let Some(field) = multipart.next_field().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_upload",
-            format!("上传内容无法读取：{e}"),
-        )
-    })? {
-        if field.name() == Some("file") {
-            let data = field.bytes().await.map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "upload_too_large",
-                    format!(
-                        "照片过大或上传中断（上限 {} MB），请重新拍摄或重试",
-                        weibao_store::MAX_PHOTO_BYTES / 1024 / 1024
-                    ),
-                )
-            })?;
-            return Ok(data.to_vec());
-        }
-    }
-    Err(ApiError::invalid(
-        "file",
-        weibao_domain::Invalid::new("file_missing", "请在表单字段 file 中上传照片"),
-    ))
-}
-
 #[utoipa::path(post, path = "/api/v1/children/{id}/photos", tag = "visits",
     params(("id" = String, Path)),
     request_body(content = PhotoUpload, content_type = "multipart/form-data"),
@@ -283,10 +254,20 @@ pub async fn upload_photo(
     Path(id): Path<String>,
     multipart: axum::extract::Multipart,
 ) -> Result<(StatusCode, Json<PhotoCreated>), ApiError> {
-    let bytes = multipart_file(multipart).await?;
+    let bytes = super::multipart_file(
+        multipart,
+        |_| {
+            format!(
+                "照片过大或上传中断（上限 {} MB），请重新拍摄或重试",
+                weibao_store::MAX_PHOTO_BYTES / 1024 / 1024
+            )
+        },
+        "请在表单字段 file 中上传照片",
+    )
+    .await?;
     let photo = state
         .store
-        .save_photo(caller.scope(), &id, bytes, &caller.ip)
+        .save_photo(caller.scope(), &id, bytes.to_vec(), &caller.ip)
         .await?;
     Ok((StatusCode::CREATED, Json(PhotoCreated { id: photo })))
 }

@@ -315,7 +315,11 @@ async fn child_page(
                 format!("{label}：{due} 前")
             }
         });
-    let alerts = super::visits::child_alerts(state, caller, &child.id).await;
+    let alerts = state
+        .store
+        .child_alerts(scope, &child)
+        .await
+        .unwrap_or_default();
     render(&ChildPage {
         visits,
         schedule,

@@ -263,7 +263,11 @@ pub async fn edit_form(
         Ok(v) => v,
         Err(e) => return store_error_page(e),
     };
-    if !visit.correctable_by(caller.scope(), state.store.clock().now_ms()) {
+    if !visit.correctable_by(
+        caller.scope(),
+        child.record.division(),
+        state.store.clock().now_ms(),
+    ) {
         return error_page(
             StatusCode::CONFLICT,
             "探访记录提交 24 小时后只能由乡镇儿童督导员更正。",
@@ -517,10 +521,13 @@ pub async fn show(
     render(&VisitPage {
         layout: Layout::for_caller(&caller, "/visits"),
         child_id: id,
-        child_name: child.record.name,
+        child_name: child.record.name.clone(),
         at: visit.record.visited_at.format("%Y-%m-%d %H:%M").to_string(),
-        can_correct: visit.correctable_by(scope, state.store.clock().now_ms())
-            && allows(scope.role, Action::RecordVisits),
+        can_correct: visit.correctable_by(
+            scope,
+            child.record.division(),
+            state.store.clock().now_ms(),
+        ),
         v: crate::api::visits::VisitView::new(&visit),
         versions,
     })
@@ -889,20 +896,4 @@ pub async fn home_panels(state: &AppState, caller: &Caller) -> Vec<super::Panel>
         });
     }
     panels
-}
-
-/// Open alerts of a child, for its page (supervisors and the office close them there).
-pub async fn child_alerts(
-    state: &AppState,
-    caller: &Caller,
-    child_id: &str,
-) -> Vec<weibao_store::Alert> {
-    state
-        .store
-        .open_alerts(caller.scope())
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a.child_id == child_id)
-        .collect()
 }
