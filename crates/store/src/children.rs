@@ -783,12 +783,12 @@ impl Store {
         let mut found = Vec::new();
         let mut conn = self.read().await?;
         for chunk in ids.chunks(500) {
-            let rows: Vec<(String, String)> = on!(conn.conn(), |c| {
+            // Two lookups, not a join: on Citus the registry is sharded by the index and
+            // the records by county, and a join across the two would need repartitioning.
+            let registered: Vec<(String, String, String)> = on!(conn.conn(), |c| {
                 let mut qb = QueryBuilder::new(
-                    "SELECT r.id_index, ch.division_code FROM child_id_registry r
-                     JOIN child_locator l ON l.id = r.child_id
-                     JOIN children ch ON ch.county_code = l.county_code AND ch.id = r.child_id
-                     WHERE r.id_index IN (",
+                    "SELECT id_index, county_code, child_id FROM child_id_registry
+                     WHERE id_index IN (",
                 );
                 let mut sep = qb.separated(", ");
                 for id in chunk {
@@ -797,6 +797,28 @@ impl Store {
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await
             })?;
+            if registered.is_empty() {
+                continue;
+            }
+            let places: Vec<(String, String, String)> = on!(conn.conn(), |c| {
+                let mut qb =
+                    QueryBuilder::new("SELECT county_code, id, division_code FROM children WHERE ");
+                let mut sep = qb.separated(" OR ");
+                for (_, county, child) in &registered {
+                    sep.push("(county_code = ")
+                        .push_bind_unseparated(county.clone())
+                        .push_unseparated(" AND id = ")
+                        .push_bind_unseparated(child.clone())
+                        .push_unseparated(")");
+                }
+                qb.build_query_as().fetch_all(&mut *c).await
+            })?;
+            let rows = registered.into_iter().filter_map(|(index, county, child)| {
+                places
+                    .iter()
+                    .find(|(c, i, _)| *c == county && *i == child)
+                    .map(|(_, _, division)| (index, division.clone()))
+            });
             for (index, division) in rows {
                 if let Some(id) = chunk.iter().find(|i| blind_index(i.as_str()) == index) {
                     let place = match DivisionCode::parse(&division) {
@@ -1268,18 +1290,40 @@ async fn move_to_county(
         NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date"),
     )
     .await?;
-    // The schedule and the card go with the child.
-    on!(tx.conn(), |c| sqlx::query(
-        "UPDATE children SET (due_on, due_reason, last_visit_on, last_visit_danger, planned_on,
-             card_token, created_at) =
-             (SELECT due_on, due_reason, last_visit_on, last_visit_danger, planned_on, card_token,
-                  created_at
-              FROM children WHERE county_code = $1 AND id = $3)
-         WHERE county_code = $2 AND id = $3"
+    // The schedule and the card go with the child. Read, then written: on Citus the two
+    // rows may sit on different shards, and one statement cannot span them.
+    type Carried = (
+        NaiveDate,
+        String,
+        Option<NaiveDate>,
+        bool,
+        Option<NaiveDate>,
+        Option<String>,
+        i64,
+    );
+    let carried: Carried = on!(tx.conn(), |c| sqlx::query_as(
+        "SELECT due_on, due_reason, last_visit_on, last_visit_danger, planned_on, card_token,
+             created_at
+         FROM children WHERE county_code = $1 AND id = $2"
     )
     .bind(old)
+    .bind(id)
+    .fetch_one(&mut *c)
+    .await)?;
+    on!(tx.conn(), |c| sqlx::query(
+        "UPDATE children SET due_on = $3, due_reason = $4, last_visit_on = $5,
+             last_visit_danger = $6, planned_on = $7, card_token = $8, created_at = $9
+         WHERE county_code = $1 AND id = $2"
+    )
     .bind(new)
     .bind(id)
+    .bind(carried.0)
+    .bind(&carried.1)
+    .bind(carried.2)
+    .bind(carried.3)
+    .bind(carried.4)
+    .bind(&carried.5)
+    .bind(carried.6)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;

@@ -9,6 +9,7 @@ mod audit;
 mod blobs;
 mod children;
 mod clock;
+mod cluster;
 mod crypto;
 mod db;
 mod divisions;
@@ -28,6 +29,7 @@ pub use children::{
     Transfer,
 };
 pub use clock::Clock;
+pub use cluster::{Placement, TablePlacement, COUNTY_GROUP, DEFAULT_SHARDS, PLAN};
 pub use crypto::{password_policy, sm3_hex};
 pub use db::{Backend, Store};
 pub use divisions::{Division, DivisionImportRow};

@@ -34,7 +34,17 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
 impl Store {
     /// Applies every pending migration in one transaction; refuses to run when an applied
     /// migration's text has changed since (the database would no longer match the code).
+    ///
+    /// On a distributed (Citus) database the DDL goes through the coordinator to every
+    /// shard, and tables a migration creates are then placed by [`crate::cluster::PLAN`].
     pub async fn migrate(&self) -> Result<Vec<&'static str>, StoreError> {
+        self.migrate_until(i64::MAX).await
+    }
+
+    /// Applies the pending migrations up to `last` (tests of upgrades).
+    #[doc(hidden)]
+    pub async fn migrate_until(&self, last: i64) -> Result<Vec<&'static str>, StoreError> {
+        let distributed = self.is_distributed().await?;
         let mut tx = self.begin().await?;
         if let Tx::Pg(_) = tx {
             // Two servers starting at once must not both migrate.
@@ -44,6 +54,19 @@ impl Store {
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
+        }
+        if distributed {
+            // DDL and data changes to sharded tables in one transaction must share one
+            // connection per worker.
+            for set in [
+                "SET LOCAL citus.multi_shard_modify_mode = 'sequential'",
+                "SET LOCAL citus.enable_unsafe_triggers = on",
+            ] {
+                on!(tx.conn(), |c| sqlx::query(set)
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+            }
         }
         on!(tx.conn(), |c| sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -62,7 +85,7 @@ impl Store {
         .await)?;
         let postgres = matches!(tx, Tx::Pg(_));
         let mut done = Vec::new();
-        for m in MIGRATIONS {
+        for m in MIGRATIONS.iter().filter(|m| m.version <= last) {
             let sql = if postgres { m.postgres } else { m.sqlite };
             let checksum = sm3_hex(sql.as_bytes());
             if let Some((_, old)) = applied.iter().find(|(v, _)| *v == m.version) {
@@ -74,10 +97,21 @@ impl Store {
                 }
                 continue;
             }
-            on!(tx.conn(), |c| sqlx::raw_sql(sql)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            if distributed {
+                // Citus forwards some DDL to the workers as the text it was given: one
+                // statement at a time, so it never forwards the whole file.
+                for statement in statements(sql) {
+                    on!(tx.conn(), |c| sqlx::raw_sql(statement)
+                        .execute(&mut *c)
+                        .await
+                        .map(|r| r.rows_affected()))?;
+                }
+            } else {
+                on!(tx.conn(), |c| sqlx::raw_sql(sql)
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+            }
             on!(tx.conn(), |c| sqlx::query(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at)
                  VALUES ($1, $2, $3, $4)"
@@ -100,13 +134,68 @@ impl Store {
             }
         }
         tx.commit().await?;
+        if distributed && !done.is_empty() {
+            self.distribute(crate::cluster::DEFAULT_SHARDS).await?;
+        }
         Ok(done)
     }
 }
 
+/// The statements of a migration file: split after a `;` that ends a line outside a
+/// `$$` body; comment lines dropped. (Migrations are our own text, written so.)
+fn statements(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut in_body = false;
+    let mut offset = 0;
+    for line in sql.split_inclusive('\n') {
+        let here = offset;
+        offset += line.len();
+        let text = line.trim();
+        if !in_body && (text.is_empty() || text.starts_with("--")) {
+            continue;
+        }
+        start.get_or_insert(here);
+        if text.matches("$$").count() % 2 == 1 {
+            in_body = !in_body;
+        }
+        if !in_body && text.ends_with(';') {
+            if let Some(s) = start.take() {
+                out.push(sql[s..offset].trim());
+            }
+        }
+    }
+    if let Some(s) = start {
+        let rest = sql[s..].trim();
+        if !rest.is_empty() {
+            out.push(rest);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::MIGRATIONS;
+    use super::{statements, MIGRATIONS};
+
+    #[test]
+    fn migrations_split_into_whole_statements() {
+        let sql = "-- a comment\nCREATE TABLE a (x INT);\n\nCREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    RAISE EXCEPTION 'no';\nEND;\n$$;\nCREATE INDEX i ON a (x);\n";
+        assert_eq!(
+            statements(sql),
+            vec![
+                "CREATE TABLE a (x INT);",
+                "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    RAISE EXCEPTION 'no';\nEND;\n$$;",
+                "CREATE INDEX i ON a (x);",
+            ]
+        );
+        // Every real migration splits into statements that each end the way SQL does.
+        for m in MIGRATIONS {
+            let parts = statements(m.postgres);
+            assert!(parts.len() > 1, "{}", m.name);
+            assert!(parts.iter().all(|p| p.ends_with(';')), "{}", m.name);
+        }
+    }
 
     /// The two migration folders list the same files, and every file is in MIGRATIONS.
     #[test]

@@ -1,5 +1,7 @@
 //! Fresh databases for tests (this crate's and the web/binary suites): a temporary SQLite
-//! file, and a new database on the PostgreSQL server named by `WEIBAO_TEST_PG_URL`.
+//! file, a new database on the PostgreSQL server named by `WEIBAO_TEST_PG_URL`, and a new
+//! distributed database on the Citus cluster whose coordinator `WEIBAO_TEST_CITUS_URL`
+//! names (scripts/citus).
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -16,12 +18,37 @@ pub struct TestDb {
     pub url: String,
     pub label: &'static str,
     dir: Option<PathBuf>,
+    /// Citus: the database's name and every node's admin URL, to drop it afterwards (each
+    /// database keeps a maintenance worker alive on every node).
+    cluster: Option<(String, Vec<String>)>,
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((name, nodes)) = self.cluster.take() {
+            // Drop may run inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    for node in nodes {
+                        if let Ok(mut c) = sqlx::PgConnection::connect(&node).await {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut c)
+                            .await;
+                            c.close().await.ok();
+                        }
+                    }
+                });
+            })
+            .join();
         }
     }
 }
@@ -58,6 +85,7 @@ impl TestDb {
             url,
             label: "sqlite",
             dir: Some(dir),
+            cluster: None,
         }
     }
 
@@ -85,14 +113,114 @@ impl TestDb {
             url,
             label: "postgres",
             dir: Some(dir),
+            cluster: None,
         })
     }
 
-    /// SQLite always, PostgreSQL when a test server is configured.
+    /// A new database on the test Citus cluster, its schema distributed (4 shards per
+    /// table, so every worker holds some of each), or None when there is no cluster.
+    pub async fn citus() -> Option<TestDb> {
+        let db = TestDb::citus_bare().await?;
+        db.store.migrate().await.expect("migrate citus");
+        db.store.distribute(4).await.expect("distribute");
+        Some(db)
+    }
+
+    /// A new database on the test Citus cluster with the extension and the workers, and
+    /// nothing else (not migrated, not distributed).
+    pub async fn citus_bare() -> Option<TestDb> {
+        let coordinator = match std::env::var("WEIBAO_TEST_CITUS_URL") {
+            Ok(u) if !u.is_empty() => u,
+            _ => {
+                assert!(
+                    !require_all(),
+                    "WEIBAO_TEST_CITUS_URL is not set but WEIBAO_TEST_REQUIRE_ALL=1: run scripts/test"
+                );
+                return None;
+            }
+        };
+        let name = format!("weibao_c_{}", uuid::Uuid::new_v4().simple());
+        let base = PgConnectOptions::from_str(&coordinator).expect("WEIBAO_TEST_CITUS_URL parses");
+        let mut conn = base
+            .connect()
+            .await
+            .expect("connect to the Citus coordinator");
+        let workers: Vec<(String, i32)> = sqlx::query_as(
+            "SELECT nodename::text, nodeport FROM pg_dist_node
+             WHERE groupid <> 0 AND noderole = 'primary' ORDER BY nodeid",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("the cluster's workers");
+        conn.close().await.ok();
+        assert!(!workers.is_empty(), "the Citus test cluster has no workers");
+        let coord_host = base.get_host().to_string();
+        let coord_port = base.get_port();
+        let mut nodes = vec![base.clone()];
+        for (host, port) in &workers {
+            nodes.push(base.clone().host(host).port(*port as u16));
+        }
+        for node in &nodes {
+            let mut c = node
+                .clone()
+                .database("postgres")
+                .connect()
+                .await
+                .expect("node");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .await
+                .expect("create test database on a node");
+            c.close().await.ok();
+            let mut c = node.clone().database(&name).connect().await.expect("node");
+            sqlx::query("CREATE EXTENSION citus")
+                .execute(&mut c)
+                .await
+                .expect("citus extension");
+            c.close().await.ok();
+        }
+        let opts = base.clone().database(&name);
+        let mut c = opts.connect().await.expect("new coordinator database");
+        sqlx::query("SELECT citus_set_coordinator_host($1, $2)")
+            .bind(&coord_host)
+            .bind(i32::from(coord_port))
+            .execute(&mut c)
+            .await
+            .expect("coordinator host");
+        for (host, port) in &workers {
+            sqlx::query("SELECT citus_add_node($1, $2)")
+                .bind(host)
+                .bind(port)
+                .execute(&mut c)
+                .await
+                .expect("add worker");
+        }
+        c.close().await.ok();
+        let url = opts.to_url_lossy().to_string();
+        let dir = std::env::temp_dir().join(format!("weibao-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let store = Store::open(Some(&url), &dir).await.expect("open citus");
+        let admin_urls = nodes
+            .iter()
+            .map(|n| n.clone().database("postgres").to_url_lossy().to_string())
+            .collect();
+        Some(TestDb {
+            store,
+            url,
+            label: "citus",
+            dir: Some(dir),
+            cluster: Some((name, admin_urls)),
+        })
+    }
+
+    /// SQLite always; PostgreSQL and Citus when their test servers are configured.
     pub async fn all() -> Vec<TestDb> {
         let mut dbs = vec![TestDb::sqlite().await];
         if let Some(pg) = TestDb::postgres().await {
             dbs.push(pg);
+        }
+        if let Some(citus) = TestDb::citus().await {
+            dbs.push(citus);
         }
         dbs
     }
@@ -109,11 +237,49 @@ impl TestDb {
             c.close().await.ok();
             Ok(r.rows_affected())
         } else {
-            let mut c = sqlx::PgConnection::connect(&self.url).await?;
+            // On Citus an attacker with database access may also change triggers.
+            let mut opts = PgConnectOptions::from_str(&self.url)?;
+            if self.label == "citus" {
+                opts = opts.options([("citus.enable_unsafe_triggers", "on")]);
+            }
+            let mut c = opts.connect().await?;
             let r = sqlx::raw_sql(sql).execute(&mut c).await?;
             c.close().await.ok();
             Ok(r.rows_affected())
         }
+    }
+}
+
+impl TestDb {
+    /// PostgreSQL/Citus only: the first column of every row of `sql`, as text.
+    pub async fn pg_column(&self, sql: &str) -> Vec<String> {
+        let mut c = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        let rows: Vec<(Option<String>,)> =
+            sqlx::query_as(&format!("SELECT x::text FROM ({sql}) AS q(x)"))
+                .fetch_all(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.close().await.ok();
+        rows.into_iter().map(|(v,)| v.unwrap_or_default()).collect()
+    }
+
+    /// PostgreSQL/Citus only: another store on this database whose every connection
+    /// carries these server settings (e.g. one that refuses multi-shard queries).
+    pub async fn store_with(&self, settings: &[(&str, &str)]) -> Store {
+        let mut url = self.url.clone();
+        for (i, (k, v)) in settings.iter().enumerate() {
+            url.push(if i == 0 && !url.contains('?') {
+                '?'
+            } else {
+                '&'
+            });
+            url.push_str(&format!("options[{k}]={v}"));
+        }
+        let dir = self.dir.clone().expect("test dir").join("second");
+        let store = Store::open(Some(&url), &dir).await.expect("open");
+        store
     }
 }
 

@@ -476,7 +476,6 @@ async fn first_break(db: &TestDb) -> Option<(String, i64)> {
 
 const UNLOCK_SQLITE: &str = "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;";
 const UNLOCK_PG: &str = "DROP TRIGGER audit_log_no_change ON audit_log;";
-
 async fn unlock(db: &TestDb) {
     let sql = if db.label == "sqlite" {
         UNLOCK_SQLITE
@@ -1723,4 +1722,280 @@ async fn a_new_visit_policy_moves_the_schedules_of_its_region_only() {
             .unwrap();
         assert_eq!(schedule(&here, &dir).await, today + days(14));
     }
+}
+
+// ---- On a Citus cluster (run when the test cluster is configured) ----
+
+/// The shard and the node (port) that hold `value` of `table`'s distribution column.
+async fn placement(db: &TestDb, table: &str, value: &str) -> (String, String) {
+    let shard = db
+        .pg_column(&format!(
+            "SELECT get_shard_id_for_distribution_column('{table}', '{value}')"
+        ))
+        .await
+        .remove(0);
+    let node = db
+        .pg_column(&format!(
+            "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = {shard}"
+        ))
+        .await
+        .remove(0);
+    (shard, node)
+}
+
+#[tokio::test]
+async fn distribute_places_every_table_once_and_refuses_without_citus() {
+    let Some(db) = TestDb::citus().await else {
+        return;
+    };
+    // Every table the migrations made is in the plan, and placed as it says.
+    let tables = db
+        .pg_column("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+        .await;
+    let mut planned: Vec<String> = weibao_store::PLAN
+        .iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    planned.sort();
+    assert_eq!(
+        tables, planned,
+        "a table without a placement in cluster::PLAN"
+    );
+    for (table, placement) in weibao_store::PLAN {
+        let kind = db
+            .pg_column(&format!(
+                "SELECT citus_table_type FROM citus_tables WHERE table_name = '{table}'::regclass"
+            ))
+            .await;
+        let want = match placement {
+            weibao_store::Placement::Reference => "reference",
+            weibao_store::Placement::Distributed { .. } => "distributed",
+        };
+        assert_eq!(kind, vec![want.to_string()], "{table}");
+    }
+    // The county's tables share one colocation group.
+    let groups = db
+        .pg_column(
+            "SELECT DISTINCT colocation_id FROM citus_tables
+             WHERE distribution_column = 'county_code'",
+        )
+        .await;
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    // A second run changes nothing.
+    let again = db.store.distribute(4).await.unwrap();
+    assert!(again.iter().all(|t| !t.changed), "{again:?}");
+    // SQLite and plain PostgreSQL refuse with a message that says what to do.
+    let lite = TestDb::sqlite().await;
+    let err = lite.store.distribute(4).await.unwrap_err().to_string();
+    assert!(
+        err.contains("SQLite") && err.contains("PostgreSQL"),
+        "{err}"
+    );
+    if let Some(pg) = TestDb::postgres().await {
+        let err = pg.store.distribute(4).await.unwrap_err().to_string();
+        assert!(err.contains("Citus"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn migrations_written_after_distribution_apply_through_the_coordinator() {
+    let Some(db) = TestDb::citus_bare().await else {
+        return;
+    };
+    let s = &db.store;
+    // An installation distributed before the visits module existed...
+    s.migrate_until(2).await.unwrap();
+    seeded(&db).await;
+    let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+    s.distribute(4).await.unwrap();
+    // (before 0003 the children table had no schedule: insert one row by hand)
+    db.raw(&format!(
+        "INSERT INTO children (county_code, id, division_code, name, name_initials, id_number,
+             id_masked, id_index, birth_date, sex, hukou, school_status, support_bits,
+             category_bits, risk, sensitive, status, details, version, created_at, updated_at)
+         VALUES ('510812', 'c-old', '510812100201', '旧档', 'jd', 'x', 'x', 'x', '2015-01-01',
+             '女', '农业', '在校', 0, 0, '低', false, 'active', '{{}}', 1, 0, 0)"
+    ))
+    .await
+    .unwrap();
+    // ...then upgraded: 0003 alters the sharded children table, fills the new column and
+    // creates tables, which are placed by the plan.
+    let done = s.migrate().await.unwrap();
+    assert_eq!(done, vec!["0003_visits"]);
+    for table in ["visits", "alerts", "cards"] {
+        let kind = db
+            .pg_column(&format!(
+                "SELECT citus_table_type FROM citus_tables WHERE table_name = '{table}'::regclass"
+            ))
+            .await;
+        assert_eq!(kind, vec!["distributed".to_string()], "{table}");
+    }
+    let due = db
+        .pg_column("SELECT due_on IS NOT NULL FROM children WHERE id = 'c-old'")
+        .await;
+    assert_eq!(due, vec!["true".to_string()]);
+    // And the upgraded cluster works: a visit on a new record.
+    let id = left_behind_child(s, &dir, "新档", 301).await;
+    s.record_visit(&dir, &id, visit_input(true, false), None, "")
+        .await
+        .unwrap();
+    assert_eq!(s.child_visits(&dir, &id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn one_record_per_id_across_shards_even_when_registrations_race() {
+    let Some(db) = TestDb::citus().await else {
+        return;
+    };
+    seeded(&db).await;
+    // The premise: the two counties' records live on different shards and nodes.
+    let a = placement(&db, "children", "510812").await;
+    let b = placement(&db, "children", "510811").await;
+    assert_ne!(a.0, b.0);
+    assert_ne!(a.1, b.1);
+    let s = &db.store;
+    let dir_a = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+    let dir_b = scope_of(&add_user(s, "dir-b", Role::Director, "510811100201").await);
+    for round in 0..5u32 {
+        let id = child_id(8, 400 + round);
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (s, scope, village) = if i % 2 == 0 {
+                (s.clone(), dir_a.clone(), "510812100201")
+            } else {
+                (s.clone(), dir_b.clone(), "510811100201")
+            };
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move {
+                s.create_child(&scope, patch("并发", &id, village), "")
+                    .await
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "id_number"),
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+        assert_eq!(won, 1, "round {round}");
+    }
+    let rows = db.pg_column("SELECT count(*) FROM children").await;
+    assert_eq!(rows, vec!["5".to_string()]);
+    let registry = db.pg_column("SELECT count(*) FROM child_id_registry").await;
+    assert_eq!(registry, vec!["5".to_string()]);
+}
+
+#[tokio::test]
+async fn a_transfer_moves_the_child_to_another_shard_group_whole() {
+    let Some(db) = TestDb::citus().await else {
+        return;
+    };
+    seeded(&db).await;
+    assert_ne!(
+        placement(&db, "children", "510812").await.0,
+        placement(&db, "children", "510811").await.0
+    );
+    let s = &db.store;
+    let dir_a = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+    let dir_c = scope_of(&add_user(s, "dir-c", Role::Director, "510811100201").await);
+    let id = left_behind_child(s, &dir_a, "周小川", 208).await;
+    for _ in 0..3 {
+        s.record_visit(&dir_a, &id, visit_input(true, true), None, "")
+            .await
+            .unwrap();
+    }
+    let count = |table: &'static str, column: &'static str| {
+        let db = &db;
+        let id = id.clone();
+        async move {
+            db.pg_column(&format!(
+                "SELECT county_code || ':' || count(*) FROM {table} WHERE {column} = '{id}'
+                 GROUP BY county_code"
+            ))
+            .await
+        }
+    };
+    let tables = [
+        ("children", "id"),
+        ("child_versions", "child_id"),
+        ("visits", "child_id"),
+        ("alerts", "child_id"),
+    ];
+    let mut before = Vec::new();
+    for (t, c) in tables {
+        let rows = count(t, c).await;
+        assert_eq!(rows.len(), 1, "{t}: {rows:?}");
+        assert!(rows[0].starts_with("510812:"), "{t}: {rows:?}");
+        before.push(rows[0].trim_start_matches("510812:").to_string());
+    }
+    let t = s
+        .request_transfer(&dir_a, &id, code("510811100201"), "随父母迁居", "")
+        .await
+        .unwrap();
+    s.decide_transfer(&dir_c, &t.id, true, "", "")
+        .await
+        .unwrap();
+    // Every row now in the new county's shard group, none left behind, none twice.
+    for ((t, c), n) in tables.iter().zip(&before) {
+        let rows = count(t, c).await;
+        let n = if *t == "child_versions" {
+            // the transfer itself is one more version
+            (n.parse::<i64>().unwrap() + 1).to_string()
+        } else {
+            n.clone()
+        };
+        assert_eq!(rows, vec![format!("510811:{n}")], "{t}");
+    }
+    let locator = db
+        .pg_column(&format!(
+            "SELECT county_code FROM child_locator WHERE id = '{id}'"
+        ))
+        .await;
+    assert_eq!(locator, vec!["510811".to_string()]);
+}
+
+#[tokio::test]
+async fn a_villages_worklist_and_a_childs_page_touch_one_shard_and_a_city_list_all() {
+    let Some(db) = TestDb::citus().await else {
+        return;
+    };
+    seeded(&db).await;
+    let s = &db.store;
+    let dir_a = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+    let dir_c = scope_of(&add_user(s, "dir-c", Role::Director, "510811100201").await);
+    let city = scope_of(&add_user(s, "city", Role::Office, "5108").await);
+    let a = left_behind_child(s, &dir_a, "甲", 501).await;
+    let mut p = patch("丙", &child_id(7, 502), "510811100201");
+    p.father = migrant();
+    s.create_child(&dir_c, p, "").await.unwrap();
+    // A store whose connections refuse any query that needs more than one shard.
+    let router_only = db
+        .store_with(&[("citus.multi_task_query_log_level", "error")])
+        .await;
+    let (due, total) = router_only
+        .due_list(&dir_a, Some(code("510812100201")), 1, 50)
+        .await
+        .unwrap();
+    assert_eq!((due.len(), total), (1, 1));
+    let page = router_only.read_child(&dir_a, &a, false, "").await.unwrap();
+    assert_eq!(page.record.name, "甲");
+    router_only
+        .record_visit(&dir_a, &a, visit_input(true, false), Some("k"), "")
+        .await
+        .unwrap();
+    assert_eq!(router_only.child_visits(&dir_a, &a).await.unwrap().len(), 1);
+    // The same setting does refuse a city's list (so the checks above could fail)...
+    let filter = ChildFilter {
+        per_page: 50,
+        ..Default::default()
+    };
+    assert!(router_only.list_children(&city, &filter).await.is_err());
+    // ...which the ordinary store answers over every shard, correctly.
+    let (rows, total) = s.list_children(&city, &filter).await.unwrap();
+    assert_eq!(total, 2);
+    let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, vec!["丙", "甲"]);
 }

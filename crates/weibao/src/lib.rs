@@ -56,6 +56,11 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// The database itself: placing the schema on a Citus cluster.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -101,6 +106,17 @@ pub enum Command {
     Export {
         #[command(subcommand)]
         command: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DbCommand {
+    /// On a Citus coordinator (--database): reference tables on every node, the large
+    /// tables sharded by county and colocated. Idempotent; refuses elsewhere.
+    Distribute {
+        /// Shards per distributed table (a new shard group; existing ones keep theirs).
+        #[arg(long, default_value_t = weibao_store::DEFAULT_SHARDS)]
+        shards: u32,
     },
 }
 
@@ -228,6 +244,42 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 println!("已应用迁移：{}", done.join(", "));
             }
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Distribute { shards },
+        } => {
+            // Refuse before opening: opening would create an empty SQLite database.
+            let url = cli.db.database.as_deref().unwrap_or("").trim();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(
+                    "SQLite 数据库不能分布式部署：请先把数据迁到 PostgreSQL（Citus 协调节点），\
+                     再用 --database postgres://… 指向协调节点执行本命令"
+                        .into(),
+                );
+            }
+            let store = open(&cli.db).await?;
+            let placed = store.distribute(shards).await.map_err(|e| e.to_string())?;
+            let mut changed = 0;
+            for t in &placed {
+                let how = match t.placement {
+                    weibao_store::Placement::Reference => "参考表（每个节点一份）".to_string(),
+                    weibao_store::Placement::Distributed { column, group } => {
+                        format!("按 {column} 分片，{} 片，共置组 {group}", t.shards)
+                    }
+                };
+                let state = if t.changed {
+                    "已分布"
+                } else {
+                    "原已分布"
+                };
+                println!("{:<20} {state}：{how}", t.table);
+                changed += usize::from(t.changed);
+            }
+            println!(
+                "完成：{changed} 张表本次分布，{} 张原已分布",
+                placed.len() - changed
+            );
             Ok(())
         }
         Command::User {

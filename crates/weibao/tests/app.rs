@@ -1985,3 +1985,175 @@ fn count_pdf_pages(pdf: &[u8]) -> usize {
         + text.matches("/Type/Page").count()
         - text.matches("/Type/Pages").count()
 }
+
+/// psql against `url`, one command, stopping at the first error; the output's lines.
+fn psql(url: &str, command: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            url,
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            command,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn the_cluster_grows_by_a_worker_while_serving_and_loses_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    let Some(app) = TestApp::citus() else {
+        return;
+    };
+    let cluster_dir = match std::env::var("WEIBAO_TEST_CITUS_DIR") {
+        Ok(d) if !d.is_empty() => d,
+        _ => panic!("WEIBAO_TEST_CITUS_DIR names the cluster scripts/citus started"),
+    };
+    // psql does not know sqlx's URL parameters.
+    let db_url = app.db_url().split('?').next().unwrap().to_string();
+    let db_name = db_url.rsplit('/').next().unwrap().to_string();
+    let dir = app.token("dir-a1");
+    let names = [
+        "甲", "乙", "丙", "丁", "戊", "己", "庚", "辛", "壬", "癸", "子", "丑",
+    ];
+    let children: Vec<String> = (0..12)
+        .map(|i| left_behind_child(&app, &dir, &format!("扩容{}", names[i]), 600 + i as u32))
+        .collect();
+    let before = app.block_on(app.db().pg_column("SELECT count(*) FROM children"));
+
+    let stop = AtomicBool::new(false);
+    let acked = Mutex::new(Vec::<String>::new());
+    let failures = Mutex::new(Vec::<String>::new());
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    let (new_node, moved) = std::thread::scope(|s| {
+        for t in 0..3usize {
+            let (app, dir, children) = (&app, &dir, &children);
+            let (stop, acked, failures, reads) = (&stop, &acked, &failures, &reads);
+            s.spawn(move || {
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let child = &children[(t * 5 + n) % children.len()];
+                    let key = format!("grow-{t}-{n}");
+                    let (status, body) =
+                        post_visit(app, dir, child, Some(&key), &visit_body(false));
+                    if status == 201 {
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push(body["id"].as_str().unwrap().to_string());
+                    } else {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("visit {status} {body}"));
+                    }
+                    let (status, body) = app.get(&format!("/api/v1/children/{child}"), Some(dir));
+                    if status == 200 {
+                        reads.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("read {status} {body}"));
+                    }
+                    n += 1;
+                }
+            });
+        }
+        // However this thread leaves (a failed step panics), the load stops.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = StopOnDrop(&stop);
+        // While the load runs: a third worker joins and the shards spread onto it.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/citus");
+        let out = std::process::Command::new(script)
+            .args(["add-worker", &cluster_dir, "worker3"])
+            .output()
+            .expect("scripts/citus add-worker");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let node = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let (host, port) = node.split_once(':').unwrap();
+        let admin = format!("postgres://postgres@{host}:{port}/postgres");
+        if psql(
+            &admin,
+            &format!("SELECT 1 FROM pg_database WHERE datname = '{db_name}'"),
+        )
+        .is_empty()
+        {
+            psql(&admin, &format!("CREATE DATABASE {db_name}"));
+        }
+        let on_new = format!("postgres://postgres@{host}:{port}/{db_name}");
+        psql(&on_new, "CREATE EXTENSION IF NOT EXISTS citus");
+        psql(&db_url, &format!("SELECT citus_add_node('{host}', {port})"));
+        psql(&db_url, "SELECT citus_rebalance_start()");
+        psql(&db_url, "SELECT citus_rebalance_wait()");
+        let moved: i64 = psql(
+            &db_url,
+            &format!(
+                "SELECT count(*) FROM pg_dist_shard_placement
+                 WHERE nodename = '{host}' AND nodeport = {port}"
+            ),
+        )
+        .parse()
+        .unwrap();
+        // A little more load on the grown cluster.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        (on_new, moved)
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "requests failed: {failures:?}");
+    assert!(moved > 0, "the rebalance moved no shard to the new worker");
+    let acked = acked.into_inner().unwrap();
+    assert!(
+        acked.len() >= 10 && reads.into_inner() >= 10,
+        "too little load to prove anything: {} visits",
+        acked.len()
+    );
+    // Every acknowledged visit is there exactly once, and nothing else was added.
+    let mut stored = app.block_on(app.db().pg_column("SELECT id FROM visits ORDER BY id"));
+    let mut want = acked.clone();
+    want.sort();
+    stored.sort();
+    assert_eq!(stored, want);
+    assert_eq!(
+        app.block_on(app.db().pg_column("SELECT count(*) FROM children")),
+        before
+    );
+    // And the cluster still answers through the API after the move.
+    let (status, list) = app.get(
+        &format!("/api/v1/children/{}/visits", children[0]),
+        Some(&dir),
+    );
+    assert_eq!(status, 200, "{list}");
+    eprintln!(
+        "grew the cluster under load: {} visits acknowledged and found, {moved} shard placements moved",
+        acked.len()
+    );
+    // The test database on the new node goes with the test.
+    drop(app);
+    let admin = new_node.rsplit_once('/').unwrap().0.to_string() + "/postgres";
+    psql(
+        &admin,
+        &format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
+    );
+}

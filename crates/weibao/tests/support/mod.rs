@@ -52,7 +52,8 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 impl TestApp {
-    /// The seeded app on SQLite, and on PostgreSQL when a test server is configured.
+    /// The seeded app on SQLite, and on PostgreSQL and Citus when their test servers are
+    /// configured.
     pub fn all() -> Vec<TestApp> {
         let mut apps = vec![TestApp::sqlite()];
         let rt = runtime();
@@ -65,7 +66,35 @@ impl TestApp {
                 true,
             ));
         }
+        let rt = runtime();
+        if let Some(db) = rt.block_on(TestDb::citus()) {
+            apps.push(TestApp::start(
+                rt,
+                db.store.clone(),
+                db.label,
+                Some(db),
+                true,
+            ));
+        }
         apps
+    }
+
+    /// The seeded app on a fresh distributed database of the test Citus cluster.
+    pub fn citus() -> Option<TestApp> {
+        let rt = runtime();
+        let db = rt.block_on(TestDb::citus())?;
+        Some(TestApp::start(
+            rt,
+            db.store.clone(),
+            db.label,
+            Some(db),
+            true,
+        ))
+    }
+
+    /// The test database underneath (PostgreSQL/Citus helpers).
+    pub fn db(&self) -> &TestDb {
+        self._db.as_ref().expect("a test database")
     }
 
     pub fn sqlite() -> TestApp {
