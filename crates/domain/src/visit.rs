@@ -652,6 +652,19 @@ impl VisitPolicy {
             .expect("the default is always there")
     }
 
+    /// The regular due date after a visit on `last`: the earliest of the default and the
+    /// matching rules' intervals counted from that day. (Which interval is shortest can
+    /// depend on the day: 4 months is 120 days from January 1 and 123 from May 1.)
+    pub fn next_after(&self, categories: CategorySet, risk: Risk, last: NaiveDate) -> NaiveDate {
+        self.rules
+            .iter()
+            .filter(|r| r.matches(categories, risk))
+            .map(|r| r.every.after(last))
+            .chain([self.default_every.after(last)])
+            .min()
+            .expect("the default is always there")
+    }
+
     /// When the child is next due, and why.
     pub fn due(&self, facts: &ScheduleFacts) -> Due {
         let Some(last) = facts.last_visit else {
@@ -661,7 +674,7 @@ impl VisitPolicy {
             };
         };
         let mut due = Due {
-            on: self.interval(facts.categories, facts.risk).after(last.on),
+            on: self.next_after(facts.categories, facts.risk, last.on),
             reason: DueReason::Regular,
         };
         if last.danger {
@@ -978,6 +991,38 @@ mod tests {
         assert_eq!(fixed.notes, "祖母照料");
         assert_eq!(fixed.method, VisitMethod::Phone);
         assert_eq!(fixed.visited_at, first.visited_at);
+    }
+
+    #[test]
+    fn the_shortest_interval_is_chosen_on_the_day_of_the_visit() {
+        // 4 months is 120 days from January 1 but 123 from May 1: a medium-risk child
+        // visited on May 1 must not wait longer than a low-risk one (found by the property
+        // test below).
+        let p = VisitPolicy {
+            effective_from: NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(),
+            rules: vec![VisitRule {
+                categories: Vec::new(),
+                min_risk: Some(Risk::Medium),
+                every: Period::Months(4),
+            }],
+            default_every: Period::Days(120),
+            first_visit_days: 7,
+            danger_followup_days: 3,
+        };
+        let last = NaiveDate::from_ymd_opt(2020, 5, 1).unwrap();
+        let facts = |risk| ScheduleFacts {
+            categories: CategorySet::default(),
+            risk,
+            registered_on: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            last_visit: Some(LastVisit {
+                on: last,
+                danger: false,
+                planned: None,
+            }),
+        };
+        let low = p.due(&facts(Risk::Low)).on;
+        assert_eq!(low, last + Duration::days(120));
+        assert_eq!(p.due(&facts(Risk::Medium)).on, low);
     }
 
     #[test]

@@ -206,18 +206,23 @@ impl Store {
                 "分片数 {shards} 无效：请给 1 到 1024 之间的整数（默认 {DEFAULT_SHARDS}）"
             )));
         }
-        let mut conn = pool.acquire().await?;
+        // Its own connection, out of the pool: the settings below must not outlive it.
+        let mut conn = pool.acquire().await?.detach();
+        // Citus narrates each table it moves; the caller prints what was done.
+        sqlx::query("SET client_min_messages = warning")
+            .execute(&mut conn)
+            .await?;
         // The audit log's append-only trigger only raises an error: safe on shards.
         sqlx::query("SET citus.enable_unsafe_triggers = on")
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
         sqlx::query(&format!("SET citus.shard_count = {shards}"))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
         // Moving existing rows into shards over one connection keeps it one transaction
         // per table.
         sqlx::query("SET citus.multi_shard_modify_mode = 'sequential'")
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
         let mut done = Vec::new();
         let mut first_of_group: Vec<(&str, &str)> = Vec::new();
@@ -230,12 +235,12 @@ impl Store {
                      AND NOT (partmethod = 'n' AND repmodel = 's')",
             )
             .bind(table)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut conn)
             .await?;
             let exists: Option<i32> =
                 sqlx::query_scalar("SELECT 1 WHERE to_regclass($1) IS NOT NULL")
                     .bind(table)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(&mut conn)
                     .await?;
             if exists.is_none() {
                 // A later migration's table: placed when that migration runs.
@@ -258,7 +263,7 @@ impl Store {
                 (Placement::Reference, None) => {
                     sqlx::query("SELECT create_reference_table($1)")
                         .bind(table)
-                        .execute(&mut *conn)
+                        .execute(&mut conn)
                         .await
                         .map_err(|e| placing_failed(table, e))?;
                     true
@@ -277,7 +282,7 @@ impl Store {
                         .bind(table)
                         .bind(column)
                         .bind(&colocate)
-                        .execute(&mut *conn)
+                        .execute(&mut conn)
                         .await
                         .map_err(|e| placing_failed(table, e))?;
                     true
@@ -292,7 +297,7 @@ impl Store {
                 "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = to_regclass($1)",
             )
             .bind(table)
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await?;
             done.push(TablePlacement {
                 table,
@@ -301,6 +306,8 @@ impl Store {
                 shards,
             });
         }
+        use sqlx::Connection;
+        conn.close().await.ok();
         Ok(done)
     }
 }

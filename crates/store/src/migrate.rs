@@ -47,13 +47,17 @@ impl Store {
         let distributed = self.is_distributed().await?;
         let mut tx = self.begin().await?;
         if let Tx::Pg(_) = tx {
-            // Two servers starting at once must not both migrate.
-            on!(tx.conn(), |c| sqlx::query(
-                "SELECT pg_advisory_xact_lock(7311202611)"
-            )
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
+            // Two servers starting at once must not both migrate. Notices ("already
+            // exists, skipping") are not news.
+            for sql in [
+                "SELECT pg_advisory_xact_lock(7311202611)",
+                "SET LOCAL client_min_messages = warning",
+            ] {
+                on!(tx.conn(), |c| sqlx::query(sql)
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+            }
         }
         if distributed {
             // DDL and data changes to sharded tables in one transaction must share one
