@@ -30,11 +30,13 @@ impl Backend {
 
 #[derive(Clone)]
 pub(crate) enum Db {
-    /// SQLite allows one writer at a time: all writes go through a one-connection pool so
-    /// that transactions queue in the application instead of failing with SQLITE_BUSY.
+    /// SQLite allows one writer at a time: all writes go through the one writer
+    /// connection, so that transactions queue in the application instead of failing with
+    /// SQLITE_BUSY, and commit in groups (one fsync for many; see group.rs).
     Sqlite {
         read: SqlitePool,
         write: SqlitePool,
+        group: crate::group::Group,
     },
     Postgres(PgPool),
 }
@@ -70,18 +72,19 @@ macro_rules! on {
 
 /// A write transaction. Dropping it without [`Tx::commit`] rolls back.
 pub(crate) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(crate::group::GroupTx),
     Pg(Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::Sqlite(t) => Conn::Sqlite(t.conn()),
             Tx::Pg(t) => Conn::Pg(t),
         }
     }
 
+    /// Commits; on return the transaction is durable.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
@@ -161,7 +164,7 @@ impl Store {
 
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match &self.db {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Sqlite { group, .. } => Tx::Sqlite(group.begin().await?),
             Db::Postgres(p) => Tx::Pg(p.begin().await?),
         })
     }
@@ -187,18 +190,32 @@ impl Store {
     /// `PRAGMA optimize`; PostgreSQL's autovacuum does this by itself). Without them SQLite
     /// sorts a county's whole ledger for each page instead of walking the list index.
     pub async fn optimize(&self) -> Result<(), StoreError> {
-        if let Db::Sqlite { write, .. } = &self.db {
+        if let Db::Sqlite { group, .. } = &self.db {
+            let mut writer = group.exclusive().await?;
             sqlx::query("PRAGMA optimize=0x10002")
-                .execute(write)
+                .execute(writer.conn())
                 .await?;
         }
         Ok(())
     }
 
+    /// SQLite: how many write transactions have committed, in how many commits (fsyncs).
+    #[doc(hidden)]
+    pub fn group_commit_stats(&self) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        match &self.db {
+            Db::Sqlite { group, .. } => {
+                Some((group.stats.0.load(Relaxed), group.stats.1.load(Relaxed)))
+            }
+            Db::Postgres(_) => None,
+        }
+    }
+
     /// Closes every pooled connection (SQLite then checkpoints its WAL).
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, write, group } => {
+                group.close().await;
                 read.close().await;
                 write.close().await;
             }
@@ -245,5 +262,7 @@ async fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
         .map_err(|e| {
             StoreError::Config(format!("无法打开 SQLite 数据库 {}：{e}", path.display()))
         })?;
-    Ok(Db::Sqlite { read, write })
+    let writer = write.acquire().await?;
+    let group = crate::group::Group::start(writer);
+    Ok(Db::Sqlite { read, write, group })
 }

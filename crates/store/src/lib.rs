@@ -14,6 +14,7 @@ mod crypto;
 mod db;
 mod divisions;
 mod error;
+mod group;
 mod migrate;
 mod settings;
 mod stations;

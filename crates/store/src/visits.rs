@@ -376,9 +376,10 @@ impl Store {
             .map(|r| r.rows_affected())
             })?;
             if claimed == 0 {
-                // Another request with this key committed while we prepared (PostgreSQL
-                // waits for it above): answer with its result.
-                drop(tx);
+                // Another request with this key got there first (PostgreSQL waits for it
+                // above; on SQLite it may sit in the same group commit): once that is
+                // durable, answer with its result.
+                tx.commit().await?;
                 return match self.replay(scope, &county, key, &request_hash).await? {
                     Some(found) => Ok((found, true)),
                     None => Err(StoreError::Conflict {
@@ -1516,7 +1517,8 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         if inserted == 0 {
-            drop(tx);
+            // The same bytes are there already (perhaps in this group commit): wait for it.
+            tx.commit().await?;
             return self
                 .photo_by_digest(&child, &digest)
                 .await?

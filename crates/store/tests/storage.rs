@@ -1999,3 +1999,71 @@ async fn a_villages_worklist_and_a_childs_page_touch_one_shard_and_a_city_list_a
     names.sort();
     assert_eq!(names, vec!["丙", "甲"]);
 }
+
+#[tokio::test]
+async fn concurrent_writes_share_commits_and_a_failed_one_takes_nothing_with_it() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let before = s.group_commit_stats();
+        // 40 registrations at once, every fourth one the same new 身份证号: one of those
+        // wins, the others fail inside the shared transaction (after writing a row) and
+        // must leave nothing behind.
+        let taken = child_id(9, 700);
+        let mut tasks = Vec::new();
+        for i in 0..40u32 {
+            let (s, dir) = (s.clone(), dir.clone());
+            let id = if i % 4 == 0 {
+                taken.clone()
+            } else {
+                child_id(9, 701 + i)
+            };
+            tasks.push(tokio::spawn(async move {
+                s.create_child(&dir, patch("并发", &id, "510812100201"), "")
+                    .await
+            }));
+        }
+        let (mut ok, mut refused) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(StoreError::Conflict { field, .. }) => {
+                    assert_eq!(field, "id_number");
+                    refused += 1
+                }
+                Err(e) => panic!("{}: {e:?}", db.label),
+            }
+        }
+        assert_eq!((ok, refused), (31, 9), "{}", db.label);
+        // Every acknowledged record is there, and only those.
+        let (_, total) = s
+            .list_children(
+                &dir,
+                &ChildFilter {
+                    per_page: 50,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 31, "{}", db.label);
+        if db.label != "citus" {
+            // The refused ones had written their locator row before the conflict.
+            let stray = db
+                .raw("DELETE FROM child_locator WHERE id NOT IN (SELECT id FROM children)")
+                .await
+                .unwrap();
+            assert_eq!(stray, 0, "{}", db.label);
+        }
+        assert!(s.verify_audit().await.unwrap().is_ok(), "{}", db.label);
+        if let (Some((t0, c0)), Some((t1, c1))) = (before, s.group_commit_stats()) {
+            let (txs, commits) = (t1 - t0, c1 - c0);
+            assert!(txs >= 31, "{txs} transactions");
+            assert!(
+                commits * 2 <= txs,
+                "{txs} transactions in {commits} commits: no grouping"
+            );
+        }
+    }
+}
