@@ -225,8 +225,16 @@ impl Store {
             .execute(&mut conn)
             .await?;
         let mut done = Vec::new();
-        let mut first_of_group: Vec<(&str, &str)> = Vec::new();
         for &(table, placement) in PLAN {
+            let exists: Option<i32> =
+                sqlx::query_scalar("SELECT 1 WHERE to_regclass($1) IS NOT NULL")
+                    .bind(table)
+                    .fetch_optional(&mut conn)
+                    .await?;
+            if exists.is_none() {
+                // A later migration's table: placed when that migration runs.
+                continue;
+            }
             // A table with a foreign key to a reference table becomes a 'citus local'
             // table (method n, replication s) on its own: that is not placed yet.
             let current: Option<(String, Option<String>)> = sqlx::query_as(
@@ -237,15 +245,6 @@ impl Store {
             .bind(table)
             .fetch_optional(&mut conn)
             .await?;
-            let exists: Option<i32> =
-                sqlx::query_scalar("SELECT 1 WHERE to_regclass($1) IS NOT NULL")
-                    .bind(table)
-                    .fetch_optional(&mut conn)
-                    .await?;
-            if exists.is_none() {
-                // A later migration's table: placed when that migration runs.
-                continue;
-            }
             let changed = match (placement, current) {
                 (Placement::Reference, Some((method, _))) if method == "n" => false,
                 (Placement::Distributed { column, .. }, Some((method, Some(col))))
@@ -270,14 +269,7 @@ impl Store {
                 }
                 (Placement::Distributed { column, group }, None) => {
                     // A group's first table decides its shards; the others join it.
-                    let colocate = first_of_group
-                        .iter()
-                        .find(|(g, _)| *g == group)
-                        .map(|(_, t)| (*t).to_string());
-                    let colocate = match colocate {
-                        Some(t) => t,
-                        None => existing_group_member(&mut conn, group).await?,
-                    };
+                    let colocate = colocation_target(&mut conn, group).await?;
                     sqlx::query("SELECT create_distributed_table($1, $2, colocate_with => $3)")
                         .bind(table)
                         .bind(column)
@@ -288,11 +280,6 @@ impl Store {
                     true
                 }
             };
-            if let Placement::Distributed { group, .. } = placement {
-                if !first_of_group.iter().any(|(g, _)| *g == group) {
-                    first_of_group.push((group, table));
-                }
-            }
             let shards: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = to_regclass($1)",
             )
@@ -320,10 +307,10 @@ fn placing_failed(table: &str, e: sqlx::Error) -> StoreError {
     StoreError::Config(format!("分布表 {table} 失败：{detail}"))
 }
 
-/// The colocation target for a group none of whose tables were seen yet in this run:
-/// another already distributed table of the group (a table added by a later migration
-/// joins its group), else 'none' (a new group).
-async fn existing_group_member(
+/// What a table of `group` is colocated with: a table of the group already distributed
+/// (earlier in this run, or before a later migration added the table), else 'none' (it
+/// starts the group).
+async fn colocation_target(
     conn: &mut sqlx::PgConnection,
     group: &str,
 ) -> Result<String, StoreError> {

@@ -97,9 +97,7 @@ impl Group {
         }
         b.next_savepoint += 1;
         let sp = b.next_savepoint;
-        if let Err(e) = exec(&mut b, &format!("SAVEPOINT m{sp}")).await {
-            return Err(e);
-        }
+        exec(&mut b, &format!("SAVEPOINT m{sp}")).await?;
         Ok(GroupTx {
             guard: Some(b),
             savepoint: sp,

@@ -19,8 +19,8 @@ pub struct TestDb {
     pub label: &'static str,
     dir: Option<PathBuf>,
     /// Citus: the database's name and every node's admin URL, to drop it afterwards (each
-    /// database keeps a maintenance worker alive on every node).
-    cluster: Option<(String, Vec<String>)>,
+    /// database keeps a maintenance worker alive on every node). Grows with add_citus_node.
+    cluster: Option<(String, std::sync::Mutex<Vec<String>>)>,
 }
 
 impl Drop for TestDb {
@@ -29,6 +29,7 @@ impl Drop for TestDb {
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Some((name, nodes)) = self.cluster.take() {
+            let nodes = nodes.into_inner().unwrap_or_else(|e| e.into_inner());
             // Drop may run inside the test's runtime: use a thread with its own.
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
@@ -161,23 +162,7 @@ impl TestDb {
             nodes.push(base.clone().host(host).port(*port as u16));
         }
         for node in &nodes {
-            let mut c = node
-                .clone()
-                .database("postgres")
-                .connect()
-                .await
-                .expect("node");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut c)
-                .await
-                .expect("create test database on a node");
-            c.close().await.ok();
-            let mut c = node.clone().database(&name).connect().await.expect("node");
-            sqlx::query("CREATE EXTENSION citus")
-                .execute(&mut c)
-                .await
-                .expect("citus extension");
-            c.close().await.ok();
+            prepare_citus_node(node, &name).await;
         }
         let opts = base.clone().database(&name);
         let mut c = opts.connect().await.expect("new coordinator database");
@@ -209,8 +194,34 @@ impl TestDb {
             url,
             label: "citus",
             dir: Some(dir),
-            cluster: Some((name, admin_urls)),
+            cluster: Some((name, std::sync::Mutex::new(admin_urls))),
         })
+    }
+
+    /// Citus only: one more worker for this database (the server at host:port, already
+    /// running with Citus loaded): the database and the extension there, the node
+    /// registered with the coordinator. The database there is dropped with this one.
+    pub async fn add_citus_node(&self, host: &str, port: u16) {
+        let (name, nodes) = self.cluster.as_ref().expect("a Citus test database");
+        let node = PgConnectOptions::from_str(&self.url)
+            .expect("url")
+            .host(host)
+            .port(port);
+        prepare_citus_node(&node, name).await;
+        nodes
+            .lock()
+            .unwrap()
+            .push(node.database("postgres").to_url_lossy().to_string());
+        let mut c = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("coordinator");
+        sqlx::query("SELECT citus_add_node($1, $2)")
+            .bind(host)
+            .bind(i32::from(port))
+            .execute(&mut c)
+            .await
+            .expect("add worker");
+        c.close().await.ok();
     }
 
     /// SQLite always; PostgreSQL and Citus when their test servers are configured.
@@ -281,6 +292,27 @@ impl TestDb {
         let store = Store::open(Some(&url), &dir).await.expect("open");
         store
     }
+}
+
+/// Creates database `name` on the server `node` names, with the citus extension.
+async fn prepare_citus_node(node: &PgConnectOptions, name: &str) {
+    let mut c = node
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .expect("node");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .await
+        .expect("create test database on a node");
+    c.close().await.ok();
+    let mut c = node.clone().database(name).connect().await.expect("node");
+    sqlx::query("CREATE EXTENSION citus")
+        .execute(&mut c)
+        .await
+        .expect("citus extension");
+    c.close().await.ok();
 }
 
 /// Runs raw SQL on a SQLite file directly (tests that tamper with what the CLI wrote).

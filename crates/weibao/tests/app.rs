@@ -1986,29 +1986,6 @@ fn count_pdf_pages(pdf: &[u8]) -> usize {
         - text.matches("/Type/Pages").count()
 }
 
-/// psql against `url`, one command, stopping at the first error; the output's lines.
-fn psql(url: &str, command: &str) -> String {
-    let out = std::process::Command::new("psql")
-        .args([
-            url,
-            "-X",
-            "-q",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            command,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql {command}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn the_cluster_grows_by_a_worker_while_serving_and_loses_nothing() {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -2020,9 +1997,6 @@ fn the_cluster_grows_by_a_worker_while_serving_and_loses_nothing() {
         Ok(d) if !d.is_empty() => d,
         _ => panic!("WEIBAO_TEST_CITUS_DIR names the cluster scripts/citus started"),
     };
-    // psql does not know sqlx's URL parameters.
-    let db_url = app.db_url().split('?').next().unwrap().to_string();
-    let db_name = db_url.rsplit('/').next().unwrap().to_string();
     let dir = app.token("dir-a1");
     let names = [
         "甲", "乙", "丙", "丁", "戊", "己", "庚", "辛", "壬", "癸", "子", "丑",
@@ -2036,7 +2010,7 @@ fn the_cluster_grows_by_a_worker_while_serving_and_loses_nothing() {
     let acked = Mutex::new(Vec::<String>::new());
     let failures = Mutex::new(Vec::<String>::new());
     let reads = std::sync::atomic::AtomicUsize::new(0);
-    let (new_node, moved) = std::thread::scope(|s| {
+    let moved = std::thread::scope(|s| {
         for t in 0..3usize {
             let (app, dir, children) = (&app, &dir, &children);
             let (stop, acked, failures, reads) = (&stop, &acked, &failures, &reads);
@@ -2093,32 +2067,21 @@ fn the_cluster_grows_by_a_worker_while_serving_and_loses_nothing() {
         );
         let node = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let (host, port) = node.split_once(':').unwrap();
-        let admin = format!("postgres://postgres@{host}:{port}/postgres");
-        if psql(
-            &admin,
-            &format!("SELECT 1 FROM pg_database WHERE datname = '{db_name}'"),
-        )
-        .is_empty()
-        {
-            psql(&admin, &format!("CREATE DATABASE {db_name}"));
-        }
-        let on_new = format!("postgres://postgres@{host}:{port}/{db_name}");
-        psql(&on_new, "CREATE EXTENSION IF NOT EXISTS citus");
-        psql(&db_url, &format!("SELECT citus_add_node('{host}', {port})"));
-        psql(&db_url, "SELECT citus_rebalance_start()");
-        psql(&db_url, "SELECT citus_rebalance_wait()");
-        let moved: i64 = psql(
-            &db_url,
-            &format!(
+        let db = app.db();
+        app.block_on(db.add_citus_node(host, port.parse().unwrap()));
+        app.block_on(db.pg_column("SELECT citus_rebalance_start()"));
+        app.block_on(db.pg_column("SELECT citus_rebalance_wait()"));
+        let moved: i64 = app
+            .block_on(db.pg_column(&format!(
                 "SELECT count(*) FROM pg_dist_shard_placement
                  WHERE nodename = '{host}' AND nodeport = {port}"
-            ),
-        )
-        .parse()
-        .unwrap();
+            )))
+            .remove(0)
+            .parse()
+            .unwrap();
         // A little more load on the grown cluster.
         std::thread::sleep(std::time::Duration::from_millis(500));
-        (on_new, moved)
+        moved
     });
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "requests failed: {failures:?}");
@@ -2148,12 +2111,5 @@ fn the_cluster_grows_by_a_worker_while_serving_and_loses_nothing() {
     eprintln!(
         "grew the cluster under load: {} visits acknowledged and found, {moved} shard placements moved",
         acked.len()
-    );
-    // The test database on the new node goes with the test.
-    drop(app);
-    let admin = new_node.rsplit_once('/').unwrap().0.to_string() + "/postgres";
-    psql(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
     );
 }

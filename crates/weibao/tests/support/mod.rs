@@ -56,33 +56,15 @@ impl TestApp {
     /// configured.
     pub fn all() -> Vec<TestApp> {
         let mut apps = vec![TestApp::sqlite()];
-        let rt = runtime();
-        if let Some(db) = rt.block_on(TestDb::postgres()) {
-            apps.push(TestApp::start(
-                rt,
-                db.store.clone(),
-                db.label,
-                Some(db),
-                true,
-            ));
-        }
-        let rt = runtime();
-        if let Some(db) = rt.block_on(TestDb::citus()) {
-            apps.push(TestApp::start(
-                rt,
-                db.store.clone(),
-                db.label,
-                Some(db),
-                true,
-            ));
-        }
+        apps.extend(TestApp::seeded(TestDb::postgres));
+        apps.extend(TestApp::citus());
         apps
     }
 
-    /// The seeded app on a fresh distributed database of the test Citus cluster.
-    pub fn citus() -> Option<TestApp> {
+    /// The seeded app on the database `make` creates (None when it has no server).
+    fn seeded<F: Future<Output = Option<TestDb>>>(make: fn() -> F) -> Option<TestApp> {
         let rt = runtime();
-        let db = rt.block_on(TestDb::citus())?;
+        let db = rt.block_on(make())?;
         Some(TestApp::start(
             rt,
             db.store.clone(),
@@ -90,6 +72,11 @@ impl TestApp {
             Some(db),
             true,
         ))
+    }
+
+    /// The seeded app on a fresh distributed database of the test Citus cluster.
+    pub fn citus() -> Option<TestApp> {
+        TestApp::seeded(TestDb::citus)
     }
 
     /// The test database underneath (PostgreSQL/Citus helpers).
