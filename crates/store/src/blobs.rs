@@ -11,6 +11,14 @@ use std::path::{Path, PathBuf};
 pub trait BlobStore: Send + Sync + 'static {
     fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
     fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
+    /// Whether a blob is there (without reading it).
+    fn exists(&self, key: &str) -> std::io::Result<bool> {
+        match self.get(key) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// Files under a directory, two levels of fan-out by the key's first characters.
@@ -55,6 +63,10 @@ impl BlobStore for LocalDir {
     fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.path(key)?)
     }
+
+    fn exists(&self, key: &str) -> std::io::Result<bool> {
+        self.path(key)?.try_exists()
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +79,8 @@ mod tests {
         let store = LocalDir::new(&dir);
         store.put("abcd-1234", b"photo").unwrap();
         assert_eq!(store.get("abcd-1234").unwrap(), b"photo");
+        assert!(store.exists("abcd-1234").unwrap());
+        assert!(!store.exists("abcd-1235").unwrap());
         assert!(store.put("../../etc/passwd", b"x").is_err());
         assert!(store.get("ab/cd").is_err());
         assert!(store.get("zzzz-missing").is_err());

@@ -13,8 +13,10 @@ mod cluster;
 mod crypto;
 mod db;
 mod divisions;
+mod dump;
 mod error;
 mod group;
+mod integrity;
 mod migrate;
 mod settings;
 mod stations;
@@ -34,6 +36,7 @@ pub use cluster::{Placement, TablePlacement, COUNTY_GROUP, DEFAULT_SHARDS, PLAN}
 pub use crypto::{password_policy, sm3_hex};
 pub use db::{Backend, Store};
 pub use divisions::{Division, DivisionImportRow};
+pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
 pub use settings::{
     default_distress_subtypes, CATEGORY_RULES, DISTRESS_SUBTYPES, IMPORT_HEADER_ALIASES,

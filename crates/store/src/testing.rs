@@ -74,6 +74,11 @@ pub fn pg_admin_url() -> Option<String> {
 }
 
 impl TestDb {
+    /// The data directory the store keeps its photos under (for a second process).
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_deref()
+    }
+
     pub async fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join(format!("weibao-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");

@@ -1809,13 +1809,13 @@ async fn migrations_written_after_distribution_apply_through_the_coordinator() {
     let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
     s.distribute(4).await.unwrap();
     // (before 0003 the children table had no schedule: insert one row by hand)
-    db.raw(&format!(
+    db.raw(
         "INSERT INTO children (county_code, id, division_code, name, name_initials, id_number,
              id_masked, id_index, birth_date, sex, hukou, school_status, support_bits,
              category_bits, risk, sensitive, status, details, version, created_at, updated_at)
          VALUES ('510812', 'c-old', '510812100201', '旧档', 'jd', 'x', 'x', 'x', '2015-01-01',
-             '女', '农业', '在校', 0, 0, '低', false, 'active', '{{}}', 1, 0, 0)"
-    ))
+             '女', '农业', '在校', 0, 0, '低', false, 'active', '{}', 1, 0, 0)",
+    )
     .await
     .unwrap();
     // ...then upgraded: 0003 alters the sharded children table, fills the new column and

@@ -1,5 +1,6 @@
 //! The `weibao` command line: serve, migrate, users, divisions, audit.
 
+pub mod backup;
 pub mod demo;
 pub mod divisions_csv;
 pub mod synth;
@@ -56,6 +57,19 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write the whole installation (every record, version, audit entry and photo; not
+    /// sign-ins) to one file, while the server keeps running: a consistent snapshot.
+    Backup {
+        /// The backup file to write (gzip-compressed JSON lines), e.g. weibao-2026-11-23.backup.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a backup into this (empty) database and data directory: all of it or nothing.
+    /// A backup made on SQLite restores on PostgreSQL and the other way round.
+    Restore {
+        /// A file written by `weibao backup`.
+        file: PathBuf,
+    },
     /// The database itself: placing the schema on a Citus cluster.
     Db {
         #[command(subcommand)]
@@ -111,6 +125,21 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum DbCommand {
+    /// Check what every write keeps together (each record has its current version, each
+    /// visit its child, each photo its file, every audit chain verifies); exits 1 and
+    /// names what is broken.
+    Check,
+    /// Move the whole installation to another database, e.g. from SQLite to PostgreSQL
+    /// when a county outgrows one file. The target must be new and empty; photos stay in
+    /// the data directory. The source may keep serving while this runs (a snapshot).
+    Copy {
+        /// Source database URL (default: this installation, --database or the data dir).
+        #[arg(long)]
+        from: Option<String>,
+        /// Target database URL, e.g. postgres://weibao@db/weibao.
+        #[arg(long)]
+        to: String,
+    },
     /// On a Citus coordinator (--database): reference tables on every node, the large
     /// tables sharded by county and colocated. Idempotent; refuses elsewhere.
     Distribute {
@@ -244,6 +273,53 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 println!("已应用迁移：{}", done.join(", "));
             }
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let store = open(&cli.db).await?;
+            println!("{}", backup::backup(&store, &out).await?);
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let store = open(&cli.db).await?;
+            println!("{}", backup::restore(&store, &file).await?);
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Check,
+        } => {
+            let store = open(&cli.db).await?;
+            let problems = store.check_integrity().await.map_err(|e| e.to_string())?;
+            if problems.is_empty() {
+                println!("数据完整：记录与版本一致，照片文件齐全，审计链完整");
+                Ok(())
+            } else {
+                Err(format!(
+                    "发现 {} 类问题：\n{}",
+                    problems.len(),
+                    problems.join("\n")
+                ))
+            }
+        }
+        Command::Db {
+            command: DbCommand::Copy { from, to },
+        } => {
+            let source_args = DbArgs {
+                data_dir: cli.db.data_dir.clone(),
+                database: from.or(cli.db.database.clone()),
+            };
+            let target_args = DbArgs {
+                data_dir: cli.db.data_dir.clone(),
+                database: Some(to),
+            };
+            if source_args.database.as_deref().map(str::trim)
+                == target_args.database.as_deref().map(str::trim)
+            {
+                return Err("--from 与 --to 是同一个数据库：请让 --to 指向新建的空数据库".into());
+            }
+            let source = open(&source_args).await?;
+            let target = open(&target_args).await.map_err(|e| format!("--to：{e}"))?;
+            println!("{}", backup::copy(&source, &target).await?);
             Ok(())
         }
         Command::Db {

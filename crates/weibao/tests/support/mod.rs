@@ -43,7 +43,7 @@ const FIXTURE_USERS: &[(&str, Role, &str)] = &[
     ("dir-b1", Role::Director, "510812101200"),
 ];
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
