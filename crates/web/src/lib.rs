@@ -9,6 +9,7 @@ mod auth;
 pub mod card;
 mod error;
 pub mod ledger_io;
+pub mod limits;
 mod metrics;
 mod pages;
 mod security;
@@ -31,6 +32,8 @@ pub struct AppState {
     openapi: Arc<String>,
     /// The address printed on cards (e.g. https://wb.example.gov.cn); None: the request's.
     pub public_url: Option<Arc<String>>,
+    /// Sign-in and import rate limits.
+    pub limiter: Arc<limits::Limiter>,
 }
 
 impl AppState {
@@ -40,7 +43,14 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             openapi: Arc::new(api::openapi_json()),
             public_url: None,
+            limiter: Arc::new(limits::Limiter::default()),
         }
+    }
+
+    /// Replaces the rate limits (tests tighten or loosen them).
+    pub fn with_limits(mut self, limits: limits::Limits) -> AppState {
+        self.limiter = Arc::new(limits::Limiter::new(limits));
+        self
     }
 
     /// Sets the address printed on cards' QR codes.

@@ -253,6 +253,69 @@ fn five_wrong_passwords_lock_the_account_with_423() {
 }
 
 #[test]
+fn one_address_trying_many_accounts_gets_429_and_imports_are_rate_limited() {
+    let app = TestApp::sqlite();
+    // Wrong passwords on 20 different (unknown) accounts: each answers 401...
+    for n in 0..20 {
+        let (status, body) = app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": format!("guess-{n}"), "password": "Wrong#2026x"}),
+        );
+        assert_eq!(status, 401, "{body}");
+    }
+    // ...then the address is refused, even with a right password, with Retry-After.
+    let refused = match ureq::post(&format!("{}/api/v1/auth/login", app.base))
+        .send_json(json!({"username": "office", "password": PASSWORD}))
+    {
+        Err(ureq::Error::Status(429, r)) => r,
+        other => panic!("expected 429: {other:?}"),
+    };
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=600).contains(&wait), "{wait}");
+    let body: serde_json::Value = refused.into_json().unwrap();
+    assert_eq!(body["error"]["code"], "too_many_logins", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("秒后再试"));
+    // The login form says so too.
+    let (status, _, page) = app.raw(
+        "POST",
+        "/login",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(format!("username=office&password={}", support::url_encode(PASSWORD)).as_bytes()),
+    );
+    assert_eq!(status, 429);
+    assert!(String::from_utf8_lossy(&page).contains("过于频繁"));
+    // Ten minutes later the address may try again.
+    app.store.clock().advance_ms(10 * 60 * 1000);
+    let token = app.token("office");
+
+    // Imports: ten a minute per account, then 429.
+    for _ in 0..10 {
+        let (status, _) = upload(
+            &app,
+            &token,
+            &format!("/api/v1/children/import?division={COUNTY}"),
+            b"not a workbook",
+        );
+        assert_eq!(status, 422);
+    }
+    let (status, body) = upload(
+        &app,
+        &token,
+        &format!("/api/v1/children/import?division={COUNTY}"),
+        b"not a workbook",
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("too_many_imports")),
+        "{body}"
+    );
+}
+
+#[test]
 fn sign_ins_and_writes_are_audited_and_the_chain_verifies() {
     for app in TestApp::all() {
         app.token("office");

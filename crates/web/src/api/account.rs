@@ -2,6 +2,7 @@
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,27 +35,30 @@ pub struct LoginResponse {
         (status = 200, description = "已登录", body = LoginResponse),
         (status = 401, description = "用户名或密码错误", body = ErrorBody),
         (status = 423, description = "账户已锁定", body = ErrorBody),
+        (status = 429, description = "同一地址登录尝试过于频繁（见 Retry-After）", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let ua = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let ip = peer.ip().to_string();
+    let now = state.store.clock().now_ms();
+    if let Err(wait) = state.limiter.before_login(&ip, now) {
+        return Ok(crate::limits::refuse_login(wait));
+    }
     let outcome = state
         .store
-        .login(
-            &req.username,
-            &req.password,
-            SessionKind::Api,
-            &peer.ip().to_string(),
-            ua,
-        )
+        .login(&req.username, &req.password, SessionKind::Api, &ip, ua)
         .await?;
+    if matches!(outcome, LoginOutcome::WrongCredentials) {
+        state.limiter.login_failed(&ip, now);
+    }
     match outcome {
         LoginOutcome::Success {
             token,
@@ -65,7 +69,8 @@ pub async fn login(
             token,
             expires_at: crate::pages::rfc3339(expires_at),
             must_change_password: user.must_change_password,
-        })),
+        })
+        .into_response()),
         LoginOutcome::WrongCredentials => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong_credentials",

@@ -666,7 +666,8 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
     request_body(content = ImportUpload, content_type = "multipart/form-data"),
     responses((status = 200, description = "试导入报告，或导入完成", body = crate::ledger_io::ImportReport),
               (status = 422, description = "有错误行：未导入任何记录", body = crate::ledger_io::ImportReport),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "导入过于频繁（见 Retry-After）", body = ErrorBody)))]
 pub async fn import_children(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -679,6 +680,12 @@ pub async fn import_children(
         .scope()
         .check(weibao_domain::access::Action::EditChildren, division)
         .map_err(weibao_store::StoreError::from)?;
+    if let Err(refused) = state
+        .limiter
+        .before_import(&caller.scope().user_id, state.store.clock().now_ms())
+    {
+        return Ok(refused);
+    }
     let bytes = super::multipart_file(
         multipart,
         |e| {

@@ -290,16 +290,22 @@ async fn login_submit(
         *res.status_mut() = status;
         res
     };
+    let ip = peer.ip().to_string();
+    let now = state.store.clock().now_ms();
+    if let Err(wait) = state.limiter.before_login(&ip, now) {
+        let res = again(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("登录尝试过于频繁，请 {wait} 秒后再试；忘记密码请联系管理员重置。"),
+        );
+        return crate::limits::with_retry_after(res, wait);
+    }
     let outcome = state
         .store
-        .login(
-            &form.username,
-            &form.password,
-            SessionKind::Web,
-            &peer.ip().to_string(),
-            ua,
-        )
+        .login(&form.username, &form.password, SessionKind::Web, &ip, ua)
         .await;
+    if matches!(outcome, Ok(LoginOutcome::WrongCredentials)) {
+        state.limiter.login_failed(&ip, now);
+    }
     match outcome {
         Ok(LoginOutcome::Success { token, user, .. }) => {
             // A fresh session id at every sign-in (no fixation); the old one is dropped.
