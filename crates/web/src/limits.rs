@@ -133,11 +133,11 @@ impl Limiter {
             .hit(self.limits.login_failures, ip, now_ms);
     }
 
-    /// Before an import by `user_id`: Err(the 429 answer) when it must be refused.
-    pub fn before_import(&self, user_id: &str, now_ms: i64) -> Result<(), Response> {
+    /// Before an import by `user_id`: the 429 answer when it must be refused.
+    pub fn before_import(&self, user_id: &str, now_ms: i64) -> Option<Response> {
         match self.imports.take(self.limits.imports, user_id, now_ms) {
-            None => Ok(()),
-            Some(wait) => Err(with_retry_after(
+            None => None,
+            Some(wait) => Some(with_retry_after(
                 too_many(
                     "too_many_imports",
                     format!(

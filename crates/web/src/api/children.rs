@@ -680,7 +680,7 @@ pub async fn import_children(
         .scope()
         .check(weibao_domain::access::Action::EditChildren, division)
         .map_err(weibao_store::StoreError::from)?;
-    if let Err(refused) = state
+    if let Some(refused) = state
         .limiter
         .before_import(&caller.scope().user_id, state.store.clock().now_ms())
     {
