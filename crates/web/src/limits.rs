@@ -135,20 +135,13 @@ impl Limiter {
 
     /// Before an import by `user_id`: the 429 answer when it must be refused.
     pub fn before_import(&self, user_id: &str, now_ms: i64) -> Option<Response> {
-        match self.imports.take(self.limits.imports, user_id, now_ms) {
-            None => None,
-            Some(wait) => Some(with_retry_after(
-                too_many(
-                    "too_many_imports",
-                    format!(
-                        "导入过于频繁（每分钟最多 {} 次），请 {wait} 秒后再试",
-                        self.limits.imports.max
-                    ),
-                )
-                .into_response(),
-                wait,
-            )),
-        }
+        let max = self.limits.imports.max;
+        self.imports
+            .take(self.limits.imports, user_id, now_ms)
+            .map(|wait| {
+                let message = format!("导入过于频繁（每分钟最多 {max} 次），请 {wait} 秒后再试");
+                with_retry_after(too_many("too_many_imports", message).into_response(), wait)
+            })
     }
 }
 
