@@ -24,12 +24,16 @@ pub enum Role {
     Unit,
     /// 强制报告责任单位 (schools, hospitals, ... that file mandatory reports)
     Reporter,
-    /// 审计员
+    /// 审计员 (审计管理员: reads and exports the audit log, nothing else)
     Auditor,
+    /// 安全管理员: watches and ends sign-in sessions (等保 三员分立: the system
+    /// administrator manages accounts, the security administrator sessions, the auditor the
+    /// audit log; no one does two)
+    Security,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Admin,
         Role::Office,
         Role::Supervisor,
@@ -37,6 +41,7 @@ impl Role {
         Role::Unit,
         Role::Reporter,
         Role::Auditor,
+        Role::Security,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +53,7 @@ impl Role {
             Role::Unit => "unit",
             Role::Reporter => "reporter",
             Role::Auditor => "auditor",
+            Role::Security => "security",
         }
     }
 
@@ -60,6 +66,7 @@ impl Role {
             Role::Unit => "成员单位联络员",
             Role::Reporter => "强制报告单位",
             Role::Auditor => "审计员",
+            Role::Security => "安全管理员",
         }
     }
 
@@ -158,8 +165,10 @@ pub enum Action {
     ViewUsers,
     /// Create accounts, reset passwords, unlock.
     ManageUsers,
-    /// Read the audit log.
+    /// Read and export the audit log.
     ViewAudit,
+    /// List signed-in sessions and end them.
+    ManageSessions,
     /// Read children's records (identity masked).
     ViewChildren,
     /// Register children and change their records (also by import).
@@ -179,12 +188,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
         Action::ManageUsers,
         Action::ViewAudit,
+        Action::ManageSessions,
         Action::ViewChildren,
         Action::EditChildren,
         Action::RevealChild,
@@ -202,6 +212,7 @@ impl Action {
             Action::ViewUsers => "view_users",
             Action::ManageUsers => "manage_users",
             Action::ViewAudit => "view_audit",
+            Action::ManageSessions => "manage_sessions",
             Action::ViewChildren => "view_children",
             Action::EditChildren => "edit_children",
             Action::RevealChild => "reveal_child",
@@ -222,9 +233,12 @@ pub fn allows(role: Role, action: Action) -> bool {
     match action {
         ViewDivisions => true,
         ImportDivisions => role == Admin,
-        ViewUsers => matches!(role, Admin | Office | Supervisor | Auditor),
+        ViewUsers => matches!(role, Admin | Office | Supervisor | Auditor | Security),
         ManageUsers => matches!(role, Admin | Office),
-        ViewAudit => matches!(role, Admin | Auditor),
+        // 三员分立: the audit log is the auditor's alone, sessions the security
+        // administrator's; whoever manages accounts reads neither.
+        ViewAudit => role == Auditor,
+        ManageSessions => role == Security,
         // The ledger is kept by directors and read by everyone who works with children;
         // administrators run the system, not the cases (separation of duties).
         ViewChildren => matches!(role, Office | Supervisor | Director | Unit),
@@ -365,6 +379,38 @@ mod tests {
             d.check(Action::ManageUsers, code("510812100201")),
             Err(Denied::Forbidden)
         );
+    }
+
+    #[test]
+    fn accounts_sessions_and_the_audit_log_are_three_different_roles() {
+        let holders = |a: Action| Role::ALL.into_iter().filter(move |r| allows(*r, a));
+        for r in Role::ALL {
+            let powers = [
+                Action::ManageUsers,
+                Action::ManageSessions,
+                Action::ViewAudit,
+            ]
+            .into_iter()
+            .filter(|a| allows(r, *a))
+            .count();
+            assert!(
+                powers <= 1,
+                "{r} holds {powers} of the three administrator powers"
+            );
+        }
+        assert_eq!(
+            holders(Action::ViewAudit).collect::<Vec<_>>(),
+            [Role::Auditor]
+        );
+        assert_eq!(
+            holders(Action::ManageSessions).collect::<Vec<_>>(),
+            [Role::Security]
+        );
+        // Nobody who manages accounts can make themselves auditor or security officer,
+        // except the system administrator, who then reads nothing of the audit.
+        assert!(!Role::Office.may_assign(Role::Security));
+        assert!(!Role::Security.may_assign(Role::Auditor));
+        assert!(!allows(Role::Admin, Action::ViewAudit));
     }
 
     #[test]

@@ -38,6 +38,7 @@ struct UserRow {
     phone: Option<String>,
     password_hash: String,
     must_change_password: bool,
+    password_changed_at: i64,
     locked_until: Option<i64>,
     disabled: bool,
     designated: bool,
@@ -64,7 +65,61 @@ impl UserRow {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, division_code, unit, phone, \
-     password_hash, must_change_password, locked_until, disabled, designated, created_at";
+     password_hash, must_change_password, password_changed_at, locked_until, disabled, designated, \
+     created_at";
+
+/// The password rules an installation may set (`weibao settings set --key password_policy`,
+/// platform-wide): how many days a password lasts (0: no expiry) and how many earlier
+/// passwords a new one may not repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRules {
+    pub max_age_days: u32,
+    pub history: u32,
+}
+
+impl Default for PasswordRules {
+    /// 等保 level 3 practice: change every 90 days, none of the last 5 again.
+    fn default() -> Self {
+        PasswordRules {
+            max_age_days: 90,
+            history: 5,
+        }
+    }
+}
+
+/// A session joined with its account: handle, username, display name, role, division,
+/// kind, created, last seen, address, user agent.
+type SessionRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+);
+
+/// The settings key of [`PasswordRules`].
+pub const PASSWORD_POLICY: &str = "password_policy";
+
+/// A signed-in session as the security administrator sees it (never its token).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ActiveSession {
+    /// The session's handle: the SM3 hash of its token (not usable to sign in).
+    pub handle: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub kind: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
 
 /// A new account. `must_change_password` is set for temporary passwords handed out in the UI.
 #[derive(Debug, Clone)]
@@ -111,6 +166,9 @@ pub enum LoginOutcome {
     WrongCredentials,
     /// Too many failures: locked until unix ms.
     Locked { until_ms: i64 },
+    /// The password was right and the account signs in with a second factor: ask for
+    /// the authenticator's code (the attempt is not counted as a failure).
+    CodeRequired,
 }
 
 /// The user behind a live session.
@@ -324,6 +382,20 @@ impl Store {
         ip: &str,
         user_agent: &str,
     ) -> Result<LoginOutcome, StoreError> {
+        self.login_with_code(username, password, None, kind, ip, user_agent)
+            .await
+    }
+
+    /// [`Store::login`] with the second factor's code, for accounts that have one.
+    pub async fn login_with_code(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        kind: SessionKind,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<LoginOutcome, StoreError> {
         let username = username.trim();
         let now = self.now_ms();
         let row = {
@@ -364,7 +436,15 @@ impl Store {
             self.audit(failure(county, "disabled")).await?;
             return Ok(LoginOutcome::WrongCredentials);
         }
-        if !verify_password(password.into(), row.password_hash.clone()).await {
+        let mut password_ok = verify_password(password.into(), row.password_hash.clone()).await;
+        if password_ok && self.totp_enabled(&user_id).await? {
+            match code.map(str::trim).filter(|c| !c.is_empty()) {
+                None => return Ok(LoginOutcome::CodeRequired),
+                // A wrong code counts as a wrong password toward the lock.
+                Some(c) => password_ok = self.totp_check(&user_id, c).await?,
+            }
+        }
+        if !password_ok {
             let mut tx = self.begin().await?;
             let (failed,): (i32,) = on!(tx.conn(), |c| sqlx::query_as(
                 "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1
@@ -401,11 +481,18 @@ impl Store {
         }
         let token = random_token();
         let csrf_token = random_token();
+        let rules = self.password_rules().await?;
+        let expired = rules.max_age_days > 0
+            && now - row.password_changed_at > i64::from(rules.max_age_days) * 86_400_000;
+        let mut row = row;
+        row.must_change_password |= expired;
         let mut tx = self.begin().await?;
         on!(tx.conn(), |c| sqlx::query(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1"
+            "UPDATE users SET failed_logins = 0, locked_until = NULL,
+                 must_change_password = $2 WHERE id = $1"
         )
         .bind(&user_id)
+        .bind(row.must_change_password)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
@@ -587,9 +674,62 @@ impl Store {
             ));
         }
         password_policy(new).map_err(|e| StoreError::invalid("new_password", e))?;
+        let rules = self.password_rules().await?;
+        let earlier: Vec<(String,)> = {
+            let mut conn = self.read().await?;
+            on!(conn.conn(), |c| sqlx::query_as(
+                "SELECT password_hash FROM password_history WHERE user_id = $1
+                 ORDER BY changed_at DESC LIMIT $2"
+            )
+            .bind(&scope.user_id)
+            .bind(i64::from(rules.history.saturating_sub(1)))
+            .fetch_all(&mut *c)
+            .await)?
+        };
+        for (h,) in earlier {
+            if verify_password(new.into(), h).await {
+                return Err(StoreError::invalid(
+                    "new_password",
+                    Invalid::new(
+                        "password_reused",
+                        format!(
+                            "新密码不能与最近 {} 次使用过的密码相同，请换一个",
+                            rules.history
+                        ),
+                    ),
+                ));
+            }
+        }
         let hash = hash_password(new.into()).await;
         let now = self.now_ms();
         let mut tx = self.begin().await?;
+        // The password being replaced joins the history; older ones beyond it go.
+        let (old_hash,): (String,) = on!(tx.conn(), |c| sqlx::query_as(
+            "SELECT password_hash FROM users WHERE id = $1"
+        )
+        .bind(&scope.user_id)
+        .fetch_one(&mut *c)
+        .await)?;
+        on!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO password_history (user_id, changed_at, password_hash) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING"
+        )
+        .bind(&scope.user_id)
+        .bind(now)
+        .bind(&old_hash)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        on!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM password_history WHERE user_id = $1 AND changed_at NOT IN
+               (SELECT changed_at FROM password_history WHERE user_id = $1
+                ORDER BY changed_at DESC LIMIT $2)"
+        )
+        .bind(&scope.user_id)
+        .bind(i64::from(rules.history.max(1)))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         on!(tx.conn(), |c| sqlx::query(
             "UPDATE users SET password_hash = $2, must_change_password = $3,
                               password_changed_at = $4 WHERE id = $1"
@@ -613,6 +753,89 @@ impl Store {
             &mut tx,
             now,
             &AuditEvent::by(scope, "user.password", &scope.user_id).from_ip(ip),
+        )
+        .await?;
+        tx.commit().await
+    }
+}
+
+impl Store {
+    /// The password rules in force (defaults when none are set).
+    pub async fn password_rules(&self) -> Result<PasswordRules, StoreError> {
+        let today = self.clock().today();
+        Ok(self
+            .setting_json(PASSWORD_POLICY, None, today)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+
+    /// The sessions alive now of accounts within the caller's subtree, most recent first.
+    pub async fn list_sessions(&self, scope: &Scope) -> Result<Vec<ActiveSession>, StoreError> {
+        scope.check_role(Action::ManageSessions)?;
+        let now = self.now_ms();
+        let rows: Vec<SessionRow> = {
+            let mut conn = self.read().await?;
+            on!(conn.conn(), |c| sqlx::query_as(
+                "SELECT s.id_hash, u.username, u.display_name, u.role, u.division_code, s.kind,
+                        s.created_at, s.last_seen_at, s.ip, s.user_agent
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.last_seen_at > $1 AND s.created_at > $2
+                 ORDER BY s.last_seen_at DESC"
+            )
+            .bind(now - SESSION_IDLE_MS)
+            .bind(now - SESSION_MAX_MS)
+            .fetch_all(&mut *c)
+            .await)?
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|r| DivisionCode::parse(&r.4).is_ok_and(|d| scope.reaches(d)))
+            .map(|r| ActiveSession {
+                handle: r.0,
+                username: r.1,
+                display_name: r.2,
+                role: r.3,
+                kind: r.5,
+                created_at: r.6,
+                last_seen_at: r.7,
+                ip: r.8,
+                user_agent: r.9,
+            })
+            .collect())
+    }
+
+    /// Ends a session by its handle (the account's next request must sign in again).
+    pub async fn end_session(
+        &self,
+        scope: &Scope,
+        handle: &str,
+        ip: &str,
+    ) -> Result<(), StoreError> {
+        scope.check_role(Action::ManageSessions)?;
+        let Some(session) = self
+            .list_sessions(scope)
+            .await?
+            .into_iter()
+            .find(|s| s.handle == handle)
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let now = self.now_ms();
+        let mut tx = self.begin().await?;
+        on!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM sessions WHERE id_hash = $1"
+        )
+        .bind(handle)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "session.end", &session.username)
+                .from_ip(ip)
+                .detail(format!("{} {}", session.kind, session.ip)),
         )
         .await?;
         tx.commit().await

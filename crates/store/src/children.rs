@@ -14,9 +14,9 @@ use weibao_domain::record::{diff, ChildPatch, ChildRecord, FieldChange};
 use weibao_domain::{DivisionCode, IdNumber, Invalid, Level, Sex};
 
 use crate::audit::{append, AuditEvent};
-use crate::crypto::blind_index;
 use crate::db::{Conn, Store, Tx};
 use crate::error::StoreError;
+use crate::keys::FieldKeys;
 use crate::on;
 use crate::visits::first_due;
 
@@ -251,12 +251,15 @@ impl Store {
     }
 
     fn stored(&self, row: ChildRow, params: &RuleParams) -> Result<StoredChild, StoreError> {
-        let mut record: ChildRecord = serde_json::from_str::<Details>(&row.details)
+        let keys = self.keys()?;
+        let details = keys.open(&format!("children.details:{}", row.id), &row.details)?;
+        let number = keys.open(&format!("children.id_number:{}", row.id), &row.id_number)?;
+        let mut record: ChildRecord = serde_json::from_str::<Details>(&details)
             .map(|d| d.record)
             .map_err(|e| StoreError::Config(format!("儿童记录 {} 的内容无法读取：{e}", row.id)))?;
         let today = self.clock.today();
         record.id_number = Some(
-            IdNumber::parse(&row.id_number, today)
+            IdNumber::parse(&number, today)
                 .map_err(|e| StoreError::Config(format!("儿童记录 {}：{e}", row.id)))?,
         );
         record.division = Some(
@@ -287,6 +290,7 @@ impl Store {
         patch: ChildPatch,
         ip: &str,
     ) -> Result<StoredChild, StoreError> {
+        let keys = self.keys()?;
         scope.check_role(Action::EditChildren)?;
         let today = self.clock.today();
         // The division decides the local rules; parse it first to find them.
@@ -336,6 +340,7 @@ impl Store {
             .await?;
         insert_child(
             tx.conn(),
+            &keys,
             &county,
             &id,
             &record,
@@ -355,6 +360,7 @@ impl Store {
         .map(|r| r.rows_affected()))?;
         insert_version(
             tx.conn(),
+            &keys,
             &county,
             &id,
             1,
@@ -385,7 +391,8 @@ impl Store {
         county: &str,
         child_id: &str,
     ) -> Result<(), StoreError> {
-        let index = blind_index(record.id_number().as_str());
+        let keys = self.keys()?;
+        let index = keys.index(record.id_number().as_str());
         let inserted = on!(tx.conn(), |c| {
             sqlx::query(
             "INSERT INTO child_id_registry (id_index, county_code, child_id) VALUES ($1, $2, $3)
@@ -542,6 +549,7 @@ impl Store {
         expected_version: Option<i64>,
         ip: &str,
     ) -> Result<StoredChild, StoreError> {
+        let keys = self.keys()?;
         let current = self.child_by_id(scope, id, Action::EditChildren).await?;
         if let Some(d) = patch.division.as_deref() {
             let wanted = DivisionCode::parse(d).map_err(|e| StoreError::invalid("division", e))?;
@@ -591,7 +599,7 @@ impl Store {
             on!(tx.conn(), |c| sqlx::query(
                 "DELETE FROM child_id_registry WHERE id_index = $1"
             )
-            .bind(blind_index(current.record.id_number().as_str()))
+            .bind(keys.index(current.record.id_number().as_str()))
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
@@ -600,6 +608,7 @@ impl Store {
         }
         let updated = update_row(
             tx.conn(),
+            &keys,
             &county,
             id,
             &record,
@@ -617,6 +626,7 @@ impl Store {
         }
         insert_version(
             tx.conn(),
+            &keys,
             &county,
             id,
             version,
@@ -674,16 +684,19 @@ impl Store {
         .bind(id)
         .fetch_all(&mut *c)
         .await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(version, at, actor_name, kind, changes)| ChildVersion {
-                version,
-                at,
-                actor_name,
-                kind,
-                changes: serde_json::from_str(&changes).unwrap_or_default(),
+        let keys = self.keys()?;
+        rows.into_iter()
+            .map(|(version, at, actor_name, kind, changes)| {
+                let aad = format!("child_versions.changes:{id}:{version}");
+                Ok(ChildVersion {
+                    version,
+                    at,
+                    actor_name,
+                    kind,
+                    changes: serde_json::from_str(&keys.open(&aad, &changes)?).unwrap_or_default(),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// A page of the ledger within the caller's subtree, and the total matching.
@@ -692,6 +705,7 @@ impl Store {
         scope: &Scope,
         filter: &ChildFilter,
     ) -> Result<(Vec<ChildSummary>, i64), StoreError> {
+        let keys = self.keys()?;
         scope.check_role(Action::ViewChildren)?;
         let within = match filter.division.or(scope.home()) {
             Some(d) => {
@@ -707,12 +721,12 @@ impl Store {
         let offset = (filter.page.max(1) as i64 - 1) * per_page;
         let total: i64 = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM children ch WHERE ");
-            push_filters(&mut qb, scope, within, filter, &params, today);
+            push_filters(&mut qb, &keys, scope, within, filter, &params, today);
             qb.build_query_scalar().fetch_one(&mut *c).await
         })?;
         let rows: Vec<ChildSummary> = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new(SUMMARY_SELECT);
-            push_filters(&mut qb, scope, within, filter, &params, today);
+            push_filters(&mut qb, &keys, scope, within, filter, &params, today);
             qb.push(match filter.sort {
                 ChildSort::Division => " ORDER BY ch.division_code, ch.name, ch.id",
                 ChildSort::Name => " ORDER BY ch.name, ch.id",
@@ -736,6 +750,7 @@ impl Store {
         filter: &ChildFilter,
         ip: &str,
     ) -> Result<Vec<ChildSummary>, StoreError> {
+        let keys = self.keys()?;
         scope.check_role(Action::ExportChildren)?;
         let mut all = filter.clone();
         all.page = 1;
@@ -752,7 +767,7 @@ impl Store {
         let mut conn = self.read().await?;
         let rows: Vec<ChildSummary> = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new(SUMMARY_SELECT);
-            push_filters(&mut qb, scope, within, &all, &params, today);
+            push_filters(&mut qb, &keys, scope, within, &all, &params, today);
             qb.push(" ORDER BY ch.division_code, ch.name, ch.id LIMIT 2000000");
             qb.build_query_as().fetch_all(&mut *c).await
         })?;
@@ -780,6 +795,7 @@ impl Store {
         &self,
         ids: &[IdNumber],
     ) -> Result<Vec<(IdNumber, String)>, StoreError> {
+        let keys = self.keys()?;
         let mut found = Vec::new();
         let mut conn = self.read().await?;
         for chunk in ids.chunks(500) {
@@ -792,7 +808,7 @@ impl Store {
                 );
                 let mut sep = qb.separated(", ");
                 for id in chunk {
-                    sep.push_bind(blind_index(id.as_str()));
+                    sep.push_bind(keys.index(id.as_str()));
                 }
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await
@@ -820,7 +836,7 @@ impl Store {
                     .map(|(_, _, division)| (index, division.clone()))
             });
             for (index, division) in rows {
-                if let Some(id) = chunk.iter().find(|i| blind_index(i.as_str()) == index) {
+                if let Some(id) = chunk.iter().find(|i| keys.index(i.as_str()) == index) {
                     let place = match DivisionCode::parse(&division) {
                         Ok(code) => self.place_name(code).await?,
                         Err(_) => division,
@@ -843,6 +859,7 @@ impl Store {
         ip: &str,
         mut progress: impl FnMut(usize),
     ) -> Result<usize, StoreError> {
+        let keys = self.keys()?;
         scope.check(Action::EditChildren, within)?;
         let today = self.clock.today();
         let params = self.rule_book(Some(within)).await?.on(today).clone();
@@ -889,7 +906,7 @@ impl Store {
                     "INSERT INTO child_id_registry (id_index, county_code, child_id) ",
                 );
                 qb.push_values(batch, |mut b, (county, id, r)| {
-                    b.push_bind(blind_index(r.id_number().as_str()))
+                    b.push_bind(keys.index(r.id_number().as_str()))
                         .push_bind(county.clone())
                         .push_bind(id.clone());
                 });
@@ -923,7 +940,7 @@ impl Store {
                     due_on,
                 })
                 .collect();
-            insert_children(tx.conn(), &new_rows, now).await?;
+            insert_children(tx.conn(), &keys, &new_rows, now).await?;
             on!(tx.conn(), |c| {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO child_versions (county_code, child_id, version, at, actor_id,
@@ -937,9 +954,10 @@ impl Store {
                         .push_bind(scope.user_id.clone())
                         .push_bind(scope.username.clone())
                         .push_bind("import")
-                        .push_bind(
-                            serde_json::to_string(&diff(None, r)).expect("changes serialise"),
-                        );
+                        .push_bind(keys.seal(
+                            &format!("child_versions.changes:{id}:1"),
+                            &serde_json::to_string(&diff(None, r)).expect("changes serialise"),
+                        ));
                 });
                 qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
@@ -1142,6 +1160,7 @@ impl Store {
         note: &str,
         ip: &str,
     ) -> Result<Transfer, StoreError> {
+        let keys = self.keys()?;
         scope.check_role(Action::TransferChildren)?;
         let found: Option<Transfer> = {
             let mut conn = self.read().await?;
@@ -1208,6 +1227,7 @@ impl Store {
             if new_county == old_county {
                 let n = update_row(
                     tx.conn(),
+                    &keys,
                     &old_county,
                     &t.child_id,
                     &child.record,
@@ -1218,7 +1238,16 @@ impl Store {
                 .await?;
                 debug_assert_eq!(n, 1);
             } else {
-                move_to_county(&mut tx, &child, &old_county, &new_county, version, now).await?;
+                move_to_county(
+                    &mut tx,
+                    &keys,
+                    &child,
+                    &old_county,
+                    &new_county,
+                    version,
+                    now,
+                )
+                .await?;
             }
             set_status(tx.conn(), &new_county, &t.child_id, ChildStatus::Active).await?;
             let changes = vec![FieldChange {
@@ -1229,6 +1258,7 @@ impl Store {
             }];
             insert_version(
                 tx.conn(),
+                &keys,
                 &new_county,
                 &t.child_id,
                 version,
@@ -1271,6 +1301,7 @@ impl Store {
 /// Citus), and points the locator and registry at it.
 async fn move_to_county(
     tx: &mut Tx,
+    keys: &FieldKeys,
     child: &StoredChild,
     old: &str,
     new: &str,
@@ -1280,6 +1311,7 @@ async fn move_to_county(
     let id = child.id.as_str();
     insert_child(
         tx.conn(),
+        keys,
         new,
         id,
         &child.record,
@@ -1378,7 +1410,7 @@ async fn move_to_county(
     on!(tx.conn(), |c| sqlx::query(
         "UPDATE child_id_registry SET county_code = $2 WHERE id_index = $1"
     )
-    .bind(blind_index(child.record.id_number().as_str()))
+    .bind(keys.index(child.record.id_number().as_str()))
     .bind(new)
     .execute(&mut *c)
     .await
@@ -1428,6 +1460,7 @@ pub(crate) struct NewChildRow<'a> {
 /// [`IMPORT_BATCH`], within both databases' bind limits).
 pub(crate) async fn insert_children(
     conn: Conn<'_>,
+    keys: &FieldKeys,
     rows: &[NewChildRow<'_>],
     now: i64,
 ) -> Result<(), StoreError> {
@@ -1446,9 +1479,9 @@ pub(crate) async fn insert_children(
                 .push_bind(r.division().full())
                 .push_bind(r.name.clone())
                 .push_bind(name_initials(&r.name))
-                .push_bind(idn.as_str().to_string())
+                .push_bind(keys.seal(&format!("children.id_number:{}", row.id), idn.as_str()))
                 .push_bind(idn.masked())
-                .push_bind(blind_index(idn.as_str()))
+                .push_bind(keys.index(idn.as_str()))
                 .push_bind(idn.birth_date())
                 .push_bind(idn.sex().label().to_string())
                 .push_bind(r.hukou.label().to_string())
@@ -1459,7 +1492,7 @@ pub(crate) async fn insert_children(
                 .push_bind(r.has(Category::AffectedByHiv))
                 .push_bind(r.director_id.clone())
                 .push_bind(row.status.as_str().to_string())
-                .push_bind(details_json(r))
+                .push_bind(keys.seal(&format!("children.details:{}", row.id), &details_json(r)))
                 .push_bind(row.version)
                 .push_bind(now)
                 .push_bind(now)
@@ -1473,6 +1506,7 @@ pub(crate) async fn insert_children(
 #[allow(clippy::too_many_arguments)]
 async fn insert_child(
     conn: Conn<'_>,
+    keys: &FieldKeys,
     county: &str,
     id: &str,
     record: &ChildRecord,
@@ -1489,11 +1523,13 @@ async fn insert_child(
         version,
         due_on,
     };
-    insert_children(conn, &[row], now).await
+    insert_children(conn, keys, &[row], now).await
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn update_row(
     conn: Conn<'_>,
+    keys: &FieldKeys,
     county: &str,
     id: &str,
     r: &ChildRecord,
@@ -1515,9 +1551,9 @@ pub(crate) async fn update_row(
     .bind(r.division().full())
     .bind(&r.name)
     .bind(name_initials(&r.name))
-    .bind(idn.as_str())
+    .bind(keys.seal(&format!("children.id_number:{id}"), idn.as_str()))
     .bind(idn.masked())
-    .bind(blind_index(idn.as_str()))
+    .bind(keys.index(idn.as_str()))
     .bind(idn.birth_date())
     .bind(idn.sex().label())
     .bind(r.hukou.label())
@@ -1527,7 +1563,7 @@ pub(crate) async fn update_row(
     .bind(r.risk.label())
     .bind(r.has(Category::AffectedByHiv))
     .bind(&r.director_id)
-    .bind(details_json(r))
+    .bind(keys.seal(&format!("children.details:{id}"), &details_json(r)))
     .bind(version)
     .bind(now)
     .execute(&mut *c)
@@ -1538,6 +1574,7 @@ pub(crate) async fn update_row(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_version(
     conn: Conn<'_>,
+    keys: &FieldKeys,
     county: &str,
     id: &str,
     version: i64,
@@ -1558,7 +1595,10 @@ pub(crate) async fn insert_version(
     .bind(&scope.user_id)
     .bind(&scope.username)
     .bind(kind)
-    .bind(serde_json::to_string(changes).expect("changes serialise"))
+    .bind(keys.seal(
+        &format!("child_versions.changes:{id}:{version}"),
+        &serde_json::to_string(changes).expect("changes serialise"),
+    ))
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
@@ -1570,6 +1610,7 @@ pub(crate) async fn insert_version(
 /// shard), sensitivity, the active ledger's age limit, then the filters.
 fn push_filters<'a, DB: sqlx::Database>(
     qb: &mut QueryBuilder<'a, DB>,
+    keys: &FieldKeys,
     scope: &Scope,
     within: Option<DivisionCode>,
     f: &ChildFilter,
@@ -1644,7 +1685,7 @@ fn push_filters<'a, DB: sqlx::Database>(
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         if let Ok(id) = IdNumber::parse(q, today) {
             qb.push(" AND ch.id_index = ")
-                .push_bind(blind_index(id.as_str()));
+                .push_bind(keys.index(id.as_str()));
         } else if q.chars().all(|c| c.is_ascii_alphabetic()) {
             qb.push(" AND ch.name_initials LIKE ")
                 .push_bind(format!("{}%", q.to_ascii_lowercase()));

@@ -30,6 +30,8 @@ pub const PLAN: &[(&str, Placement)] = &[
     ("divisions", Placement::Reference),
     ("users", Placement::Reference),
     ("settings", Placement::Reference),
+    ("field_keys", Placement::Reference),
+    ("password_history", Placement::Reference),
     (
         "sessions",
         Placement::Distributed {

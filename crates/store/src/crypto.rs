@@ -10,13 +10,6 @@ pub fn sm3_hex(data: &[u8]) -> String {
     hex(&Sm3::digest(data))
 }
 
-/// The blind index of a 身份证号: finds and deduplicates records without reading the
-/// number itself. (The security issue turns this into a keyed SM3 HMAC with the key kept
-/// outside the database.)
-pub(crate) fn blind_index(id_number: &str) -> String {
-    sm3_hex(format!("weibao/id-index/v1:{id_number}").as_bytes())
-}
-
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

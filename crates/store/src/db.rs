@@ -48,6 +48,11 @@ pub struct Store {
     pub(crate) clock: Clock,
     /// Photo bytes (a directory under the data dir by default).
     pub(crate) blobs: std::sync::Arc<dyn crate::blobs::BlobStore>,
+    /// The key file, and its keys once [`Store::migrate`] has checked them against the
+    /// database (see keys.rs).
+    pub(crate) key_file: std::sync::Arc<std::path::PathBuf>,
+    pub(crate) keys:
+        std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::keys::FieldKeys>>>>,
 }
 
 /// A borrowed connection of either backend; queries are written once and run on both
@@ -111,8 +116,19 @@ impl Pooled {
 
 impl Store {
     /// Opens `database`: a `postgres://` / `postgresql://` URL, a `sqlite://` URL, or empty
-    /// for `<data_dir>/weibao.db`. Creates the SQLite file and data dir when missing.
+    /// for `<data_dir>/weibao.db`. Creates the SQLite file and data dir when missing. The
+    /// field keys come from `WEIBAO_KEY_FILE` or `<data_dir>/weibao.keys`.
     pub async fn open(database: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
+        let env = std::env::var_os("WEIBAO_KEY_FILE").filter(|v| !v.is_empty());
+        Store::open_with_keys(database, data_dir, env.as_deref().map(Path::new)).await
+    }
+
+    /// [`Store::open`] with the key file given (None: `<data_dir>/weibao.keys`).
+    pub async fn open_with_keys(
+        database: Option<&str>,
+        data_dir: &Path,
+        key_file: Option<&Path>,
+    ) -> Result<Store, StoreError> {
         let url = match database {
             Some(u) if !u.trim().is_empty() => u.trim().to_string(),
             _ => {
@@ -143,6 +159,8 @@ impl Store {
             db,
             clock: Clock::default(),
             blobs: std::sync::Arc::new(crate::blobs::LocalDir::new(data_dir.join("photos"))),
+            key_file: std::sync::Arc::new(crate::keys::key_path(key_file, data_dir)),
+            keys: Default::default(),
         })
     }
 

@@ -320,9 +320,19 @@ impl Store {
                         )));
                     }
                     let sql = format!("SELECT 1 FROM {} LIMIT 1", quote(&name));
-                    let taken: Option<i32> = on!(tx.conn(), |c| sqlx::query_scalar(&sql)
-                        .fetch_optional(&mut *c)
-                        .await)?;
+                    let taken: Option<i32> = if name == "field_keys" {
+                        // A target that has started once registered keys of its own;
+                        // the data brings the keys it was sealed with (checked below).
+                        on!(tx.conn(), |c| sqlx::query("DELETE FROM field_keys")
+                            .execute(&mut *c)
+                            .await
+                            .map(|r| r.rows_affected()))?;
+                        None
+                    } else {
+                        on!(tx.conn(), |c| sqlx::query_scalar(&sql)
+                            .fetch_optional(&mut *c)
+                            .await)?
+                    };
                     if taken.is_some() {
                         return Err(StoreError::Config(format!(
                             "目标数据库已有数据（表 {name} 不为空）：恢复和迁移只写入新建的空数据库，请换一个新数据库或数据目录"
@@ -388,7 +398,25 @@ impl Store {
                 }
             }
         }
+        // The records are sealed with the keys the source registered: this process's key
+        // file must hold them, or the restored records could not be read.
+        let registered: Vec<(i64, String)> = on!(tx.conn(), |c| sqlx::query_as(
+            "SELECT id, check_value FROM field_keys ORDER BY id"
+        )
+        .fetch_all(&mut *c)
+        .await)?;
+        let path = self.key_file.as_path();
+        let file = crate::keys::FieldKeys::read(path)?;
+        let ours = file.as_ref().map(|k| k.check_values()).unwrap_or_default();
+        if let Some((id, _)) = registered.iter().find(|r| !ours.contains(r)) {
+            return Err(StoreError::Config(format!(
+                "备份中的身份证号等字段是用另一套密钥加密的（密钥编号 {id} 不在密钥文件 {} 中）：\
+                 请用 --key-file 指定原服务器的密钥文件；未写入任何数据",
+                path.display()
+            )));
+        }
         tx.commit().await?;
+        self.bind_keys().await?;
         Ok(summary)
     }
 
@@ -440,7 +468,7 @@ where
     Ok(n)
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() & 1 == 1 {
         return None;
     }

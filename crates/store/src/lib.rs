@@ -17,14 +17,19 @@ mod dump;
 mod error;
 mod group;
 mod integrity;
+mod keys;
 mod migrate;
 mod settings;
 mod stations;
 #[doc(hidden)]
 pub mod testing;
+mod totp;
 mod visits;
 
-pub use accounts::{LoginOutcome, NewUser, SessionKind, SessionUser, User};
+pub use accounts::{
+    ActiveSession, LoginOutcome, NewUser, PasswordRules, SessionKind, SessionUser, User,
+    PASSWORD_POLICY,
+};
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};
 pub use blobs::{BlobStore, LocalDir};
 pub use children::{
@@ -38,11 +43,13 @@ pub use db::{Backend, Store};
 pub use divisions::{Division, DivisionImportRow};
 pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
+pub use keys::{key_path, FieldKeys, Resealed};
 pub use settings::{
     default_distress_subtypes, CATEGORY_RULES, DISTRESS_SUBTYPES, IMPORT_HEADER_ALIASES,
     SETTING_KEYS,
 };
 pub use stations::Station;
+pub use totp::{base32, code_at, code_for, totp_allowed, TotpSetup};
 pub use visits::{
     Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,
     DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, VISIT_POLICY,

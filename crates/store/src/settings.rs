@@ -36,6 +36,10 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
         IMPORT_HEADER_ALIASES,
         r#"{"name":["孩子姓名"],"village":["所属村居"]}"#,
     ),
+    (
+        crate::accounts::PASSWORD_POLICY,
+        r#"{"max_age_days":90,"history":5}"#,
+    ),
 ];
 
 /// The 困境儿童 sub-types when nothing is configured (国发〔2016〕36号's three groups).

@@ -73,6 +73,26 @@ pub fn pg_admin_url() -> Option<String> {
     }
 }
 
+/// The key file every test store and every process a test starts share (a fixed test
+/// key, so concurrent writers write the same bytes): the CLI and servers a test runs see
+/// it through `WEIBAO_KEY_FILE`.
+pub fn test_key_file() -> PathBuf {
+    const TEXT: &str = "index 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\
+                        sm4 1 f0e1d2c3b4a5968778695a4b3c2d1e0f\n";
+    let path = std::env::temp_dir().join("weibao-test-field.keys");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(TEXT) {
+        let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&tmp, TEXT).expect("write the test key file");
+        std::fs::rename(&tmp, &path).expect("place the test key file");
+    }
+    path
+}
+
+/// Opens a store as the tests do (with [`test_key_file`]).
+pub async fn open(url: Option<&str>, dir: &std::path::Path) -> Result<Store, crate::StoreError> {
+    Store::open_with_keys(url, dir, Some(&test_key_file())).await
+}
+
 impl TestDb {
     /// The data directory the store keeps its photos under (for a second process).
     pub fn dir(&self) -> Option<&std::path::Path> {
@@ -84,7 +104,7 @@ impl TestDb {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("weibao.db");
         let url = format!("sqlite://{}", path.display());
-        let store = Store::open(Some(&url), &dir).await.expect("open sqlite");
+        let store = open(Some(&url), &dir).await.expect("open sqlite");
         store.migrate().await.expect("migrate sqlite");
         TestDb {
             store,
@@ -112,7 +132,7 @@ impl TestDb {
         let url = opts.database(&name).to_url_lossy().to_string();
         let dir = std::env::temp_dir().join(format!("weibao-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let store = Store::open(Some(&url), &dir).await.expect("open postgres");
+        let store = open(Some(&url), &dir).await.expect("open postgres");
         store.migrate().await.expect("migrate postgres");
         Some(TestDb {
             store,
@@ -189,7 +209,7 @@ impl TestDb {
         let url = opts.to_url_lossy().to_string();
         let dir = std::env::temp_dir().join(format!("weibao-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let store = Store::open(Some(&url), &dir).await.expect("open citus");
+        let store = open(Some(&url), &dir).await.expect("open citus");
         let admin_urls = nodes
             .iter()
             .map(|n| n.clone().database("postgres").to_url_lossy().to_string())
@@ -267,6 +287,17 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// The first column of every row of `sql` (a text column), read straight from the
+    /// database on either backend: what someone holding the database file or a dump sees.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let mut c = self.store.read().await.expect("connection");
+        let rows: Vec<Option<String>> = crate::on!(c.conn(), |c| sqlx::query_scalar(sql)
+            .fetch_all(&mut *c)
+            .await)
+        .expect("query");
+        rows.into_iter().map(Option::unwrap_or_default).collect()
+    }
+
     /// PostgreSQL/Citus only: the first column of every row of `sql`, as text.
     pub async fn pg_column(&self, sql: &str) -> Vec<String> {
         let mut c = sqlx::PgConnection::connect(&self.url)
@@ -294,7 +325,9 @@ impl TestDb {
             url.push_str(&format!("options[{k}]={v}"));
         }
         let dir = self.dir.clone().expect("test dir").join("second");
-        let store = Store::open(Some(&url), &dir).await.expect("open");
+        let store = open(Some(&url), &dir).await.expect("open");
+        // Already migrated: this loads and checks the keys.
+        store.migrate().await.expect("keys");
         store
     }
 }

@@ -512,6 +512,7 @@ impl Store {
         visit_id: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        let keys = self.keys()?;
         let county = child.county_code.as_str();
         let mut risk = child.record.risk;
         // A later visit already on file decides the child's current risk, not a back-dated one.
@@ -524,6 +525,7 @@ impl Store {
             let version = child.version + 1;
             let n = crate::children::update_row(
                 tx.conn(),
+                &keys,
                 county,
                 &child.id,
                 &updated,
@@ -541,6 +543,7 @@ impl Store {
             }
             crate::children::insert_version(
                 tx.conn(),
+                &keys,
                 county,
                 &child.id,
                 version,
@@ -701,6 +704,8 @@ impl Store {
         expected_version: Option<i64>,
         ip: &str,
     ) -> Result<StoredVisit, StoreError> {
+        // A role that records no visits corrects none (403, not the 24-hour rule's 409).
+        scope.check_role(Action::RecordVisits)?;
         let child = self
             .child_by_id(scope, child_id, Action::ViewChildren)
             .await?;
@@ -1429,6 +1434,9 @@ impl Store {
     /// The child a scanned card leads to. A re-issued card's old code answers
     /// `card_revoked`; an unknown one, or a child the caller may not see, not found.
     pub async fn resolve_card(&self, scope: &Scope, token: &str) -> Result<String, StoreError> {
+        // Only those who record visits open the visit form from a card: no token oracle
+        // for the rest.
+        scope.check_role(Action::RecordVisits)?;
         let token = token.trim().to_ascii_lowercase();
         if token.len() != 26 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(StoreError::NotFound);
@@ -1702,7 +1710,26 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         if n == 0 {
-            return Err(StoreError::NotFound);
+            drop(tx);
+            let mut c = self.read().await?;
+            let resolved: Option<(Option<String>,)> = on!(c.conn(), |c| {
+                sqlx::query_as(
+                "SELECT resolved_by FROM alerts WHERE county_code = $1 AND child_id = $2 AND id = $3"
+            )
+            .bind(&child.county_code)
+            .bind(child_id)
+            .bind(alert_id)
+            .fetch_optional(&mut *c)
+            .await
+            })?;
+            return Err(match resolved {
+                Some((Some(by),)) => StoreError::Conflict {
+                    field: "alert",
+                    code: "alert_resolved",
+                    message: format!("该预警已由 {by} 处理，无需再次处理"),
+                },
+                _ => StoreError::NotFound,
+            });
         }
         append(
             &mut tx,

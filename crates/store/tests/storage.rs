@@ -455,6 +455,121 @@ async fn changing_the_password_clears_the_first_login_flag_and_ends_other_sessio
     }
 }
 
+#[tokio::test]
+async fn passwords_expire_and_recent_ones_may_not_come_back() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        add_user(s, "dir", Role::Director, "510812100201").await;
+        // Three earlier passwords remembered; a password lasts 30 days.
+        s.put_setting(
+            &Scope::system(),
+            weibao_store::PASSWORD_POLICY,
+            None,
+            chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            &serde_json::json!({"max_age_days": 30, "history": 3}),
+        )
+        .await
+        .unwrap();
+        let mut current = PASSWORD.to_string();
+        for next in ["Second#2026", "Third#2026x"] {
+            let LoginOutcome::Success { token, .. } = login(s, "dir", &current).await else {
+                panic!("{}", db.label)
+            };
+            let me = s.session(&token).await.unwrap().unwrap();
+            s.change_password(&me.scope, &token, &current, next, "")
+                .await
+                .unwrap();
+            current = next.to_string();
+        }
+        let LoginOutcome::Success { token, user, .. } = login(s, "dir", &current).await else {
+            panic!()
+        };
+        assert!(!user.must_change_password);
+        let me = s.session(&token).await.unwrap().unwrap();
+        for earlier in [PASSWORD, "Second#2026"] {
+            let err = s
+                .change_password(&me.scope, &token, &current, earlier, "")
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Invalid { field: "new_password", invalid } if invalid.message.contains("最近 3 次")),
+                "{}: {err:?}",
+                db.label
+            );
+        }
+        // Thirty-one days on, the password has expired: the sign-in works but must change it.
+        s.clock().advance_ms(31 * 86_400_000);
+        let LoginOutcome::Success { token, user, .. } = login(s, "dir", &current).await else {
+            panic!()
+        };
+        assert!(user.must_change_password, "{}", db.label);
+        assert!(
+            s.session(&token)
+                .await
+                .unwrap()
+                .unwrap()
+                .must_change_password
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_security_officer_lists_and_ends_sessions_within_reach_and_nobody_else_can() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let security = scope_of(&add_user(s, "sec", Role::Security, "510812").await);
+        let admin = scope_of(&add_user(s, "adm", Role::Admin, "510812").await);
+        add_user(s, "dir", Role::Director, "510812100201").await;
+        add_user(s, "far", Role::Director, "510811100201").await;
+        let LoginOutcome::Success { token, .. } = login(s, "dir", PASSWORD).await else {
+            panic!()
+        };
+        let LoginOutcome::Success { token: far, .. } = login(s, "far", PASSWORD).await else {
+            panic!()
+        };
+        let sessions = s.list_sessions(&security).await.unwrap();
+        let mine: Vec<&str> = sessions.iter().map(|x| x.username.as_str()).collect();
+        assert!(
+            mine.contains(&"dir") && !mine.contains(&"far"),
+            "{}: {mine:?}",
+            db.label
+        );
+        assert!(
+            sessions
+                .iter()
+                .all(|x| x.handle != token && !x.handle.is_empty()),
+            "the token itself is never shown"
+        );
+        assert!(matches!(
+            s.list_sessions(&admin).await,
+            Err(StoreError::Forbidden)
+        ));
+        let handle = &sessions
+            .iter()
+            .find(|x| x.username == "dir")
+            .unwrap()
+            .handle;
+        assert!(matches!(
+            s.end_session(&admin, handle, "").await,
+            Err(StoreError::Forbidden)
+        ));
+        let far_handle = weibao_store::sm3_hex(far.as_bytes());
+        assert!(matches!(
+            s.end_session(&security, &far_handle, "").await,
+            Err(StoreError::NotFound)
+        ));
+        s.end_session(&security, handle, "").await.unwrap();
+        assert!(s.session(&token).await.unwrap().is_none(), "{}", db.label);
+        assert!(s.session(&far).await.unwrap().is_some());
+        let audit = db
+            .texts("SELECT action || ' ' || target FROM audit_log WHERE action = 'session.end'")
+            .await;
+        assert_eq!(audit, ["session.end dir"], "{}", db.label);
+    }
+}
+
 /// Writes a few audited events, so that a chain has entries 1..=n.
 async fn audited_history(db: &TestDb) {
     seeded(db).await;
@@ -617,7 +732,7 @@ async fn concurrent_writers_keep_one_unbroken_chain() {
 
 // ---- the children's ledger ---------------------------------------------------------------
 
-use weibao_domain::record::{ChildPatch, ParentInput};
+use weibao_domain::record::{ChildPatch, GuardianInput, ParentInput};
 use weibao_store::{ChildFilter, ChildStatus};
 
 fn today() -> chrono::NaiveDate {
@@ -1820,8 +1935,10 @@ async fn migrations_written_after_distribution_apply_through_the_coordinator() {
     .unwrap();
     // ...then upgraded: 0003 alters the sharded children table, fills the new column and
     // creates tables, which are placed by the plan.
-    let done = s.migrate().await.unwrap();
+    let done = s.migrate_until(3).await.unwrap();
     assert_eq!(done, vec!["0003_visits"]);
+    // (and the later ones, which seal the hand-made row)
+    s.migrate().await.unwrap();
     for table in ["visits", "alerts", "cards"] {
         let kind = db
             .pg_column(&format!(
@@ -2065,5 +2182,226 @@ async fn concurrent_writes_share_commits_and_a_failed_one_takes_nothing_with_it(
                 "{txs} transactions in {commits} commits: no grouping"
             );
         }
+    }
+}
+
+// ---- encryption at rest ------------------------------------------------------------------
+
+fn guardian_with_phone() -> GuardianInput {
+    GuardianInput {
+        name: Some("李大山".into()),
+        relationship: Some("祖父".into()),
+        phone: Some("13912345678".into()),
+        capacity: Some("有".into()),
+        actual_caregiver: true,
+        ..Default::default()
+    }
+}
+
+/// Everything a stolen database file or dump shows of the children's records.
+async fn at_rest(db: &TestDb) -> String {
+    let mut all = db
+        .texts("SELECT id_number || ' ' || details || ' ' || id_index FROM children")
+        .await;
+    all.extend(db.texts("SELECT changes FROM child_versions").await);
+    all.join("\n")
+}
+
+#[tokio::test]
+async fn numbers_phones_and_details_are_sealed_at_rest_and_still_found() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let id = child_id(9, 301);
+        let mut p = patch("李小河", &id, "510812100201");
+        p.guardians = Some(vec![guardian_with_phone()]);
+        let child = s.create_child(&dir, p, "").await.unwrap();
+        let notes = ChildPatch {
+            notes: Some("住在河边的老屋".into()),
+            ..Default::default()
+        };
+        s.update_child(&dir, &child.id, notes, None, "")
+            .await
+            .unwrap();
+
+        let raw = at_rest(&db).await;
+        for secret in [id.as_str(), "13912345678", "住在河边的老屋", "李大山"] {
+            assert!(
+                !raw.contains(secret),
+                "{}: {secret} is stored in clear",
+                db.label
+            );
+        }
+        assert!(raw.contains("sm4g1:1:"), "{}", db.label);
+        // Still found by the number, read back whole, and registered once.
+        let f = ChildFilter {
+            q: Some(id.clone()),
+            per_page: 20,
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_children(&dir, &f).await.unwrap().1,
+            1,
+            "{}",
+            db.label
+        );
+        let back = s.read_child(&dir, &child.id, true, "").await.unwrap();
+        assert_eq!(back.record.id_number().as_str(), id);
+        assert_eq!(back.record.guardians[0].phone, "13912345678");
+        let history = s.child_history(&dir, &child.id).await.unwrap();
+        assert!(history[0]
+            .changes
+            .iter()
+            .any(|c| c.new.contains("住在河边")));
+        let again = s
+            .create_child(&dir, patch("李小河", &id, "510812100201"), "")
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict { .. })),
+            "{}",
+            db.label
+        );
+        // A value moved to another record does not open there.
+        let other = s
+            .create_child(&dir, patch("王小溪", &child_id(8, 302), "510812100201"), "")
+            .await
+            .unwrap();
+        db.raw(&format!(
+            "UPDATE children SET details = (SELECT details FROM children
+               WHERE county_code = '510812' AND id = '{}') WHERE county_code = '510812' AND id = '{}'",
+            child.id, other.id
+        ))
+        .await
+        .unwrap();
+        let swapped = s.read_child(&dir, &other.id, false, "").await;
+        assert!(
+            matches!(&swapped, Err(StoreError::Config(m)) if m.contains("无法解密")),
+            "{}: {swapped:?}",
+            db.label
+        );
+
+        // Another key file (or none) is refused before anything is written.
+        let elsewhere = std::env::temp_dir().join(format!("weibao-keys-{}", uuid::Uuid::new_v4()));
+        let missing = Store::open_with_keys(Some(&db.url), &elsewhere, None)
+            .await
+            .unwrap();
+        let err = missing.migrate().await.unwrap_err().to_string();
+        assert!(
+            err.contains("不存在") && err.contains("--key-file"),
+            "{err}"
+        );
+        weibao_store::FieldKeys::generate(&elsewhere.join("weibao.keys"))
+            .write()
+            .unwrap();
+        let wrong = Store::open_with_keys(Some(&db.url), &elsewhere, None)
+            .await
+            .unwrap();
+        let err = wrong.migrate().await.unwrap_err().to_string();
+        assert!(err.contains("不符"), "{err}");
+        std::fs::remove_dir_all(&elsewhere).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rotation_reseals_everything_and_retires_the_old_key_and_old_rows_get_sealed() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let dir = scope_of(&add_user(&db.store, "dir-a", Role::Director, "510812100201").await);
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let mut p = patch("赵小林", &child_id(9, 400 + n), "510812100201");
+            p.guardians = Some(vec![guardian_with_phone()]);
+            ids.push(db.store.create_child(&dir, p, "").await.unwrap().id);
+        }
+        // Its own copy of the key file: rotation rewrites it.
+        let own = std::env::temp_dir().join(format!("weibao-keys-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&own).unwrap();
+        let file = own.join("weibao.keys");
+        std::fs::copy(weibao_store::testing::test_key_file(), &file).unwrap();
+        let s = Store::open_with_keys(Some(&db.url), &own, Some(&file))
+            .await
+            .unwrap();
+        s.migrate().await.unwrap();
+        let (id, done) = s.rotate_keys().await.unwrap();
+        assert_eq!(
+            (id, done.children, done.versions),
+            (2, 3, 3),
+            "{}",
+            db.label
+        );
+        let raw = at_rest(&db).await;
+        assert!(
+            raw.contains("sm4g1:2:") && !raw.contains("sm4g1:1:"),
+            "{}",
+            db.label
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.contains("sm4 2 ") && !text.contains("sm4 1 "),
+            "old key retired"
+        );
+        let back = s.read_child(&dir, &ids[0], true, "").await.unwrap();
+        assert_eq!(back.record.guardians[0].phone, "13912345678");
+        assert_eq!(
+            s.list_children(
+                &dir,
+                &ChildFilter {
+                    q: Some(child_id(9, 401)),
+                    per_page: 20,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .1,
+            1
+        );
+        // The old key file no longer opens this database.
+        let old = weibao_store::testing::open(Some(&db.url), &own)
+            .await
+            .unwrap();
+        assert!(old
+            .migrate()
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("不符"));
+
+        // Records from before encryption (clear values, no keys registered) are sealed
+        // by the first start that has keys.
+        let keys = weibao_store::FieldKeys::read(&file).unwrap().unwrap();
+        let raw_row = db
+            .texts(&format!(
+                "SELECT details FROM children WHERE id = '{}'",
+                ids[1]
+            ))
+            .await;
+        let clear = keys
+            .open(&format!("children.details:{}", ids[1]), &raw_row[0])
+            .unwrap();
+        db.raw(&format!(
+            "UPDATE children SET id_number = '{}', details = '{}'
+               WHERE county_code = '510812' AND id = '{}';
+             DELETE FROM field_keys",
+            child_id(9, 401),
+            clear.replace('\'', "''"),
+            ids[1]
+        ))
+        .await
+        .unwrap();
+        let reopened = Store::open_with_keys(Some(&db.url), &own, Some(&file))
+            .await
+            .unwrap();
+        reopened.migrate().await.unwrap();
+        let raw = at_rest(&db).await;
+        assert!(
+            !raw.contains(&child_id(9, 401)) && !raw.contains("13912345678"),
+            "{}",
+            db.label
+        );
+        let back = reopened.read_child(&dir, &ids[1], true, "").await.unwrap();
+        assert_eq!(back.record.id_number().as_str(), child_id(9, 401));
+        std::fs::remove_dir_all(&own).unwrap();
     }
 }

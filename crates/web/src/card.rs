@@ -32,6 +32,14 @@ pub fn scan_url(base: &str, token: &str) -> String {
     format!("{}/k/{token}", base.trim_end_matches('/'))
 }
 
+/// A QR code of `data` alone, as an SVG document (e.g. an authenticator app's setup URI).
+pub fn qr_svg(data: &str) -> String {
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 50 50" width="200" height="200" role="img" aria-label="二维码">{}</svg>"##,
+        qr_path(data, 0.0, 0.0, 50.0)
+    )
+}
+
 /// The QR code of `data` as one SVG path, `size` mm wide, at (x, y).
 fn qr_path(data: &str, x: f64, y: f64, size: f64) -> String {
     let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)

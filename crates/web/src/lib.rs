@@ -12,6 +12,7 @@ pub mod ledger_io;
 pub mod limits;
 mod metrics;
 mod pages;
+pub use pages::PAGES;
 mod security;
 
 use std::sync::Arc;

@@ -84,6 +84,13 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
         None,
     );
     add(
+        "security".into(),
+        format!("{county_name}安全管理员"),
+        Role::Security,
+        county,
+        None,
+    );
+    add(
         "police".into(),
         format!("{county_name}公安局联络员"),
         Role::Unit,

@@ -38,6 +38,10 @@ pub struct DbArgs {
     /// Database URL: postgres://user@host/db for PostgreSQL; default SQLite in the data dir.
     #[arg(long, global = true, env = "WEIBAO_DATABASE_URL")]
     pub database: Option<String>,
+    /// Field encryption key file (身份证号, details, history); default
+    /// <data-dir>/weibao.keys. Keep it apart from the database and its backups.
+    #[arg(long, global = true, env = "WEIBAO_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -84,6 +88,11 @@ pub enum Command {
     Divisions {
         #[command(subcommand)]
         command: DivisionsCommand,
+    },
+    /// Field encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Audit log tools.
     Audit {
@@ -153,7 +162,7 @@ pub enum DbCommand {
 pub enum SettingsCommand {
     /// Set a value for a region (or the whole platform) from a date.
     Set {
-        /// category_rules, distress_subtypes or import_header_aliases.
+        /// category_rules, distress_subtypes, visit_policy, import_header_aliases or password_policy.
         #[arg(long)]
         key: String,
         /// Division code the value applies to (and below); omit for the national default.
@@ -241,6 +250,13 @@ pub enum DivisionsCommand {
 }
 
 #[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Seal every encrypted field with a new SM4 key, then drop the old one from the key
+    /// file and the database. Stop the server first; safe to run again if interrupted.
+    Rotate,
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// Check every hash chain; exits non-zero and names the first bad entry.
     Verify,
@@ -248,10 +264,20 @@ pub enum AuditCommand {
 
 /// Opens the store and applies migrations.
 pub async fn open(db: &DbArgs) -> Result<Store, String> {
-    let store = Store::open(db.database.as_deref(), &db.data_dir)
+    let store = Store::open_with_keys(db.database.as_deref(), &db.data_dir, db.key_file.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
+/// Opens a database that is to receive a backup or a copy: migrated, its keys not loaded
+/// (they arrive with the data and are checked against the key file then).
+pub async fn open_target(db: &DbArgs) -> Result<Store, String> {
+    let store = Store::open_with_keys(db.database.as_deref(), &db.data_dir, db.key_file.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate_schema().await.map_err(|e| e.to_string())?;
     Ok(store)
 }
 
@@ -264,9 +290,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             public_url,
         } => serve(&cli.db, bind, demo, public_url).await,
         Command::Migrate => {
-            let store = Store::open(cli.db.database.as_deref(), &cli.db.data_dir)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = Store::open_with_keys(
+                cli.db.database.as_deref(),
+                &cli.db.data_dir,
+                cli.db.key_file.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let done = store.migrate().await.map_err(|e| e.to_string())?;
             if done.is_empty() {
                 println!("数据库结构已是最新（{}）", store.backend().as_str());
@@ -275,13 +305,27 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let store = open(&cli.db).await?;
+            let started = std::time::Instant::now();
+            let (id, done) = store.rotate_keys().await.map_err(|e| e.to_string())?;
+            println!(
+                "密钥已轮换为编号 {id}：重新加密 {} 份儿童档案、{} 条修改记录（用时 {:.1} 秒），旧密钥已从密钥文件和数据库中删除",
+                done.children,
+                done.versions,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Backup { out } => {
             let store = open(&cli.db).await?;
             println!("{}", backup::backup(&store, &out).await?);
             Ok(())
         }
         Command::Restore { file } => {
-            let store = open(&cli.db).await?;
+            let store = open_target(&cli.db).await?;
             println!("{}", backup::restore(&store, &file).await?);
             Ok(())
         }
@@ -307,10 +351,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let source_args = DbArgs {
                 data_dir: cli.db.data_dir.clone(),
                 database: from.or(cli.db.database.clone()),
+                key_file: cli.db.key_file.clone(),
             };
             let target_args = DbArgs {
                 data_dir: cli.db.data_dir.clone(),
                 database: Some(to),
+                key_file: cli.db.key_file.clone(),
             };
             if source_args.database.as_deref().map(str::trim)
                 == target_args.database.as_deref().map(str::trim)
@@ -318,7 +364,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 return Err("--from 与 --to 是同一个数据库：请让 --to 指向新建的空数据库".into());
             }
             let source = open(&source_args).await?;
-            let target = open(&target_args).await.map_err(|e| format!("--to：{e}"))?;
+            let target = open_target(&target_args)
+                .await
+                .map_err(|e| format!("--to：{e}"))?;
             println!("{}", backup::copy(&source, &target).await?);
             Ok(())
         }
@@ -655,6 +703,20 @@ async fn set_setting(
             serde_json::from_value::<weibao_domain::categories::RuleParams>(json.clone())
                 .map(|_| ())
                 .map_err(|e| e.to_string())
+        }
+        weibao_store::PASSWORD_POLICY => {
+            if region.is_some() {
+                return Err("--region：密码策略全平台统一，请不要指定 --region".into());
+            }
+            serde_json::from_value::<weibao_store::PasswordRules>(json.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    if r.history > 24 || r.max_age_days > 3650 {
+                        Err("history 不超过 24，max_age_days 不超过 3650（0 表示不过期）".into())
+                    } else {
+                        Ok(())
+                    }
+                })
         }
         weibao_store::DISTRESS_SUBTYPES => serde_json::from_value::<Vec<String>>(json.clone())
             .map(|_| ())

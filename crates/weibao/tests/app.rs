@@ -316,6 +316,174 @@ fn one_address_trying_many_accounts_gets_429_and_imports_are_rate_limited() {
 }
 
 #[test]
+fn the_security_officer_ends_a_session_and_the_auditor_exports_the_log() {
+    let app = TestApp::sqlite();
+    app.block_on(app.store.create_user(
+        &weibao_domain::access::Scope::system(),
+        weibao_store::NewUser {
+            username: "sec".into(),
+            display_name: "安全管理员".into(),
+            role: weibao_domain::access::Role::Security,
+            division: COUNTY.parse().unwrap(),
+            unit: None,
+            phone: None,
+            password: PASSWORD.into(),
+            must_change_password: false,
+            designated: false,
+        },
+    ))
+    .unwrap();
+    let dir = app.token("dir-a1");
+    let sec = app.token("sec");
+    let (status, list) = app.get("/api/v1/sessions", Some(&sec));
+    assert_eq!(status, 200, "{list}");
+    let session = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["username"] == "dir-a1")
+        .expect("the director's session is listed")
+        .clone();
+    assert!(!list.to_string().contains(&dir), "tokens are never listed");
+    let (status, _, _) = app.raw(
+        "DELETE",
+        &format!("/api/v1/sessions/{}", session["handle"].as_str().unwrap()),
+        &[("authorization", &format!("Bearer {sec}"))],
+        None,
+    );
+    assert_eq!(status, 204);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&dir)).0,
+        401,
+        "the session is over"
+    );
+    // The page shows sessions too, with a button per session.
+    let cookie = app.cookie("sec");
+    let (status, html) = app.text("/sessions", Some(&cookie));
+    assert_eq!(status, 200);
+    assert!(html.contains("在线会话") && html.contains("/end"), "{html}");
+
+    // The auditor exports the log between two dates; the export is itself audited.
+    let auditor = app.cookie("auditor");
+    let today = app.store.clock().today();
+    let (status, _, bytes) = app.raw(
+        "GET",
+        &format!(
+            "/audit/export.xlsx?from={}&to={today}",
+            today - chrono::Duration::days(1)
+        ),
+        &[("cookie", &auditor)],
+        None,
+    );
+    assert_eq!(status, 200);
+    let aliases = weibao_sheets::HeaderAliases::new(vec![
+        ("action".into(), vec!["操作".into()]),
+        ("target".into(), vec!["对象".into()]),
+    ]);
+    let table = weibao_sheets::read_table(&bytes, &aliases, &["action"], 10_000).unwrap();
+    let actions: Vec<String> = table
+        .rows
+        .iter()
+        .map(|r| r.cells["action"].text())
+        .collect();
+    assert!(actions.iter().any(|a| a == "session.end"), "{actions:?}");
+    assert!(actions.iter().filter(|a| *a == "auth.login").count() >= 3);
+    let (_, html) = app.text("/audit", Some(&auditor));
+    assert!(html.contains("audit.export"), "the export is in the log");
+    let (status, _, _) = app.raw(
+        "GET",
+        "/audit/export.xlsx?from=2026-13-01&to=2026-01-01",
+        &[("cookie", &auditor)],
+        None,
+    );
+    assert_eq!(status, 422);
+}
+
+#[test]
+fn an_office_account_turns_on_two_step_sign_in_and_then_needs_its_code() {
+    let app = TestApp::sqlite();
+    let office = app.token("office");
+    // Directors are not offered it.
+    let (status, _) = app.post(
+        "/api/v1/auth/totp/setup",
+        Some(&app.token("dir-a1")),
+        json!({}),
+    );
+    assert_eq!(status, 403);
+    let (status, setup) = app.post("/api/v1/auth/totp/setup", Some(&office), json!({}));
+    assert_eq!(status, 200, "{setup}");
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    assert!(setup["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    // Until a code confirms it, nothing changes at sign-in.
+    app.token("office");
+    let code = |at: i64| weibao_store::code_for(&secret, at).unwrap();
+    let now = || app.store.clock().now_ms();
+    let (status, body) = app.post(
+        "/api/v1/auth/totp/enable",
+        Some(&office),
+        json!({"code": "000000"}),
+    );
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("code")),
+        "{body}"
+    );
+    let (status, _) = app.post(
+        "/api/v1/auth/totp/enable",
+        Some(&office),
+        json!({"code": code(now())}),
+    );
+    assert_eq!(status, 204);
+    let login = |totp: Option<String>| {
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "office", "password": PASSWORD, "totp": totp}),
+        )
+    };
+    let (status, body) = login(None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("totp_required")),
+        "{body}"
+    );
+    let (status, _) = login(Some("000000".into()));
+    assert_eq!(status, 401);
+    // The next step's code (the enabling one is used up), then the same one again: refused.
+    app.store.clock().advance_ms(30_000);
+    let fresh = code(now());
+    assert_eq!(login(Some(fresh.clone())).0, 200);
+    assert_eq!(login(Some(fresh)).0, 401, "a code works once");
+    // The login form asks for it too.
+    let (status, _, page) = app.raw(
+        "POST",
+        "/login",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(format!("username=office&password={}", support::url_encode(PASSWORD)).as_bytes()),
+    );
+    assert_eq!(status, 401);
+    assert!(String::from_utf8_lossy(&page).contains("两步验证"));
+    app.store.clock().advance_ms(30_000);
+    let (status, _, _) = app.raw(
+        "POST",
+        "/login",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(
+            format!(
+                "username=office&password={}&totp={}",
+                support::url_encode(PASSWORD),
+                code(now())
+            )
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(status, 303);
+}
+
+#[test]
 fn sign_ins_and_writes_are_audited_and_the_chain_verifies() {
     for app in TestApp::all() {
         app.token("office");
@@ -1383,8 +1551,8 @@ fn serve_demo_loads_chaotian_once_and_a_second_start_changes_nothing() {
         .unwrap();
     assert_eq!(stations.len(), 12);
     let users = app.block_on(app.store.user_count()).unwrap();
-    // 139 directors, 12 supervisors, admin, office, auditor, a police liaison, a school.
-    assert_eq!(users, 139 + 12 + 5);
+    // 139 directors, 12 supervisors, admin, office, auditor, security, a police liaison, a school.
+    assert_eq!(users, 139 + 12 + 6);
     drop(app);
 
     let second = support::Server::start(&[

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::{Server, TempDir};
 use weibao_store::testing::TestDb;
-use weibao_store::{DumpItem, Store};
+use weibao_store::DumpItem;
 
 // ---- crash safety ------------------------------------------------------------------------
 
@@ -374,7 +374,7 @@ fn sorted(mut content: Content) -> Content {
 fn content_of(url: &str, dir: &std::path::Path) -> Content {
     let rt = support::runtime();
     rt.block_on(async {
-        let store = Store::open(Some(url), dir).await.unwrap();
+        let store = weibao_store::testing::open(Some(url), dir).await.unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::channel(8);
         let reader = tokio::spawn(async move { store.snapshot(tx).await });
         let mut content = Content::new();

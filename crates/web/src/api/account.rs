@@ -17,6 +17,9 @@ use crate::AppState;
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The authenticator app's 6-digit code, for accounts with two-step sign-in.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -54,7 +57,14 @@ pub async fn login(
     }
     let outcome = state
         .store
-        .login(&req.username, &req.password, SessionKind::Api, &ip, ua)
+        .login_with_code(
+            &req.username,
+            &req.password,
+            req.totp.as_deref(),
+            SessionKind::Api,
+            &ip,
+            ua,
+        )
         .await?;
     if matches!(outcome, LoginOutcome::WrongCredentials) {
         state.limiter.login_failed(&ip, now);
@@ -77,6 +87,11 @@ pub async fn login(
             "用户名或密码错误（连续 5 次错误将锁定 15 分钟）",
         )),
         LoginOutcome::Locked { until_ms } => Err(StoreError::Locked { until_ms }.into()),
+        LoginOutcome::CodeRequired => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "totp_required",
+            "该账户已开启两步验证：请在 totp 字段中同时提交验证器 App 显示的 6 位验证码",
+        )),
     }
 }
 
@@ -148,4 +163,44 @@ pub async fn me(Auth(caller): Auth) -> Json<Me> {
         unit: s.unit.clone(),
         must_change_password: caller.user.must_change_password,
     })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TotpSetupView {
+    /// The secret, base32, for apps that cannot scan.
+    pub secret: String,
+    /// The otpauth:// URI an authenticator app scans (as a QR code).
+    pub uri: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/totp/setup", tag = "auth",
+    responses((status = 200, description = "新的两步验证密钥（确认前不生效）", body = TotpSetupView),
+              (status = 403, body = ErrorBody)))]
+pub async fn totp_setup(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<TotpSetupView>, ApiError> {
+    let setup = state.store.totp_setup(caller.scope()).await?;
+    Ok(Json(TotpSetupView {
+        secret: setup.secret,
+        uri: setup.uri,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TotpCode {
+    /// The 6 digits the authenticator app shows.
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/totp/enable", tag = "auth", request_body = TotpCode,
+    responses((status = 204, description = "两步验证已开启"), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn totp_enable(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(req): JsonBody<TotpCode>,
+) -> Result<StatusCode, ApiError> {
+    state.store.totp_enable(caller.scope(), &req.code).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

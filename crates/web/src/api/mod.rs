@@ -58,6 +58,9 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("logout", RouteAccess::SignedIn),
     ("change_password", RouteAccess::SignedIn),
     ("me", RouteAccess::SignedIn),
+    // Office and administrator roles (the store refuses the others with 403).
+    ("totp_setup", RouteAccess::SignedIn),
+    ("totp_enable", RouteAccess::SignedIn),
     ("get_division", RouteAccess::Action(Action::ViewDivisions)),
     (
         "division_children",
@@ -65,6 +68,8 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ),
     ("list_users", RouteAccess::Action(Action::ViewUsers)),
     ("create_user", RouteAccess::Action(Action::ManageUsers)),
+    ("list_sessions", RouteAccess::Action(Action::ManageSessions)),
+    ("end_session", RouteAccess::Action(Action::ManageSessions)),
     ("list_children", RouteAccess::Action(Action::ViewChildren)),
     ("create_child", RouteAccess::Action(Action::EditChildren)),
     ("get_child", RouteAccess::Action(Action::ViewChildren)),
@@ -108,9 +113,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(account::logout))
         .routes(routes!(account::change_password))
         .routes(routes!(account::me))
+        .routes(routes!(account::totp_setup))
+        .routes(routes!(account::totp_enable))
         .routes(routes!(divisions::get_division))
         .routes(routes!(divisions::division_children))
         .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::list_sessions))
+        .routes(routes!(users::end_session))
         .routes(routes!(children::list_children, children::create_child))
         .routes(routes!(children::get_child, children::update_child))
         .routes(routes!(children::child_history))

@@ -126,3 +126,66 @@ pub async fn create_user(
     let now = state.store.clock().now_ms();
     Ok((StatusCode::CREATED, Json(UserView::new(user, now))))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    /// The session's handle (the hash of its token; cannot be used to sign in).
+    pub handle: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    /// web or api.
+    pub kind: String,
+    /// RFC 3339, China Standard Time.
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "users",
+    responses((status = 200, description = "辖区内账户的在线会话", body = SessionList),
+              (status = 403, body = ErrorBody)))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<SessionList>, ApiError> {
+    let sessions = state.store.list_sessions(caller.scope()).await?;
+    Ok(Json(SessionList {
+        items: sessions
+            .into_iter()
+            .map(|s| SessionView {
+                handle: s.handle,
+                username: s.username,
+                display_name: s.display_name,
+                role: s.role,
+                kind: s.kind,
+                created_at: crate::pages::rfc3339(s.created_at),
+                last_seen_at: crate::pages::rfc3339(s.last_seen_at),
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/{handle}", tag = "users",
+    params(("handle" = String, Path)),
+    responses((status = 204, description = "会话已结束，该账户需重新登录"),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    axum::extract::Path(handle): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .end_session(caller.scope(), &handle, &caller.ip)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

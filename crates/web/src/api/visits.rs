@@ -546,11 +546,16 @@ pub struct AlertList {
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "visits",
-    responses((status = 200, description = "辖区内未处置的危险情形提醒", body = AlertList)))]
+    responses((status = 200, description = "辖区内未处置的危险情形提醒", body = AlertList),
+              (status = 403, body = ErrorBody)))]
 pub async fn open_alerts(
     State(state): State<AppState>,
     Auth(caller): Auth,
 ) -> Result<Json<AlertList>, ApiError> {
+    caller
+        .scope()
+        .check_role(weibao_domain::access::Action::ResolveAlerts)
+        .map_err(weibao_store::StoreError::from)?;
     let alerts = state.store.open_alerts(caller.scope()).await?;
     Ok(Json(AlertList {
         items: alerts.iter().map(AlertView::new).collect(),
@@ -566,7 +571,7 @@ pub struct ResolveBody {
 #[utoipa::path(post, path = "/api/v1/children/{id}/alerts/{alert_id}/resolve", tag = "visits",
     params(("id" = String, Path), ("alert_id" = String, Path)), request_body = ResolveBody,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn resolve_alert(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -18,6 +18,48 @@ use crate::auth::{clear_cookie, is_tls, session_cookie, Caller, CsrfForm, PageAu
 use crate::error::ApiError;
 use crate::AppState;
 
+/// Every page route as (method, path): the access-matrix test
+/// (crates/weibao/tests/access.rs) walks them with every role, and a test below checks
+/// that every route of [`routes`] is listed, so a new page cannot miss the matrix.
+pub const PAGES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/divisions"),
+    ("GET", "/divisions/{code}"),
+    ("GET", "/account/password"),
+    ("POST", "/account/password"),
+    ("GET", "/account/totp"),
+    ("POST", "/account/totp"),
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("GET", "/audit"),
+    ("GET", "/audit/export.xlsx"),
+    ("GET", "/sessions"),
+    ("POST", "/sessions/{handle}/end"),
+    ("GET", "/children"),
+    ("POST", "/children"),
+    ("GET", "/children/new"),
+    ("GET", "/children/import"),
+    ("GET", "/children/{id}"),
+    ("GET", "/children/{id}/edit"),
+    ("POST", "/children/{id}/edit"),
+    ("POST", "/children/{id}/transfer"),
+    ("GET", "/transfers"),
+    ("POST", "/transfers/{id}"),
+    ("GET", "/k/{token}"),
+    ("POST", "/children/{id}/visits"),
+    ("GET", "/children/{id}/visits/new"),
+    ("GET", "/children/{id}/visits/{visit_id}"),
+    ("POST", "/children/{id}/visits/{visit_id}"),
+    ("GET", "/children/{id}/visits/{visit_id}/edit"),
+    ("POST", "/children/{id}/card/reissue"),
+    ("POST", "/children/{id}/alerts/{alert_id}/resolve"),
+    ("GET", "/visits"),
+    ("GET", "/cards/print"),
+];
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
@@ -29,8 +71,12 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(password_page).post(password_submit),
         )
+        .route("/account/totp", get(totp_page).post(totp_submit))
         .route("/users", get(users_page).post(users_submit))
         .route("/audit", get(audit_page))
+        .route("/audit/export.xlsx", get(audit_export))
+        .route("/sessions", get(sessions_page))
+        .route("/sessions/{handle}/end", axum::routing::post(end_session))
         .route("/children", get(children::list).post(children::create))
         .route("/children/new", get(children::new_form))
         .route("/children/import", get(children::import_page))
@@ -117,6 +163,11 @@ impl Layout {
         ];
         modules.push(("/users", "用户", allows(role, Action::ViewUsers)));
         modules.push(("/audit", "审计", allows(role, Action::ViewAudit)));
+        modules.push((
+            "/sessions",
+            "在线会话",
+            allows(role, Action::ManageSessions),
+        ));
         Layout {
             user: Some(LayoutUser {
                 display_name: caller.user.display_name.clone(),
@@ -266,6 +317,8 @@ async fn login_page(Query(q): Query<NextQuery>) -> Response {
 struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
+    totp: Option<String>,
     next: Option<String>,
 }
 
@@ -301,7 +354,14 @@ async fn login_submit(
     }
     let outcome = state
         .store
-        .login(&form.username, &form.password, SessionKind::Web, &ip, ua)
+        .login_with_code(
+            &form.username,
+            &form.password,
+            form.totp.as_deref(),
+            SessionKind::Web,
+            &ip,
+            ua,
+        )
         .await;
     if matches!(outcome, Ok(LoginOutcome::WrongCredentials)) {
         state.limiter.login_failed(&ip, now);
@@ -326,6 +386,10 @@ async fn login_submit(
         Ok(LoginOutcome::WrongCredentials) => again(
             StatusCode::UNAUTHORIZED,
             "用户名或密码错误。连续 5 次错误将锁定 15 分钟。".into(),
+        ),
+        Ok(LoginOutcome::CodeRequired) => again(
+            StatusCode::UNAUTHORIZED,
+            "该账户已开启两步验证：请再次输入密码，并填写验证器 App 显示的 6 位验证码。".into(),
         ),
         Ok(LoginOutcome::Locked { until_ms }) => again(
             StatusCode::LOCKED,
@@ -443,7 +507,7 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
             empty: "暂无提交记录。",
             rows: vec![],
         }],
-        Role::Auditor | Role::Admin => {
+        Role::Auditor | Role::Admin | Role::Security => {
             let counts = state.store.division_counts().await.unwrap_or_default();
             let users = state.store.user_count().await.unwrap_or_default();
             let mut rows: Vec<PanelRow> = [
@@ -820,6 +884,168 @@ struct AuditRow {
 struct AuditPage {
     layout: Layout,
     entries: Vec<AuditRow>,
+    from: String,
+    to: String,
+}
+
+#[derive(Deserialize)]
+struct AuditRange {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The audit log between two dates (Beijing days, both included) as a workbook.
+async fn audit_export(
+    State(state): State<AppState>,
+    PageAuth(caller): PageAuth,
+    Query(q): Query<AuditRange>,
+) -> Response {
+    if !allows(caller.scope().role, Action::ViewAudit) {
+        return store_error_page(StoreError::Forbidden);
+    }
+    let day = |s: Option<&str>| {
+        chrono::NaiveDate::parse_from_str(s.unwrap_or("").trim(), "%Y-%m-%d").ok()
+    };
+    let (from, to) = match (day(q.from.as_deref()), day(q.to.as_deref())) {
+        (Some(f), Some(t)) if f <= t => (f, t),
+        (Some(_), Some(_)) => {
+            return error_page(StatusCode::UNPROCESSABLE_ENTITY, "开始日期不能晚于结束日期")
+        }
+        (f, _) => {
+            let field = if f.is_none() { "开始" } else { "结束" };
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("{field}日期无效：请按 2026-01-01 的格式选择日期"),
+            );
+        }
+    };
+    let start = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis()
+            - 8 * 3_600_000
+    };
+    let entries = match state
+        .store
+        .audit_between(
+            caller.scope(),
+            start(from),
+            start(to + chrono::Duration::days(1)),
+            &caller.ip,
+        )
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => return store_error_page(e),
+    };
+    use weibao_sheets::OutCell::Text;
+    let rows = entries.into_iter().map(|e| {
+        vec![
+            Text(beijing_time(e.at)),
+            Text(e.county_code),
+            Text(e.seq.to_string()),
+            Text(e.actor_name),
+            Text(e.action),
+            Text(e.target),
+            Text(e.outcome),
+            Text(e.ip),
+            Text(e.detail),
+            Text(e.hash),
+        ]
+    });
+    let headers = [
+        "时间",
+        "县级链",
+        "序号",
+        "操作人",
+        "操作",
+        "对象",
+        "结果",
+        "来源",
+        "说明",
+        "SM3 哈希",
+    ];
+    match weibao_sheets::write_table("审计日志", &headers, rows) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"audit-{from}-{to}.xlsx\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error_page(StatusCode::UNPROCESSABLE_ENTITY, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage {
+    layout: Layout,
+    sessions: Vec<weibao_store::ActiveSession>,
+    csrf: String,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NoticeParam {
+    ended: Option<String>,
+}
+
+async fn sessions_page(
+    State(state): State<AppState>,
+    PageAuth(caller): PageAuth,
+    Query(q): Query<NoticeParam>,
+) -> Response {
+    let sessions = match state.store.list_sessions(caller.scope()).await {
+        Ok(s) => s,
+        Err(e) => return store_error_page(e),
+    };
+    render(&SessionsPage {
+        layout: Layout::for_caller(&caller, "/sessions"),
+        sessions: sessions
+            .into_iter()
+            .map(|mut s| {
+                s.role = weibao_domain::access::Role::parse(&s.role)
+                    .map(|r| r.label().to_string())
+                    .unwrap_or(s.role);
+                s
+            })
+            .collect(),
+        csrf: caller.user.csrf_token.clone(),
+        notice: q.ended.map(|u| format!("已结束 {u} 的会话")),
+    })
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    form: CsrfForm<Empty>,
+) -> Response {
+    let caller = form.caller;
+    let who = state
+        .store
+        .list_sessions(caller.scope())
+        .await
+        .ok()
+        .and_then(|l| l.into_iter().find(|s| s.handle == handle))
+        .map(|s| s.username)
+        .unwrap_or_default();
+    match state
+        .store
+        .end_session(caller.scope(), &handle, &caller.ip)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/sessions?ended={}", url_encode(&who))).into_response(),
+        Err(e) => store_error_page(e),
+    }
 }
 
 async fn audit_page(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Response {
@@ -827,7 +1053,10 @@ async fn audit_page(State(state): State<AppState>, PageAuth(caller): PageAuth) -
         Ok(e) => e,
         Err(e) => return store_error_page(e),
     };
+    let today = state.store.clock().today();
     render(&AuditPage {
+        from: (today - chrono::Duration::days(183)).to_string(),
+        to: today.to_string(),
         layout: Layout::for_caller(&caller, "/audit"),
         entries: entries
             .into_iter()
@@ -841,4 +1070,108 @@ async fn audit_page(State(state): State<AppState>, PageAuth(caller): PageAuth) -
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod page_list_tests {
+    /// Every `.route(path, get(..).post(..))` in this file is in [`super::PAGES`] with each
+    /// of its methods, and nothing else is.
+    #[test]
+    fn every_page_route_is_listed_for_the_access_matrix() {
+        let source = include_str!("mod.rs");
+        let body = &source[source.find("pub fn routes()").unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let mut found = Vec::new();
+        for part in body.split(".route(").skip(1) {
+            let path = part.split('"').nth(1).unwrap();
+            let call = &part[..part
+                .find("\n        )")
+                .unwrap_or(part.len())
+                .min(part.find(".route(").unwrap_or(part.len()))];
+            for (word, method) in [("get(", "GET"), ("post(", "POST")] {
+                if call.contains(word) {
+                    found.push((method, path));
+                }
+            }
+        }
+        let mut listed = super::PAGES.to_vec();
+        found.sort();
+        listed.sort();
+        assert_eq!(found, listed);
+    }
+}
+
+// ---- two-step sign-in --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage {
+    layout: Layout,
+    csrf: String,
+    allowed: bool,
+    /// After "generate": the QR code and the secret to confirm.
+    qr: Option<String>,
+    secret: String,
+    message: Option<String>,
+    done: bool,
+}
+
+async fn totp_page(PageAuth(caller): PageAuth) -> Response {
+    render(&TotpPage {
+        layout: Layout::for_caller(&caller, "/account/totp"),
+        csrf: caller.user.csrf_token.clone(),
+        allowed: weibao_store::totp_allowed(caller.scope().role),
+        qr: None,
+        secret: String::new(),
+        message: None,
+        done: false,
+    })
+}
+
+#[derive(Deserialize)]
+struct TotpForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    secret: String,
+}
+
+async fn totp_submit(State(state): State<AppState>, form: CsrfForm<TotpForm>) -> Response {
+    let caller = form.caller;
+    let f = form.form;
+    let mut page = TotpPage {
+        layout: Layout::for_caller(&caller, "/account/totp"),
+        csrf: caller.user.csrf_token.clone(),
+        allowed: weibao_store::totp_allowed(caller.scope().role),
+        qr: None,
+        secret: String::new(),
+        message: None,
+        done: false,
+    };
+    if f.action == "enable" {
+        match state.store.totp_enable(caller.scope(), &f.code).await {
+            Ok(()) => page.done = true,
+            Err(StoreError::Invalid { invalid, .. }) => {
+                page.message = Some(invalid.message);
+                page.secret = f.secret.clone();
+                page.qr = Some(crate::card::qr_svg(&format!(
+                    "otpauth://totp/Weibao:{}?secret={}&issuer=Weibao",
+                    caller.scope().username,
+                    f.secret
+                )));
+            }
+            Err(e) => return store_error_page(e),
+        }
+    } else {
+        match state.store.totp_setup(caller.scope()).await {
+            Ok(setup) => {
+                page.qr = Some(crate::card::qr_svg(&setup.uri));
+                page.secret = setup.secret;
+            }
+            Err(e) => return store_error_page(e),
+        }
+    }
+    render(&page)
 }

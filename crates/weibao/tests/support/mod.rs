@@ -101,7 +101,7 @@ impl TestApp {
     pub fn on_sqlite_dir(dir: &Path) -> TestApp {
         let rt = runtime();
         let store = rt.block_on(async {
-            let s = Store::open(None, dir).await.unwrap();
+            let s = weibao_store::testing::open(None, dir).await.unwrap();
             s.migrate().await.unwrap();
             s
         });
@@ -241,6 +241,39 @@ impl TestApp {
 
     pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         self.send("POST", path, token, Some(body.to_string()))
+    }
+
+    /// [`raw`](Self::raw) on a fresh connection: status, Location header, body text.
+    pub fn raw_with_location(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> (u16, String, String) {
+        // A connection of its own: a refusal sent before the body was read closes the
+        // connection, which a pooled agent might otherwise reuse.
+        let agent = ureq::AgentBuilder::new()
+            .redirects(0)
+            .max_idle_connections(0)
+            .timeout(Duration::from_secs(30))
+            .build();
+        let mut req = agent.request(method, &format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let res = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let res = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let status = res.status();
+        let location = res.header("location").unwrap_or("").to_string();
+        (status, location, res.into_string().unwrap_or_default())
     }
 
     /// Signs in through the API and returns the bearer token.
@@ -398,6 +431,7 @@ pub fn weibao(args: &[&str], stdin: Option<&str>, env: Option<(&str, &str)>) -> 
     cmd.args(args)
         .env_remove("WEIBAO_DATABASE_URL")
         .env_remove("WEIBAO_DATA_DIR")
+        .env("WEIBAO_KEY_FILE", weibao_store::testing::test_key_file())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -432,6 +466,7 @@ impl Server {
             .args(args)
             .env_remove("WEIBAO_DATABASE_URL")
             .env_remove("WEIBAO_DATA_DIR")
+            .env("WEIBAO_KEY_FILE", weibao_store::testing::test_key_file())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

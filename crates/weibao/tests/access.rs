@@ -1,0 +1,1199 @@
+//! The access matrix: every operation of the OpenAPI document and every HTML page, called
+//! by every role on a record inside the caller's division and on one outside it, and
+//! without signing in. The expected answers come from the table below, written by hand
+//! and apart from the code's own declarations: an operation or page missing from it fails
+//! the test, and so does any answer that differs (allowed, 403, 404, 401).
+//!
+//! Then the classic holes: ids swapped between records in paths and bodies, a director
+//! moving a child out of another village, fields a role may not set.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use support::{TestApp, PASSWORD};
+use weibao_domain::access::{Role, Scope};
+use weibao_domain::DivisionCode;
+use weibao_store::{DivisionImportRow, NewUser};
+
+const ALL: &[&str] = &[
+    "admin",
+    "office",
+    "supervisor",
+    "director",
+    "unit",
+    "reporter",
+    "auditor",
+    "security",
+];
+const LEDGER_READ: &[&str] = &["office", "supervisor", "director", "unit"];
+const LEDGER_WRITE: &[&str] = &["office", "supervisor", "director"];
+const ALERTS: &[&str] = &["office", "supervisor"];
+const USERS_READ: &[&str] = &["admin", "office", "supervisor", "auditor", "security"];
+const USERS_WRITE: &[&str] = &["admin", "office"];
+const AUDIT: &[&str] = &["auditor"];
+const SESSIONS: &[&str] = &["security"];
+const TOTP: &[&str] = &["admin", "office", "auditor", "security"];
+
+/// Who may do it, and whether a record outside the caller's division answers 404.
+struct Entry {
+    roles: &'static [&'static str],
+    /// None: no sign-in needed.
+    signed_in: bool,
+    /// The answer depends on where the record is (outside: 404).
+    scoped: bool,
+    /// What is outside is a division to create in or list (no record to hide): refused
+    /// any way but success.
+    division: bool,
+}
+
+const fn e(roles: &'static [&'static str], scoped: bool) -> Entry {
+    Entry {
+        roles,
+        signed_in: true,
+        scoped,
+        division: false,
+    }
+}
+
+/// Scoped by a division given in the query or body.
+const fn d(roles: &'static [&'static str]) -> Entry {
+    Entry {
+        roles,
+        signed_in: true,
+        scoped: true,
+        division: true,
+    }
+}
+
+const PUBLIC: Entry = Entry {
+    roles: ALL,
+    signed_in: false,
+    scoped: false,
+    division: false,
+};
+
+/// The API, by operationId.
+fn api_matrix() -> BTreeMap<&'static str, Entry> {
+    BTreeMap::from([
+        ("login", PUBLIC),
+        ("logout", e(ALL, false)),
+        ("change_password", e(ALL, false)),
+        ("me", e(ALL, false)),
+        ("totp_setup", e(TOTP, false)),
+        ("totp_enable", e(TOTP, false)),
+        // Division names are reference data every account reads.
+        ("get_division", e(ALL, false)),
+        ("division_children", e(ALL, false)),
+        ("list_users", d(USERS_READ)),
+        ("create_user", d(USERS_WRITE)),
+        ("list_sessions", e(SESSIONS, false)),
+        ("end_session", e(SESSIONS, true)),
+        ("list_children", d(LEDGER_READ)),
+        ("create_child", d(LEDGER_WRITE)),
+        ("get_child", e(LEDGER_READ, true)),
+        ("update_child", e(LEDGER_WRITE, true)),
+        ("child_history", e(LEDGER_READ, true)),
+        ("request_transfer", e(LEDGER_WRITE, true)),
+        ("incoming_transfers", e(LEDGER_WRITE, false)),
+        ("decide_transfer", e(LEDGER_WRITE, true)),
+        ("import_children", d(LEDGER_WRITE)),
+        ("export_children", d(LEDGER_WRITE)),
+        ("create_visit", e(LEDGER_WRITE, true)),
+        ("child_visits", e(LEDGER_READ, true)),
+        ("get_visit", e(LEDGER_READ, true)),
+        ("correct_visit", e(LEDGER_WRITE, true)),
+        ("upload_photo", e(LEDGER_WRITE, true)),
+        ("get_photo", e(LEDGER_READ, true)),
+        ("card_svg", e(LEDGER_WRITE, true)),
+        ("reissue_card", e(LEDGER_WRITE, true)),
+        ("due_visits", d(LEDGER_READ)),
+        ("visit_progress", d(LEDGER_READ)),
+        ("open_alerts", e(ALERTS, false)),
+        ("resolve_alert", e(ALERTS, true)),
+    ])
+}
+
+/// The pages, by "METHOD path".
+fn page_matrix() -> BTreeMap<&'static str, Entry> {
+    BTreeMap::from([
+        ("GET /", e(ALL, false)),
+        ("GET /login", PUBLIC),
+        ("POST /login", PUBLIC),
+        ("POST /logout", e(ALL, false)),
+        ("GET /divisions", e(ALL, false)),
+        ("GET /divisions/{code}", e(ALL, false)),
+        ("GET /account/password", e(ALL, false)),
+        ("POST /account/password", e(ALL, false)),
+        // The page explains to other roles that two-step sign-in is not for them.
+        ("GET /account/totp", e(ALL, false)),
+        ("POST /account/totp", e(TOTP, false)),
+        ("GET /users", e(USERS_READ, false)),
+        ("POST /users", d(USERS_WRITE)),
+        ("GET /audit", e(AUDIT, false)),
+        ("GET /audit/export.xlsx", e(AUDIT, false)),
+        ("GET /sessions", e(SESSIONS, false)),
+        ("POST /sessions/{handle}/end", e(SESSIONS, true)),
+        ("GET /children", d(LEDGER_READ)),
+        ("POST /children", d(LEDGER_WRITE)),
+        ("GET /children/new", e(LEDGER_WRITE, false)),
+        ("GET /children/import", e(LEDGER_WRITE, false)),
+        ("GET /children/{id}", e(LEDGER_READ, true)),
+        ("GET /children/{id}/edit", e(LEDGER_WRITE, true)),
+        ("POST /children/{id}/edit", e(LEDGER_WRITE, true)),
+        ("POST /children/{id}/transfer", e(LEDGER_WRITE, true)),
+        ("GET /transfers", e(LEDGER_WRITE, false)),
+        ("POST /transfers/{id}", e(LEDGER_WRITE, true)),
+        ("GET /k/{token}", e(LEDGER_WRITE, true)),
+        ("POST /children/{id}/visits", e(LEDGER_WRITE, true)),
+        ("GET /children/{id}/visits/new", e(LEDGER_WRITE, true)),
+        ("GET /children/{id}/visits/{visit_id}", e(LEDGER_READ, true)),
+        (
+            "POST /children/{id}/visits/{visit_id}",
+            e(LEDGER_WRITE, true),
+        ),
+        (
+            "GET /children/{id}/visits/{visit_id}/edit",
+            e(LEDGER_WRITE, true),
+        ),
+        ("POST /children/{id}/card/reissue", e(LEDGER_WRITE, true)),
+        (
+            "POST /children/{id}/alerts/{alert_id}/resolve",
+            e(ALERTS, true),
+        ),
+        ("GET /visits", e(LEDGER_READ, false)),
+        ("GET /cards/print", d(LEDGER_WRITE)),
+    ])
+}
+
+// ---- the fixture: two counties, a record of each kind in each ------------------------
+
+const INSIDE_VILLAGE: &str = "510812100200";
+const OUTSIDE_VILLAGE: &str = "510811100201";
+
+/// The ids of one place's records.
+#[derive(Clone, Debug)]
+struct Records {
+    village: &'static str,
+    child: String,
+    visit: String,
+    photo: String,
+    alert: String,
+    transfer: String,
+    card: String,
+    /// Signed-in sessions of an account there (for the API and for the page).
+    session: String,
+    page_session: String,
+}
+
+fn id_number(seq: u32) -> String {
+    let first17 = format!(
+        "51081220150{}{:02}{:03}",
+        3 + seq / 28_000,
+        1 + (seq / 1000) % 28,
+        seq % 1000
+    );
+    format!(
+        "{first17}{}",
+        weibao_domain::id_number::check_char(first17.as_bytes())
+    )
+}
+
+fn checks(danger: bool) -> Vec<Value> {
+    [
+        "生活",
+        "就学",
+        "健康",
+        "心理",
+        "安全",
+        "监护",
+        "父母每周联系",
+    ]
+    .iter()
+    .map(|i| json!({"item": i, "finding": if danger && *i == "安全" { "危险" } else { "正常" }}))
+    .collect()
+}
+
+fn jpeg(tag: u8) -> Vec<u8> {
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    b.extend(std::iter::repeat_n(tag, 64));
+    b.extend([0xFF, 0xD9]);
+    b
+}
+
+fn multipart(bytes: &[u8], filename: &str) -> (String, Vec<u8>) {
+    let boundary = "weibao-access-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn multipart_fields(fields: &[(String, String)]) -> (String, Vec<u8>) {
+    let boundary = "weibao-access-form";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .into_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}--\r\n").into_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn ok(status: u16, body: &Value, what: &str) {
+    assert!((200..300).contains(&status), "{what}: {status} {body}");
+}
+
+/// A place's records, made by `token` (a user who may write there).
+fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq: u32) -> Records {
+    let (s, child) = app.post(
+        "/api/v1/children",
+        Some(token),
+        json!({"name": "甲乙", "id_number": id_number(seq), "division": village,
+               "father": {"status": "外出务工", "since": "2024-01-01"},
+               "mother": {"status": "外出务工", "since": "2024-01-01"}}),
+    );
+    ok(s, &child, "child");
+    let child = child["id"].as_str().unwrap().to_string();
+    // The mover comes from the neighbouring village into this one: deciding on it is
+    // the business of this village.
+    let from = if village == INSIDE_VILLAGE {
+        "510812100202"
+    } else {
+        "510811100200"
+    };
+    let (s, mover) = app.post(
+        "/api/v1/children",
+        Some(office),
+        json!({"name": "丙丁", "id_number": id_number(seq + 1), "division": from}),
+    );
+    ok(s, &mover, "mover");
+    let mover = mover["id"].as_str().unwrap().to_string();
+    let (ct, body) = multipart(&jpeg(seq as u8), "p.jpg");
+    let (s, _, bytes) = app.raw(
+        "POST",
+        &format!("/api/v1/children/{child}/photos"),
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("content-type", &ct),
+        ],
+        Some(&body),
+    );
+    let photo: Value = serde_json::from_slice(&bytes).unwrap();
+    ok(s, &photo, "photo");
+    let photo = photo["id"].as_str().unwrap().to_string();
+    let (s, visit) = app.post(
+        &format!("/api/v1/children/{child}/visits"),
+        Some(token),
+        json!({"duration_minutes": 20, "checks": checks(true), "photos": [photo]}),
+    );
+    ok(s, &visit, "visit");
+    let visit = visit["id"].as_str().unwrap().to_string();
+    let (s, alerts) = app.get("/api/v1/alerts", Some(office));
+    ok(s, &alerts, "alerts");
+    let alert = alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["child_id"] == child.as_str())
+        .unwrap_or_else(|| panic!("an alert for {child}: {alerts}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, transfer) = app.post(
+        &format!("/api/v1/children/{mover}/transfer"),
+        Some(office),
+        json!({"to_division": village, "reason": "随父母迁居"}),
+    );
+    ok(s, &transfer, "transfer");
+    let transfer = transfer["id"].as_str().unwrap().to_string();
+    let card = app
+        .block_on(app.store.card(&Scope::system(), &child, ""))
+        .unwrap()
+        .token;
+    let user = if village == INSIDE_VILLAGE {
+        "dir-a2"
+    } else {
+        "office-x"
+    };
+    let session = weibao_store::sm3_hex(app.token(user).as_bytes());
+    let page_session = weibao_store::sm3_hex(app.token(user).as_bytes());
+    Records {
+        session,
+        page_session,
+        village,
+        child,
+        visit,
+        photo,
+        alert,
+        transfer,
+        card,
+    }
+}
+
+fn add_user(app: &TestApp, username: &str, role: Role, at: &str, unit: Option<&str>) {
+    app.block_on(app.store.create_user(
+        &Scope::system(),
+        NewUser {
+            username: username.into(),
+            display_name: format!("测试{username}"),
+            role,
+            division: DivisionCode::parse(at).unwrap(),
+            unit: unit.map(Into::into),
+            phone: None,
+            password: PASSWORD.into(),
+            must_change_password: false,
+            designated: false,
+        },
+    ))
+    .unwrap();
+}
+
+/// Each role's account, homed where the inside records are within reach.
+fn accounts(app: &TestApp) -> Vec<(&'static str, &'static str)> {
+    let rows = [
+        ("510811", "利州区"),
+        ("510811100", "东坝街道"),
+        ("510811100200", "丁村"),
+        ("510811100201", "丙村"),
+    ]
+    .map(|(c, n)| DivisionImportRow {
+        code: DivisionCode::parse(c).unwrap(),
+        name: n.into(),
+    });
+    app.block_on(app.store.import_divisions(&Scope::system(), &rows, |_| {}))
+        .unwrap();
+    add_user(app, "admin-t", Role::Admin, "510812", None);
+    add_user(app, "unit-t", Role::Unit, "510812", Some("公安"));
+    add_user(app, "reporter-t", Role::Reporter, "510812", Some("教育"));
+    add_user(app, "office-x", Role::Office, "510811", None);
+    add_user(app, "security-t", Role::Security, "510812", None);
+    vec![
+        ("admin", "admin-t"),
+        ("office", "office"),
+        ("supervisor", "sup-a"),
+        ("director", "dir-a1"),
+        ("unit", "unit-t"),
+        ("reporter", "reporter-t"),
+        ("auditor", "auditor"),
+        ("security", "security-t"),
+    ]
+}
+
+/// A path template with the place's ids filled in.
+fn fill(template: &str, r: &Records) -> String {
+    let session = if template.starts_with("/api/") {
+        &r.session
+    } else {
+        &r.page_session
+    };
+    let mut out = template.to_string();
+    let transfer_path =
+        template.starts_with("/api/v1/transfers/") || template.starts_with("/transfers/");
+    for (param, value) in [
+        ("{id}", if transfer_path { &r.transfer } else { &r.child }),
+        ("{visit_id}", &r.visit),
+        ("{photo_id}", &r.photo),
+        ("{alert_id}", &r.alert),
+        ("{token}", &r.card),
+        ("{code}", &r.village.to_string()),
+        ("{handle}", session),
+    ] {
+        out = out.replace(param, value);
+    }
+    assert!(
+        !out.contains('{'),
+        "{template}: a path parameter without a fixture; add it to fill()"
+    );
+    out
+}
+
+/// What an operation sends: a query and a body that would succeed for an allowed caller
+/// (so that a refusal is about access, not about the input).
+fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String, Vec<u8>)>) {
+    *seq += 1;
+    let v = r.village;
+    let json = |v: Value| Some(("application/json".to_string(), v.to_string().into_bytes()));
+    match op {
+        "list_children" | "export_children" | "due_visits" | "visit_progress" | "list_users" => {
+            (format!("?division={v}"), None)
+        }
+        "import_children" => {
+            let (ct, body) = multipart(b"not a workbook", "ledger.xlsx");
+            (format!("?division={v}"), Some((ct, body)))
+        }
+        "create_child" => (
+            String::new(),
+            json(json!({"name": "新童", "id_number": id_number(5000 + *seq), "division": v})),
+        ),
+        "update_child" => (String::new(), json(json!({"notes": format!("改 {seq}")}))),
+        "request_transfer" => (
+            String::new(),
+            json(json!({"to_division": v, "reason": "核对"})),
+        ),
+        "decide_transfer" => (
+            String::new(),
+            json(json!({"accept": false, "note": "再核实"})),
+        ),
+        "create_visit" => (
+            String::new(),
+            json(json!({"duration_minutes": 10, "checks": checks(false)})),
+        ),
+        "correct_visit" => (String::new(), json(json!({"notes": "更正"}))),
+        "upload_photo" => (String::new(), Some(multipart(&jpeg(*seq as u8), "p.jpg"))),
+        "reissue_card" => (String::new(), json(json!({"reason": "遗失"}))),
+        "totp_enable" => (String::new(), json(json!({"code": "123456"}))),
+        "resolve_alert" => (String::new(), json(json!({"resolution": "已上门核实"}))),
+        "create_user" => (
+            String::new(),
+            json(
+                json!({"username": format!("new-{seq}"), "display_name": "新人",
+                        "role": "director", "division": v, "password": "Temp#2026ab"}),
+            ),
+        ),
+        "change_password" => (
+            String::new(),
+            json(json!({"old_password": PASSWORD, "new_password": PASSWORD})),
+        ),
+        "login" => (String::new(), None), // filled by the caller with its own account
+        _ => (String::new(), None),
+    }
+}
+
+fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
+    *seq += 1;
+    let v = r.village;
+    let checks: String = [
+        "生活",
+        "就学",
+        "健康",
+        "心理",
+        "安全",
+        "监护",
+        "父母每周联系",
+    ]
+    .iter()
+    .map(|i| format!("&check_{}=正常", support::url_encode(i)))
+    .collect();
+    match key {
+        "POST /users" => format!(
+            "username=pnew-{seq}&display_name=x&role=director&division={v}&password=Temp%232026ab"
+        ),
+        "POST /children" | "POST /children/{id}/edit" => format!(
+            "name=%E6%96%B0%E7%AB%A5&id_number={}&division={v}&notes=p{seq}",
+            id_number(7000 + *seq)
+        ),
+        "POST /children/{id}/transfer" => format!("to_division={v}&reason=x"),
+        "POST /transfers/{id}" => "decision=reject&note=x".into(),
+        "POST /children/{id}/visits" | "POST /children/{id}/visits/{visit_id}" => {
+            format!("method=入户&duration_minutes=10{checks}")
+        }
+        "POST /children/{id}/card/reissue" => "reason=遗失".into(),
+        "POST /account/totp" => "action=setup".into(),
+        "POST /children/{id}/alerts/{alert_id}/resolve" => "resolution=已核实".into(),
+        "POST /account/password" => format!(
+            "old_password={0}&new_password={0}&confirm={0}",
+            support::url_encode(PASSWORD)
+        ),
+        _ => String::new(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Answer {
+    /// 2xx, or a redirect other than to the login page.
+    Done,
+    /// Let through to the input checks: 400, 409, 410, 413, 422, 429.
+    Invalid,
+    Forbidden,
+    NotFound,
+    SignIn,
+}
+
+fn classify(status: u16, location: &str) -> Answer {
+    match status {
+        401 => Answer::SignIn,
+        303 | 302 if location.starts_with("/login") => Answer::SignIn,
+        403 => Answer::Forbidden,
+        404 => Answer::NotFound,
+        s if s >= 500 => panic!("a server error ({s}) is never an answer"),
+        s if s >= 400 => Answer::Invalid,
+        _ => Answer::Done,
+    }
+}
+
+fn expected(entry: &Entry, role: Option<&str>, outside: bool) -> Vec<Answer> {
+    use Answer::*;
+    let Some(role) = role else {
+        return if entry.signed_in {
+            vec![SignIn]
+        } else {
+            vec![Done, Invalid]
+        };
+    };
+    match (entry.roles.contains(&role), outside && entry.scoped) {
+        (true, false) => vec![Done, Invalid],
+        (true, true) if entry.division => vec![NotFound, Forbidden, Invalid],
+        (true, true) => vec![NotFound],
+        // A role without the right: 403 where it is home, and outside either 403 or the
+        // 404 that does not say whether the record exists.
+        (false, false) => vec![Forbidden],
+        (false, true) => vec![Forbidden, NotFound],
+    }
+}
+
+#[test]
+fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says() {
+    let app = TestApp::sqlite();
+    let roles = accounts(&app);
+    let office_x = app.token("office-x");
+    let inside = records(
+        &app,
+        &app.token("dir-a1"),
+        &app.token("office"),
+        INSIDE_VILLAGE,
+        10,
+    );
+    let outside = records(&app, &office_x, &office_x, OUTSIDE_VILLAGE, 20);
+    let api = api_matrix();
+    let pages = page_matrix();
+
+    // Every documented operation and every page is in the matrix, and nothing else.
+    let (_, doc) = app.get("/api/v1/openapi.json", None);
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops.push((
+                op["operationId"].as_str().unwrap().to_string(),
+                method.to_uppercase(),
+                path.clone(),
+            ));
+        }
+    }
+    let mut documented: Vec<&str> = ops.iter().map(|(id, _, _)| id.as_str()).collect();
+    documented.sort();
+    assert_eq!(
+        documented,
+        api.keys().copied().collect::<Vec<_>>(),
+        "the matrix lists exactly the documented operations"
+    );
+    let mut listed: Vec<String> = weibao_web::PAGES
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        pages.keys().map(|k| k.to_string()).collect::<Vec<_>>(),
+        "the matrix lists exactly the pages"
+    );
+
+    let mut checked = 0usize;
+    let mut failures = Vec::new();
+    let mut seq = 0u32;
+    // Sign-outs and password changes last: they end or change the session they use.
+    ops.sort_by_key(|(id, _, _)| matches!(id.as_str(), "logout" | "change_password"));
+    let callers: Vec<Option<(&str, &str)>> = std::iter::once(None)
+        .chain(roles.iter().map(|(r, u)| Some((*r, *u))))
+        .collect();
+    for caller in &callers {
+        // Each caller signs in a dozen times: a minute apart, so that the sign-in rate
+        // limit (60 a minute from one address) is not what answers.
+        app.store.clock().advance_ms(61_000);
+        let token = caller.map(|(_, u)| app.token(u));
+        for (op, method, path) in &ops {
+            for (records, outside_place) in [(&inside, false), (&outside, true)] {
+                let entry = &api[op.as_str()];
+                if !entry.scoped && outside_place {
+                    continue;
+                }
+                let (query, mut body) = api_request(op, records, &mut seq);
+                let mut token = token.clone();
+                if op == "login" {
+                    let user = caller.map(|(_, u)| u).unwrap_or("dir-a1");
+                    body = Some((
+                        "application/json".into(),
+                        json!({"username": user, "password": PASSWORD})
+                            .to_string()
+                            .into_bytes(),
+                    ));
+                }
+                if op == "logout" && caller.is_some() {
+                    token = Some(app.token(caller.unwrap().1));
+                }
+                let url = format!("{}{query}", fill(path, records));
+                let auth = token.as_ref().map(|t| format!("Bearer {t}"));
+                let mut headers: Vec<(&str, &str)> = Vec::new();
+                if let Some(a) = &auth {
+                    headers.push(("authorization", a));
+                }
+                if let Some((ct, _)) = &body {
+                    headers.push(("content-type", ct));
+                }
+                let (status, _, answer) = app.raw_with_location(
+                    method,
+                    &url,
+                    &headers,
+                    body.as_ref().map(|(_, b)| b.as_slice()),
+                );
+                let got = classify(status, "");
+                let want = expected(entry, caller.map(|(r, _)| r), outside_place);
+                checked += 1;
+                if !want.contains(&got) {
+                    failures.push(format!(
+                        "{method} {url} ({op}) as {}: {status} {:?}, expected {want:?}: {}",
+                        caller.map(|(r, _)| r).unwrap_or("anonymous"),
+                        got,
+                        answer.chars().take(160).collect::<String>()
+                    ));
+                }
+            }
+        }
+        // Pages, with a session cookie and its CSRF token.
+        let cookie = caller.map(|(_, u)| app.cookie(u));
+        let csrf = cookie.as_ref().map(|c| app.csrf_of(c));
+        let mut page_list: Vec<(&str, &str)> = weibao_web::PAGES.to_vec();
+        page_list
+            .sort_by_key(|(m, p)| *m == "POST" && matches!(*p, "/logout" | "/account/password"));
+        for (method, path) in page_list {
+            let key = format!("{method} {path}");
+            let entry = &pages[key.as_str()];
+            for (records, outside_place) in [(&inside, false), (&outside, true)] {
+                if !entry.scoped && outside_place {
+                    continue;
+                }
+                let mut url = fill(path, records);
+                if matches!(path, "/children" | "/cards/print") && method == "GET" {
+                    url.push_str(&format!("?division={}", records.village));
+                }
+                if path == "/audit/export.xlsx" {
+                    url.push_str("?from=2026-01-01&to=2030-12-31");
+                }
+                // Signing out and changing the password end the session: a fresh one.
+                let (cookie, csrf) = match (caller, key.as_str()) {
+                    (Some((_, u)), "POST /logout" | "POST /account/password") => {
+                        let c = app.cookie(u);
+                        let t = app.csrf_of(&c);
+                        (Some(c), Some(t))
+                    }
+                    _ => (cookie.clone(), csrf.clone()),
+                };
+                let mut headers: Vec<(&str, &str)> = Vec::new();
+                if let Some(c) = &cookie {
+                    headers.push(("cookie", c));
+                }
+                let form: Vec<u8>;
+                let content_type: String;
+                let body = if method == "POST" {
+                    if key.starts_with("POST /children/{id}/visits") {
+                        let mut fields = vec![
+                            ("method".to_string(), "入户".to_string()),
+                            ("duration_minutes".into(), "10".into()),
+                        ];
+                        fields.extend((0..7).map(|i| (format!("check_{i}"), "正常".to_string())));
+                        if let Some(t) = &csrf {
+                            fields.push(("_csrf".into(), t.clone()));
+                        }
+                        (content_type, form) = multipart_fields(&fields);
+                    } else {
+                        content_type = "application/x-www-form-urlencoded".into();
+                        let mut f = page_form(&key, records, &mut seq);
+                        if let Some(t) = &csrf {
+                            f.push_str(&format!("&_csrf={t}"));
+                        }
+                        if key == "POST /login" {
+                            let user = caller.map(|(_, u)| u).unwrap_or("dir-a1");
+                            f = format!(
+                                "username={user}&password={}",
+                                support::url_encode(PASSWORD)
+                            );
+                        }
+                        form = f.into_bytes();
+                    }
+                    headers.push(("content-type", &content_type));
+                    Some(form.as_slice())
+                } else {
+                    None
+                };
+                let (status, location, answer) =
+                    app.raw_with_location(method, &url, &headers, body);
+                let mut got = classify(status, &location);
+                if key == "POST /logout" && caller.is_some() && got == Answer::SignIn {
+                    // Signing out lands on the login page; it worked if the session is gone.
+                    let c = cookie.as_deref().unwrap();
+                    let (after, to, _) = app.raw_with_location("GET", "/", &[("cookie", c)], None);
+                    if classify(after, &to) == Answer::SignIn {
+                        got = Answer::Done;
+                    }
+                }
+                let want = expected(entry, caller.map(|(r, _)| r), outside_place);
+                checked += 1;
+                if !want.contains(&got) {
+                    failures.push(format!(
+                        "page {method} {url} as {}: {status} {got:?}, expected {want:?}: {}",
+                        caller.map(|(r, _)| r).unwrap_or("anonymous"),
+                        answer.chars().take(160).collect::<String>()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} answers differ from the matrix:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!(
+        "access matrix: {} operations and {} pages x {} callers ({} roles and anonymous) x inside/outside: {checked} answers as expected",
+        api.len(),
+        pages.len(),
+        callers.len(),
+        callers.len() - 1
+    );
+}
+
+fn export_names(app: &TestApp, token: &str, division: &str) -> Vec<String> {
+    let (status, _, bytes) = app.raw(
+        "GET",
+        &format!("/api/v1/children/export.xlsx?division={division}"),
+        &[("authorization", &format!("Bearer {token}"))],
+        None,
+    );
+    assert_eq!(status, 200);
+    let aliases = weibao_sheets::HeaderAliases::new(vec![
+        ("name".into(), vec!["姓名".into()]),
+        ("id".into(), vec!["身份证号（脱敏）".into()]),
+    ]);
+    let table = weibao_sheets::read_table(&bytes, &aliases, &["name"], 1000).unwrap();
+    table.rows.iter().map(|r| r.cells["name"].text()).collect()
+}
+
+#[test]
+fn swapped_ids_moved_villages_extra_fields_and_hidden_records_get_nowhere() {
+    let app = TestApp::sqlite();
+    accounts(&app);
+    let office = app.token("office");
+    let office_x = app.token("office-x");
+    let inside = records(&app, &app.token("dir-a1"), &office, INSIDE_VILLAGE, 10);
+    let outside = records(&app, &office_x, &office_x, OUTSIDE_VILLAGE, 20);
+    let refused = |status: u16| matches!(status, 403 | 404);
+
+    // Ids swapped in paths: another county's visit, photo or alert under one's own child.
+    for path in [
+        format!("/api/v1/children/{}/visits/{}", inside.child, outside.visit),
+        format!("/api/v1/children/{}/photos/{}", inside.child, outside.photo),
+    ] {
+        let (status, body) = app.get(&path, Some(&office));
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, _) = app.send(
+        "PATCH",
+        &format!("/api/v1/children/{}/visits/{}", inside.child, outside.visit),
+        Some(&office),
+        Some(json!({"notes": "改别人的"}).to_string()),
+    );
+    assert_eq!(status, 404);
+    let (status, _) = app.post(
+        &format!(
+            "/api/v1/children/{}/alerts/{}/resolve",
+            inside.child, outside.alert
+        ),
+        Some(&office),
+        json!({"resolution": "已核实"}),
+    );
+    assert_eq!(status, 404);
+    let (_, alerts) = app.get("/api/v1/alerts", Some(&office_x));
+    assert!(
+        alerts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == outside.alert.as_str()),
+        "the other county's alert is still open"
+    );
+    // ...and in bodies: another child's photo attached to one's own visit.
+    let (status, body) = app.post(
+        &format!("/api/v1/children/{}/visits", inside.child),
+        Some(&office),
+        json!({"duration_minutes": 10, "checks": checks(false), "photos": [outside.photo]}),
+    );
+    assert!(
+        (400..500).contains(&status) && status != 401,
+        "{status} {body}"
+    );
+    let (_, visits) = app.get(
+        &format!("/api/v1/children/{}/visits", inside.child),
+        Some(&office),
+    );
+    assert!(!visits.to_string().contains(&outside.photo));
+
+    // A director moves no child out of another village, nor their own by editing it.
+    let dir = app.token("dir-a1");
+    let (_, neighbour) = app.post(
+        "/api/v1/children",
+        Some(&office),
+        json!({"name": "邻村童", "id_number": id_number(900), "division": "510812100202"}),
+    );
+    let neighbour = neighbour["id"].as_str().unwrap();
+    let (status, _) = app.send(
+        "PATCH",
+        &format!("/api/v1/children/{neighbour}"),
+        Some(&dir),
+        Some(json!({"division": INSIDE_VILLAGE}).to_string()),
+    );
+    assert_eq!(
+        status, 404,
+        "another village's child is not there for this director"
+    );
+    let (status, body) = app.send(
+        "PATCH",
+        &format!("/api/v1/children/{}", inside.child),
+        Some(&dir),
+        Some(json!({"division": "510812100202"}).to_string()),
+    );
+    assert!(
+        refused(status) || status == 409 || status == 422,
+        "{status} {body}"
+    );
+    let (_, child) = app.get(&format!("/api/v1/children/{}", inside.child), Some(&office));
+    assert_eq!(
+        child["division"], INSIDE_VILLAGE,
+        "a move is a transfer the other side accepts"
+    );
+
+    // Fields the role may not set are not set: version, status, county, author, times.
+    let (status, before) = app.get(&format!("/api/v1/children/{}", inside.child), Some(&office));
+    assert_eq!(status, 200);
+    let (status, after) = app.send(
+        "PATCH",
+        &format!("/api/v1/children/{}", inside.child),
+        Some(&dir),
+        Some(
+            json!({"notes": "改备注", "version": 99, "status": "archived", "county_code": "510811",
+                   "id": "other", "director_id": "someone", "created_at": "2000-01-01T00:00:00+08:00"})
+            .to_string(),
+        ),
+    );
+    assert!(status == 200 || status == 422, "{status} {after}");
+    let (_, now) = app.get(&format!("/api/v1/children/{}", inside.child), Some(&office));
+    for field in ["id", "division", "director", "created_at", "status"] {
+        assert_eq!(
+            now[field], before[field],
+            "{field} is not the caller's to set"
+        );
+    }
+    assert!(now["version"].as_i64() <= Some(before["version"].as_i64().unwrap() + 1));
+    // An office account makes no administrator, and no account outside its county.
+    for (role, division) in [
+        ("admin", "510812"),
+        ("auditor", "510812"),
+        ("office", "510811"),
+    ] {
+        let (status, body) = app.post(
+            "/api/v1/users",
+            Some(&office),
+            json!({"username": format!("up-{role}-{division}"), "display_name": "x", "role": role,
+                   "division": division, "password": "Temp#2026ab"}),
+        );
+        assert!(
+            refused(status),
+            "office creating {role} at {division}: {status} {body}"
+        );
+    }
+
+    // Records visible only to designated users stay out of search and exports.
+    add_designated(&app);
+    let designated = app.token("office-d");
+    let hidden_id = id_number(950);
+    let (status, body) = app.post(
+        "/api/v1/children",
+        Some(&designated),
+        json!({"name": "隐名童", "id_number": hidden_id, "division": INSIDE_VILLAGE,
+               "categories": ["受艾滋病影响儿童"]}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let hidden = body["id"].as_str().unwrap().to_string();
+    for (token, area) in [(&office, "510812"), (&dir, INSIDE_VILLAGE)] {
+        let (_, found) = app.get(&format!("/api/v1/children?q={hidden_id}"), Some(token));
+        assert_eq!(found["total"], 0, "search by number");
+        let (_, found) = app.get(
+            &format!("/api/v1/children?q={}", support::url_encode("隐名童")),
+            Some(token),
+        );
+        assert_eq!(found["total"], 0, "search by name");
+        let (status, _) = app.get(&format!("/api/v1/children/{hidden}"), Some(token));
+        assert_eq!(status, 404);
+        let names = export_names(&app, token, area);
+        assert!(
+            !names.is_empty() && !names.contains(&"隐名童".to_string()),
+            "{names:?}"
+        );
+    }
+    assert!(export_names(&app, &designated, "510812").contains(&"隐名童".to_string()));
+    // The registry still refuses the number twice, naming only the place.
+    let (status, body) = app.post(
+        "/api/v1/children",
+        Some(&dir),
+        json!({"name": "重复", "id_number": hidden_id, "division": INSIDE_VILLAGE}),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(!body.to_string().contains(&hidden), "{body}");
+}
+
+fn add_designated(app: &TestApp) {
+    app.block_on(app.store.create_user(
+        &Scope::system(),
+        NewUser {
+            username: "office-d".into(),
+            display_name: "指定人员".into(),
+            role: Role::Office,
+            division: DivisionCode::parse("510812").unwrap(),
+            unit: None,
+            phone: None,
+            password: PASSWORD.into(),
+            must_change_password: false,
+            designated: true,
+        },
+    ))
+    .unwrap();
+}
+
+// ---- schema-driven fuzzing of every JSON body ------------------------------------------
+
+/// Bodies per operation.
+const FUZZ_CASES: usize = 150;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Text a careless or hostile client sends.
+fn nasty_text(rng: &mut Rng) -> Value {
+    let choices = [
+        String::new(),
+        " ".into(),
+        "张".repeat(5000),
+        "=CMD|' /C calc'!A0".into(),
+        "<script>alert(1)</script>".into(),
+        "'; DROP TABLE children; --".into(),
+        "\u{0}\u{1}\u{7f}\u{202e}".into(),
+        "510812201503070010".into(),
+        "５１０８１２".into(),
+        "2026-02-30".into(),
+        "高".into(),
+        "../../etc/passwd".into(),
+        "null".into(),
+        "😀".repeat(100),
+    ];
+    json!(choices[rng.below(choices.len())].clone())
+}
+
+fn random_json(rng: &mut Rng, depth: u32) -> Value {
+    match rng.below(if depth > 3 { 5 } else { 7 }) {
+        0 => Value::Null,
+        1 => json!(rng.below(2) == 1),
+        2 => json!(rng.next() as i64),
+        3 => json!(f64::from_bits(rng.next() & 0x7fef_ffff_ffff_ffff)),
+        4 => nasty_text(rng),
+        5 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_json(rng, depth + 1))
+                .collect(),
+        ),
+        _ => {
+            let mut m = serde_json::Map::new();
+            for i in 0..rng.below(4) {
+                m.insert(format!("k{i}"), random_json(rng, depth + 1));
+            }
+            Value::Object(m)
+        }
+    }
+}
+
+/// A value for `schema`, right-typed most of the time and wrong some of the time.
+fn from_schema(doc: &Value, schema: &Value, rng: &mut Rng, depth: u32) -> Value {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return from_schema(doc, &doc["components"]["schemas"][name], rng, depth);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let pick = &options[rng.below(options.len())];
+            return from_schema(doc, pick, rng, depth);
+        }
+    }
+    if depth > 4 || rng.below(8) == 0 {
+        return random_json(rng, depth);
+    }
+    let kind = match &schema["type"] {
+        Value::String(s) => s.clone(),
+        Value::Array(kinds) => kinds[rng.below(kinds.len())]
+            .as_str()
+            .unwrap_or("null")
+            .to_string(),
+        _ => "any".into(),
+    };
+    match kind.as_str() {
+        "object" => {
+            let mut m = serde_json::Map::new();
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            if let Some(props) = schema["properties"].as_object() {
+                for (name, sub) in props {
+                    // Required fields are mostly there, optional ones half the time.
+                    let keep = if required.contains(&name.as_str()) {
+                        rng.below(10) != 0
+                    } else {
+                        rng.below(2) == 0
+                    };
+                    if keep {
+                        m.insert(name.clone(), from_schema(doc, sub, rng, depth + 1));
+                    }
+                }
+            }
+            if rng.below(5) == 0 {
+                m.insert("unexpected_field".into(), random_json(rng, depth + 1));
+            }
+            Value::Object(m)
+        }
+        "array" => {
+            let most = if rng.below(10) == 0 { 200 } else { 4 };
+            let n = rng.below(most);
+            Value::Array(
+                (0..n)
+                    .map(|_| from_schema(doc, &schema["items"], rng, depth + 1))
+                    .collect(),
+            )
+        }
+        "string" => match rng.below(3) {
+            0 => nasty_text(rng),
+            _ => json!(format!("值{}", rng.below(1000))),
+        },
+        "integer" | "number" => match rng.below(4) {
+            0 => json!(-1),
+            1 => json!(i64::MAX),
+            2 => json!(1.5),
+            _ => json!(rng.below(100)),
+        },
+        "boolean" => json!(rng.below(2) == 1),
+        "null" => Value::Null,
+        _ => random_json(rng, depth),
+    }
+}
+
+#[test]
+fn every_json_body_fuzzed_from_the_openapi_document_gets_a_clear_4xx_never_a_5xx() {
+    let app = TestApp::sqlite();
+    let roles = accounts(&app);
+    let inside = records(
+        &app,
+        &app.token("dir-a1"),
+        &app.token("office"),
+        INSIDE_VILLAGE,
+        10,
+    );
+    let api = api_matrix();
+    let (_, doc) = app.get("/api/v1/openapi.json", None);
+    let seed = std::env::var("WEIBAO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x0a11_2026_u64);
+    let mut rng = Rng(seed | 1);
+    let (mut sent, mut accepted, mut refused) = (0usize, 0usize, 0usize);
+    let mut ops = 0usize;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(schema) =
+                op["requestBody"]["content"]["application/json"]["schema"].as_object()
+            else {
+                continue;
+            };
+            let schema = Value::Object(schema.clone());
+            let id = op["operationId"].as_str().unwrap();
+            ops += 1;
+            // As a role the operation is for (the office where it may), a fresh minute
+            // and session, so that neither the rate limit nor an idle timeout answers.
+            app.store.clock().advance_ms(11 * 60_000);
+            let entry = &api[id];
+            let role = if entry.roles.contains(&"office") {
+                "office"
+            } else {
+                entry.roles[0]
+            };
+            let user = roles.iter().find(|(r, _)| *r == role).unwrap().1;
+            let token = app.token(user);
+            let url = fill(path, &inside);
+            for case in 0..FUZZ_CASES {
+                let body = match case % 10 {
+                    // Not JSON, or JSON cut short.
+                    0 => b"{\"name\": \"\xe5\xbc".to_vec(),
+                    1 => random_json(&mut rng, 0).to_string().into_bytes(),
+                    _ => from_schema(&doc, &schema, &mut rng, 0)
+                        .to_string()
+                        .into_bytes(),
+                };
+                let auth = format!("Bearer {token}");
+                let mut headers = vec![("content-type", "application/json")];
+                if id != "login" {
+                    headers.push(("authorization", &auth));
+                }
+                let (status, _, answer) =
+                    app.raw_with_location(&method.to_uppercase(), &url, &headers, Some(&body));
+                sent += 1;
+                assert!(
+                    status < 500,
+                    "{method} {path} ({id}) answered {status} to {}: {answer}",
+                    String::from_utf8_lossy(&body)
+                );
+                if status >= 400 {
+                    refused += 1;
+                    let v: Value = serde_json::from_str(&answer).unwrap_or_else(|_| {
+                        panic!("{id}: a {status} that is not the error JSON: {answer}")
+                    });
+                    let message = v["error"]["message"].as_str().unwrap_or_default();
+                    assert!(
+                        v["error"]["code"].is_string()
+                            && message
+                                .chars()
+                                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                        "{id}: {status} without a Chinese message: {answer}"
+                    );
+                } else {
+                    accepted += 1;
+                }
+                if id == "change_password" && status < 400 {
+                    panic!(
+                        "a fuzzed body changed the password: {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+            }
+        }
+    }
+    eprintln!(
+        "schema fuzz (seed {seed}): {sent} bodies over {ops} JSON operations: {refused} refused with a Chinese 4xx, {accepted} accepted, no 5xx"
+    );
+    assert!(ops >= 10 && refused > sent / 2);
+}
