@@ -58,8 +58,12 @@ pub fn client_ip(parts: &Parts) -> String {
 }
 
 fn cookie_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+    cookie_token_of(&parts.headers)
+}
+
+/// The session token in a request's cookies.
+pub fn cookie_token_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -1356,6 +1356,32 @@ fn every_page_carries_the_security_headers() {
         set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
         "{set_cookie}"
     );
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain HTTP on loopback: {set_cookie}"
+    );
+    // Behind a TLS proxy the cookie is Secure; a sign-in with an old session's cookie
+    // gets a new id and ends the old session (no fixation).
+    let old = app.cookie("office");
+    let form = format!("username=office&password={}", support::url_encode(PASSWORD));
+    let res = ureq::AgentBuilder::new()
+        .redirects(0)
+        .build()
+        .post(&format!("{}/login", app.base))
+        .set("content-type", "application/x-www-form-urlencoded")
+        .set("x-forwarded-proto", "https")
+        .set("cookie", &old)
+        .send_string(&form)
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let fresh = res.header("set-cookie").unwrap().to_string();
+    assert!(fresh.contains("; Secure"), "{fresh}");
+    assert_ne!(fresh.split(';').next().unwrap(), old);
+    let (status, location) = app.page_redirect("/", Some(&old));
+    assert!(
+        status == 303 && location.starts_with("/login"),
+        "the old id is dead: {status} {location}"
+    );
 }
 
 // ---- command line ----------------------------------------------------------------------
@@ -1369,6 +1395,11 @@ fn every_command_has_help() {
         vec!["user", "add", "--help"],
         vec!["divisions", "import", "--help"],
         vec!["audit", "verify", "--help"],
+        vec!["backup", "--help"],
+        vec!["restore", "--help"],
+        vec!["db", "copy", "--help"],
+        vec!["db", "check", "--help"],
+        vec!["keys", "rotate", "--help"],
     ] {
         let out = support::weibao(&args, None, None);
         assert!(out.status.success(), "{args:?}");

@@ -368,7 +368,13 @@ async fn login_submit(
     }
     match outcome {
         Ok(LoginOutcome::Success { token, user, .. }) => {
-            // A fresh session id at every sign-in (no fixation); the old one is dropped.
+            // A fresh session id at every sign-in (no fixation); the session the browser
+            // came with, if any, ends here.
+            if let Some(old) = crate::auth::cookie_token_of(&headers).filter(|t| *t != token) {
+                if let Ok(Some(s)) = state.store.session(&old).await {
+                    let _ = state.store.logout(&s.scope, &old, &ip).await;
+                }
+            }
             let target = if user.must_change_password {
                 "/account/password".to_string()
             } else {
