@@ -104,7 +104,10 @@ impl Role {
     /// The roles that a user of this role may create or manage (always inside their subtree).
     pub fn may_assign(self, other: Role) -> bool {
         match self {
-            Role::Admin => true,
+            // 三员分立: the auditor and the security administrator are created by the
+            // operator at installation (`weibao user add`), not by the administrator
+            // whose actions they watch.
+            Role::Admin => !matches!(other, Role::Auditor | Role::Security),
             Role::Office => matches!(
                 other,
                 Role::Office | Role::Supervisor | Role::Director | Role::Unit | Role::Reporter
@@ -411,6 +414,7 @@ mod tests {
         assert!(!Role::Office.may_assign(Role::Security));
         assert!(!Role::Security.may_assign(Role::Auditor));
         assert!(!allows(Role::Admin, Action::ViewAudit));
+        assert!(!Role::Admin.may_assign(Role::Auditor) && !Role::Admin.may_assign(Role::Security));
     }
 
     #[test]

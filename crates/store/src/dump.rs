@@ -291,6 +291,7 @@ impl Store {
         let mut summary = DumpSummary::default();
         let mut table: Option<(String, String)> = None; // (name, insert statement)
         let mut blobs_seen = Vec::new();
+        let mut keys_checked = false;
         loop {
             let Some(item) = input.recv().await else {
                 return Err(StoreError::Config(
@@ -373,6 +374,10 @@ impl Store {
                     *summary.rows.get_mut(name).expect("table entered") += n;
                 }
                 Item::Blob { key, hex: h } => {
+                    if !keys_checked {
+                        self.restored_keys_match(&mut tx).await?;
+                        keys_checked = true;
+                    }
                     let bytes = unhex(&h).ok_or_else(|| {
                         StoreError::Config(format!("备份文件已损坏（照片 {key} 的内容无法解码）"))
                     })?;
@@ -398,8 +403,17 @@ impl Store {
                 }
             }
         }
-        // The records are sealed with the keys the source registered: this process's key
-        // file must hold them, or the restored records could not be read.
+        if !keys_checked {
+            self.restored_keys_match(&mut tx).await?;
+        }
+        tx.commit().await?;
+        self.bind_keys().await?;
+        Ok(summary)
+    }
+
+    /// The records arrive sealed with the keys the source registered: this process's key
+    /// file must hold them (checked before any photo is written and before the commit).
+    async fn restored_keys_match(&self, tx: &mut crate::db::Tx) -> Result<(), StoreError> {
         let registered: Vec<(i64, String)> = on!(tx.conn(), |c| sqlx::query_as(
             "SELECT id, check_value FROM field_keys ORDER BY id"
         )
@@ -415,9 +429,7 @@ impl Store {
                 path.display()
             )));
         }
-        tx.commit().await?;
-        self.bind_keys().await?;
-        Ok(summary)
+        Ok(())
     }
 
     /// Copies this whole installation into `target` (an empty, migrated database).

@@ -133,17 +133,27 @@ impl FieldKeys {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
         let tmp = self.path.with_extension("tmp");
+        // A stale temporary file could carry other permissions: start from none.
+        let _ = std::fs::remove_file(&tmp);
         {
             use std::io::Write;
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
+            options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut f = options.open(&tmp).map_err(fail)?;
             f.write_all(text.as_bytes()).map_err(fail)?;
             f.sync_all().map_err(fail)?;
         }
-        std::fs::rename(&tmp, &self.path).map_err(fail)
+        std::fs::rename(&tmp, &self.path).map_err(fail)?;
+        // The rename itself must survive a crash: records sealed next depend on it.
+        let dir = match self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(d) => d.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)
     }
 
     /// The id of the key new values are sealed with.
@@ -345,11 +355,12 @@ impl Store {
                 )));
             }
         }
-        self.register_keys(&keys).await?;
         let keys = Arc::new(keys);
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(keys.clone());
         if first {
-            let done = self.reseal(&keys, true).await?;
+            // Values from before encryption are sealed before the keys are registered: a
+            // pass cut short is taken up again by the next start, which still sees no keys.
+            let done = self.reseal(&keys).await?;
             if done.children + done.versions > 0 {
                 tracing::info!(
                     "已加密既有记录：{} 份儿童档案，{} 条修改记录",
@@ -358,18 +369,25 @@ impl Store {
                 );
             }
         }
+        self.register_keys(&keys).await?;
+        // Two first starts at once with different key files: only one set is registered.
+        let now_registered = self.registered_keys().await?;
+        if let Some((id, _)) = now_registered.iter().find(|r| !ours.contains(r)) {
+            return Err(StoreError::Config(format!(
+                "另一个进程同时以不同的密钥文件初始化了数据库（密钥编号 {id}）：\
+                 请停止其他进程，统一使用同一个密钥文件 {} 后重新启动",
+                path.display()
+            )));
+        }
         Ok(())
     }
 
     /// Seals with the current key every value that is not (plain values from before
-    /// encryption, values under older keys); `reindex` recomputes the blind index too.
+    /// encryption, values under older keys), recomputing the blind index of each record it
+    /// touches, and the second-factor secrets.
     /// Batches of a few hundred rows, each its own transaction: an interrupted pass is
     /// taken up again by the next.
-    pub(crate) async fn reseal(
-        &self,
-        keys: &FieldKeys,
-        reindex: bool,
-    ) -> Result<Resealed, StoreError> {
+    pub(crate) async fn reseal(&self, keys: &FieldKeys) -> Result<Resealed, StoreError> {
         let current = format!("{PREFIX}{}:%", keys.current());
         let mut done = Resealed::default();
         // Children: the number, the details and the blind index (registry included).
@@ -380,12 +398,11 @@ impl Store {
                 on!(c.conn(), |c| sqlx::query_as(
                     "SELECT county_code, id, id_number, details, id_index FROM children
                      WHERE (county_code, id) > ($1, $2)
-                       AND ($3 OR id_number NOT LIKE $4 OR details NOT LIKE $4)
-                     ORDER BY county_code, id LIMIT $5"
+                       AND (id_number NOT LIKE $3 OR details NOT LIKE $3)
+                     ORDER BY county_code, id LIMIT $4"
                 )
                 .bind(&after.0)
                 .bind(&after.1)
-                .bind(reindex)
                 .bind(&current)
                 .bind(RESEAL_BATCH)
                 .fetch_all(&mut *c)
@@ -434,6 +451,33 @@ impl Store {
                     }
                 }
                 done.children += 1;
+            }
+            tx.commit().await?;
+        }
+        // Second-factor secrets.
+        let secrets: Vec<(String, String)> = {
+            let mut c = self.read().await?;
+            on!(c.conn(), |c| sqlx::query_as(
+                "SELECT id, totp_secret FROM users
+                 WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE $1"
+            )
+            .bind(&current)
+            .fetch_all(&mut *c)
+            .await)?
+        };
+        if !secrets.is_empty() {
+            let mut tx = self.begin().await?;
+            for (id, sealed) in secrets {
+                let aad = format!("users.totp_secret:{id}");
+                let plain = keys.open(&aad, &sealed)?;
+                on!(tx.conn(), |c| sqlx::query(
+                    "UPDATE users SET totp_secret = $2 WHERE id = $1"
+                )
+                .bind(&id)
+                .bind(keys.seal(&aad, &plain))
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
             }
             tx.commit().await?;
         }
@@ -486,15 +530,15 @@ impl Store {
         keys.add_key();
         keys.write()?;
         self.register_keys(&keys).await?;
-        let done = self.reseal(&keys, false).await?;
-        let left = self.reseal(&keys, false).await?;
+        let done = self.reseal(&keys).await?;
+        let left = self.reseal(&keys).await?;
         if left != Resealed::default() {
             return Err(StoreError::Config(
                 "轮换期间仍有记录以旧密钥写入：请停止服务器后重新执行 weibao keys rotate".into(),
             ));
         }
-        keys.retire_old();
-        keys.write()?;
+        // The database forgets the old keys first, then the file: interrupted between
+        // the two, the file still holds every key the database names.
         let current = i64::from(keys.current());
         let mut tx = self.begin().await?;
         on!(tx.conn(), |c| sqlx::query(
@@ -505,6 +549,8 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         tx.commit().await?;
+        keys.retire_old();
+        keys.write()?;
         let id = keys.current();
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(keys));
         Ok((id, done))

@@ -97,16 +97,50 @@ pub struct TotpSetup {
     pub uri: String,
 }
 
+fn setup_uri(username: &str, secret: &str) -> String {
+    let user: String = username
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("otpauth://totp/Weibao:{user}?secret={secret}&issuer=Weibao&algorithm=SHA1&digits=6&period=30")
+}
+
 fn aad(user_id: &str) -> String {
     format!("users.totp_secret:{user_id}")
 }
 
 impl Store {
     /// Starts (or restarts) turning the second factor on: a new secret, pending until
-    /// [`Store::totp_enable`] sees a code from it.
-    pub async fn totp_setup(&self, scope: &Scope) -> Result<TotpSetup, StoreError> {
+    /// [`Store::totp_enable`] sees a code from it. When the factor is on already, replacing
+    /// it (a new phone) needs a current code: a stolen session cannot swap in its own.
+    pub async fn totp_setup(
+        &self,
+        scope: &Scope,
+        current_code: Option<&str>,
+    ) -> Result<TotpSetup, StoreError> {
         if !totp_allowed(scope.role) {
             return Err(StoreError::Forbidden);
+        }
+        if self.totp_enabled(&scope.user_id).await? {
+            let ok = match current_code.map(str::trim).filter(|c| !c.is_empty()) {
+                Some(c) => self.totp_check(&scope.user_id, c).await?,
+                None => false,
+            };
+            if !ok {
+                return Err(StoreError::invalid(
+                    "code",
+                    Invalid::new(
+                        "totp_code_needed",
+                        "两步验证已开启：更换验证器前，请先输入原验证器当前显示的 6 位验证码",
+                    ),
+                ));
+            }
         }
         let mut secret = [0u8; 20];
         getrandom::fill(&mut secret).expect("operating system random source");
@@ -131,14 +165,25 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        let uri = format!(
-            "otpauth://totp/{}:{}?secret={encoded}&issuer={}&algorithm=SHA1&digits=6&period=30",
-            "Weibao", scope.username, "Weibao"
-        );
         Ok(TotpSetup {
+            uri: setup_uri(&scope.username, &encoded),
             secret: encoded,
-            uri,
         })
+    }
+
+    /// The setup URI of the account's pending secret (to show its QR code again).
+    pub async fn totp_pending_uri(&self, scope: &Scope) -> Result<Option<TotpSetup>, StoreError> {
+        Ok(self
+            .totp_secret(&scope.user_id)
+            .await?
+            .filter(|(_, enabled, _)| !enabled)
+            .map(|(secret, _, _)| {
+                let encoded = base32(&secret);
+                TotpSetup {
+                    uri: setup_uri(&scope.username, &encoded),
+                    secret: encoded,
+                }
+            }))
     }
 
     /// The account's secret and last used step, when it has one (pending or on).

@@ -2323,7 +2323,15 @@ async fn rotation_reseals_everything_and_retires_the_old_key_and_old_rows_get_se
             .await
             .unwrap();
         s.migrate().await.unwrap();
+        let office = scope_of(&add_user(&db.store, "office", Role::Office, "510812").await);
+        let pending = s.totp_setup(&office, None).await.unwrap();
         let (id, done) = s.rotate_keys().await.unwrap();
+        let after = s.totp_pending_uri(&office).await.unwrap().unwrap();
+        assert_eq!(
+            after.secret, pending.secret,
+            "{}: the second factor survives",
+            db.label
+        );
         assert_eq!(
             (id, done.children, done.versions),
             (2, 3, 3),

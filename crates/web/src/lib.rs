@@ -35,6 +35,8 @@ pub struct AppState {
     pub public_url: Option<Arc<String>>,
     /// Sign-in and import rate limits.
     pub limiter: Arc<limits::Limiter>,
+    /// Behind a reverse proxy: take the client's address from X-Forwarded-For.
+    pub trust_proxy: bool,
 }
 
 impl AppState {
@@ -45,7 +47,14 @@ impl AppState {
             openapi: Arc::new(api::openapi_json()),
             public_url: None,
             limiter: Arc::new(limits::Limiter::default()),
+            trust_proxy: false,
         }
+    }
+
+    /// Takes client addresses from the reverse proxy's X-Forwarded-For.
+    pub fn with_trust_proxy(mut self, trust: bool) -> AppState {
+        self.trust_proxy = trust;
+        self
     }
 
     /// Replaces the rate limits (tests tighten or loosen them).
@@ -79,6 +88,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::trusted_proxy,
         ))
         .with_state(state)
 }

@@ -84,6 +84,16 @@ impl Counter {
         entry.1 += 1;
     }
 
+    /// Takes back one event counted by [`hit`](Self::hit) in the current window.
+    pub fn undo(&self, rule: Rule, key: &str, now_ms: i64) {
+        let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((start, n)) = map.get_mut(key) {
+            if now_ms - *start < rule.window_ms && *n > 0 {
+                *n -= 1;
+            }
+        }
+    }
+
     /// [`blocked`](Self::blocked), else counts the event.
     pub fn take(&self, rule: Rule, key: &str, now_ms: i64) -> Option<u64> {
         let wait = self.blocked(rule, key, now_ms);
@@ -111,11 +121,13 @@ impl Limiter {
         }
     }
 
-    /// Before a sign-in from `ip`: Err(seconds to wait) when it must be refused.
+    /// Before a sign-in from `ip`: Err(seconds to wait) when it must be refused. The
+    /// attempt is counted as a failure until [`login_succeeded`](Self::login_succeeded)
+    /// takes it back, so that many attempts sent at once cannot all pass the check.
     pub fn before_login(&self, ip: &str, now_ms: i64) -> Result<(), u64> {
         if let Some(wait) = self
             .login_failures
-            .blocked(self.limits.login_failures, ip, now_ms)
+            .take(self.limits.login_failures, ip, now_ms)
         {
             return Err(wait);
         }
@@ -123,14 +135,18 @@ impl Limiter {
             .login_attempts
             .take(self.limits.login_attempts, ip, now_ms)
         {
-            Some(wait) => Err(wait),
+            Some(wait) => {
+                self.login_succeeded(ip, now_ms);
+                Err(wait)
+            }
             None => Ok(()),
         }
     }
 
-    pub fn login_failed(&self, ip: &str, now_ms: i64) {
+    /// The sign-in from `ip` was not a wrong password: its reserved failure goes back.
+    pub fn login_succeeded(&self, ip: &str, now_ms: i64) {
         self.login_failures
-            .hit(self.limits.login_failures, ip, now_ms);
+            .undo(self.limits.login_failures, ip, now_ms);
     }
 
     /// Before an import by `user_id`: the 429 answer when it must be refused.
@@ -186,5 +202,20 @@ mod tests {
         assert_eq!(c.take(rule, "ip", 2_500), Some(9));
         assert_eq!(c.take(rule, "other", 2_500), None, "keys are separate");
         assert_eq!(c.take(rule, "ip", 11_000), None, "a new window");
+    }
+
+    #[test]
+    fn sign_ins_in_flight_count_as_failures_until_they_succeed() {
+        let l = Limiter::default();
+        // Twenty attempts at once, none answered yet: the twenty-first waits.
+        for _ in 0..20 {
+            assert!(l.before_login("ip", 0).is_ok());
+        }
+        assert!(l.before_login("ip", 0).is_err());
+        // Once they turn out right, the address may go on.
+        for _ in 0..20 {
+            l.login_succeeded("ip", 0);
+        }
+        assert!(l.before_login("ip", 0).is_ok());
     }
 }

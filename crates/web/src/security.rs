@@ -66,3 +66,56 @@ pub async fn origin_check(req: Request, next: Next) -> Response {
     }
     next.run(req).await
 }
+
+/// The client's address as the trusted reverse proxy saw it: the last entry of
+/// `X-Forwarded-For` (the one the proxy appended; earlier ones are the client's say-so).
+pub fn forwarded_client(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .next_back()
+}
+
+/// Behind a reverse proxy (`serve --trust-proxy`): every handler, the audit log and the
+/// rate limits see the client's address instead of the proxy's.
+pub async fn trusted_proxy(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if state.trust_proxy {
+        if let Some(ip) = forwarded_client(req.headers()) {
+            let port = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.port())
+                .unwrap_or(0);
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                    ip, port,
+                )));
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proxy_appended_address_is_the_client() {
+        let mut h = axum::http::HeaderMap::new();
+        assert_eq!(forwarded_client(&h), None);
+        h.append("x-forwarded-for", "1.2.3.4, 10.0.0.7".parse().unwrap());
+        assert_eq!(forwarded_client(&h), Some("10.0.0.7".parse().unwrap()));
+        h.append("x-forwarded-for", "203.0.113.9".parse().unwrap());
+        assert_eq!(forwarded_client(&h), Some("203.0.113.9".parse().unwrap()));
+        let mut junk = axum::http::HeaderMap::new();
+        junk.append("x-forwarded-for", "not-an-address".parse().unwrap());
+        assert_eq!(forwarded_client(&junk), None);
+    }
+}

@@ -58,6 +58,11 @@ pub enum Command {
         /// (default: the address the browser used).
         #[arg(long, env = "WEIBAO_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Behind a reverse proxy (TLS): take each client's address from the proxy's
+        /// X-Forwarded-For, for the audit log and the sign-in rate limits. Only when the
+        /// server is reachable through the proxy alone.
+        #[arg(long, env = "WEIBAO_TRUST_PROXY")]
+        trust_proxy: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -288,7 +293,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             bind,
             demo,
             public_url,
-        } => serve(&cli.db, bind, demo, public_url).await,
+            trust_proxy,
+        } => serve(&cli.db, bind, demo, public_url, trust_proxy).await,
         Command::Migrate => {
             let store = Store::open_with_keys(
                 cli.db.database.as_deref(),
@@ -834,6 +840,7 @@ async fn serve(
     bind: SocketAddr,
     demo: bool,
     public_url: Option<String>,
+    trust_proxy: bool,
 ) -> Result<(), String> {
     let store = open(db).await?;
     if demo {
@@ -860,7 +867,11 @@ async fn serve(
         .map_err(|e| format!("无法监听 {bind}：{e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("未保已启动：http://{addr} （{}）", store.backend().as_str());
-    let app = weibao_web::app(weibao_web::AppState::new(store.clone()).with_public_url(public_url));
+    let app = weibao_web::app(
+        weibao_web::AppState::new(store.clone())
+            .with_public_url(public_url)
+            .with_trust_proxy(trust_proxy),
+    );
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -679,7 +679,8 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                 }
                 // Signing out and changing the password end the session: a fresh one.
                 let (cookie, csrf) = match (caller, key.as_str()) {
-                    (Some((_, u)), "POST /logout" | "POST /account/password") => {
+                    // (Signing in again ends the session the browser came with, too.)
+                    (Some((_, u)), "POST /logout" | "POST /account/password" | "POST /login") => {
                         let c = app.cookie(u);
                         let t = app.csrf_of(&c);
                         (Some(c), Some(t))
@@ -908,6 +909,17 @@ fn swapped_ids_moved_villages_extra_fields_and_hidden_records_get_nowhere() {
             refused(status),
             "office creating {role} at {division}: {status} {body}"
         );
+    }
+    // ...and the system administrator makes no auditor or security officer (三员分立).
+    let admin = app.token("admin-t");
+    for role in ["auditor", "security"] {
+        let (status, body) = app.post(
+            "/api/v1/users",
+            Some(&admin),
+            json!({"username": format!("by-admin-{role}"), "display_name": "x", "role": role,
+                   "division": "510812", "password": "Temp#2026ab"}),
+        );
+        assert!(refused(status), "admin creating {role}: {status} {body}");
     }
 
     // Records visible only to designated users stay out of search and exports.

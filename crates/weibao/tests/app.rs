@@ -457,6 +457,15 @@ fn an_office_account_turns_on_two_step_sign_in_and_then_needs_its_code() {
     let fresh = code(now());
     assert_eq!(login(Some(fresh.clone())).0, 200);
     assert_eq!(login(Some(fresh)).0, 401, "a code works once");
+    // A session alone cannot swap in another authenticator: the current code is needed.
+    let (status, body) = app.post("/api/v1/auth/totp/setup", Some(&office), json!({}));
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("code")),
+        "{body}"
+    );
+    let (status, _) = login(None);
+    assert_eq!(status, 401, "still on");
     // The login form asks for it too.
     let (status, _, page) = app.raw(
         "POST",

@@ -619,6 +619,24 @@ fn a_backup_taken_while_serving_restores_everything_on_sqlite_and_postgres_and_d
     let (ok, said) = cli(&["--data-dir", &rdata, "restore", backup.to_str().unwrap()]);
     assert!(!ok && said.contains("已有数据"), "{said}");
 
+    // With another key file the restore is refused before any photo is written.
+    let elsewhere = TempDir::new();
+    let other_keys = elsewhere.path().join("other.keys");
+    weibao_store::FieldKeys::generate(&other_keys)
+        .write()
+        .unwrap();
+    let edir = elsewhere.path().join("data");
+    let (ok, said) = cli(&[
+        "--data-dir",
+        edir.to_str().unwrap(),
+        "--key-file",
+        other_keys.to_str().unwrap(),
+        "restore",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(!ok && said.contains("另一套密钥"), "{said}");
+    assert!(!edir.join("photos").exists(), "no photo was written");
+
     // A truncated backup is refused whole.
     let cut = source.path().join("cut.backup");
     let full = std::fs::read(&backup).unwrap();

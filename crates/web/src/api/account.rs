@@ -66,8 +66,8 @@ pub async fn login(
             ua,
         )
         .await?;
-    if matches!(outcome, LoginOutcome::WrongCredentials) {
-        state.limiter.login_failed(&ip, now);
+    if !matches!(outcome, LoginOutcome::WrongCredentials) {
+        state.limiter.login_succeeded(&ip, now);
     }
     match outcome {
         LoginOutcome::Success {
@@ -173,14 +173,35 @@ pub struct TotpSetupView {
     pub uri: String,
 }
 
+/// Replacing an authenticator that is on needs its current code.
+#[derive(Deserialize, ToSchema)]
+pub struct TotpReplace {
+    pub code: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/v1/auth/totp/setup", tag = "auth",
+    request_body(content = Option<TotpReplace>, description = "已开启时：原验证器当前的验证码"),
     responses((status = 200, description = "新的两步验证密钥（确认前不生效）", body = TotpSetupView),
-              (status = 403, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn totp_setup(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    body: axum::body::Bytes,
 ) -> Result<Json<TotpSetupView>, ApiError> {
-    let setup = state.store.totp_setup(caller.scope()).await?;
+    // The body is optional: empty, or {"code": "123456"} when replacing.
+    let replace: Option<TotpReplace> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("请求内容应为 {{\"code\": \"6 位验证码\"}} 或留空：{e}"),
+            )
+        })?)
+    };
+    let code = replace.as_ref().and_then(|b| b.code.as_deref());
+    let setup = state.store.totp_setup(caller.scope(), code).await?;
     Ok(Json(TotpSetupView {
         secret: setup.secret,
         uri: setup.uri,

@@ -363,8 +363,8 @@ async fn login_submit(
             ua,
         )
         .await;
-    if matches!(outcome, Ok(LoginOutcome::WrongCredentials)) {
-        state.limiter.login_failed(&ip, now);
+    if !matches!(outcome, Ok(LoginOutcome::WrongCredentials)) {
+        state.limiter.login_succeeded(&ip, now);
     }
     match outcome {
         Ok(LoginOutcome::Success { token, user, .. }) => {
@@ -932,14 +932,12 @@ async fn audit_export(
             .timestamp_millis()
             - 8 * 3_600_000
     };
+    let Some(end) = to.checked_add_days(chrono::Days::new(1)) else {
+        return error_page(StatusCode::UNPROCESSABLE_ENTITY, "结束日期无效");
+    };
     let entries = match state
         .store
-        .audit_between(
-            caller.scope(),
-            start(from),
-            start(to + chrono::Duration::days(1)),
-            &caller.ip,
-        )
+        .audit_between(caller.scope(), start(from), start(end), &caller.ip)
         .await
     {
         Ok(e) => e,
@@ -1140,8 +1138,6 @@ struct TotpForm {
     action: String,
     #[serde(default)]
     code: String,
-    #[serde(default)]
-    secret: String,
 }
 
 async fn totp_submit(State(state): State<AppState>, form: CsrfForm<TotpForm>) -> Response {
@@ -1161,21 +1157,22 @@ async fn totp_submit(State(state): State<AppState>, form: CsrfForm<TotpForm>) ->
             Ok(()) => page.done = true,
             Err(StoreError::Invalid { invalid, .. }) => {
                 page.message = Some(invalid.message);
-                page.secret = f.secret.clone();
-                page.qr = Some(crate::card::qr_svg(&format!(
-                    "otpauth://totp/Weibao:{}?secret={}&issuer=Weibao",
-                    caller.scope().username,
-                    f.secret
-                )));
+                // The pending secret as stored, never what the form sent back.
+                if let Ok(Some(setup)) = state.store.totp_pending_uri(caller.scope()).await {
+                    page.qr = Some(crate::card::qr_svg(&setup.uri));
+                    page.secret = setup.secret;
+                }
             }
             Err(e) => return store_error_page(e),
         }
     } else {
-        match state.store.totp_setup(caller.scope()).await {
+        let code = Some(f.code.as_str()).filter(|c| !c.is_empty());
+        match state.store.totp_setup(caller.scope(), code).await {
             Ok(setup) => {
                 page.qr = Some(crate::card::qr_svg(&setup.uri));
                 page.secret = setup.secret;
             }
+            Err(StoreError::Invalid { invalid, .. }) => page.message = Some(invalid.message),
             Err(e) => return store_error_page(e),
         }
     }
