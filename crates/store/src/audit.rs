@@ -298,14 +298,7 @@ impl Store {
         ip: &str,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         scope.check_role(Action::ViewAudit)?;
-        let (lo, hi) = match scope.home() {
-            None => ("000000".to_string(), "999999".to_string()),
-            Some(home) => {
-                let prefix = home.prefix();
-                let prefix = &prefix[..prefix.len().min(6)];
-                (format!("{prefix:0<6}"), format!("{prefix:9<6}"))
-            }
-        };
+        let (lo, hi) = chains_within(scope);
         let rows: Vec<AuditEntry> = {
             let mut conn = self.read().await?;
             on!(conn.conn(), |c| sqlx::query_as(
@@ -335,31 +328,31 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         scope.check_role(Action::ViewAudit)?;
+        let (lo, hi) = chains_within(scope);
         let mut conn = self.read().await?;
-        let rows: Vec<AuditEntry> = match scope.home() {
-            None => on!(conn.conn(), |c| sqlx::query_as(
-                "SELECT * FROM audit_log ORDER BY at DESC, seq DESC LIMIT $1"
-            )
-            .bind(limit)
-            .fetch_all(&mut *c)
-            .await)?,
-            Some(home) => {
-                // Chains are per county: a county or lower sees its county's chain, a city
-                // or province the chains whose codes share its prefix.
-                let prefix = home.prefix();
-                let prefix = &prefix[..prefix.len().min(6)];
-                let (lo, hi) = (format!("{prefix:0<6}"), format!("{prefix:9<6}"));
-                on!(conn.conn(), |c| sqlx::query_as(
-                    "SELECT * FROM audit_log WHERE county_code BETWEEN $1 AND $2
-                     ORDER BY at DESC, seq DESC LIMIT $3"
-                )
-                .bind(&lo)
-                .bind(&hi)
-                .bind(limit)
-                .fetch_all(&mut *c)
-                .await)?
-            }
-        };
+        let rows: Vec<AuditEntry> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT * FROM audit_log WHERE county_code BETWEEN $1 AND $2
+             ORDER BY at DESC, seq DESC LIMIT $3"
+        )
+        .bind(&lo)
+        .bind(&hi)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await)?;
         Ok(rows)
+    }
+}
+
+/// The range of chain (county) codes a scope reads: chains are per county, so a county or
+/// lower sees its county's chain, a city or province the chains whose codes share its
+/// prefix, the command line's system scope every chain.
+fn chains_within(scope: &Scope) -> (String, String) {
+    match scope.home() {
+        None => ("000000".to_string(), "999999".to_string()),
+        Some(home) => {
+            let prefix = home.prefix();
+            let prefix = &prefix[..prefix.len().min(6)];
+            (format!("{prefix:0<6}"), format!("{prefix:9<6}"))
+        }
     }
 }

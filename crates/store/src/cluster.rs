@@ -335,3 +335,19 @@ async fn colocation_target(
     }
     Ok("none".to_string())
 }
+
+/// Settings a transaction that changes sharded tables (DDL, bulk rows, the audit log's
+/// trigger) needs on a distributed database: one connection per worker, and triggers on
+/// the shards.
+pub(crate) async fn for_sharded_writes(tx: &mut crate::db::Tx) -> Result<(), StoreError> {
+    for set in [
+        "SET LOCAL citus.multi_shard_modify_mode = 'sequential'",
+        "SET LOCAL citus.enable_unsafe_triggers = on",
+    ] {
+        crate::on!(tx.conn(), |c| sqlx::query(set)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}

@@ -20,6 +20,17 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The bytes of a hex string (either case); None when it is not one.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() & 1 == 1 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// 32 random bytes as hex: session tokens and CSRF tokens.
 pub(crate) fn random_token() -> String {
     let mut buf = [0u8; 32];
@@ -83,7 +94,8 @@ pub(crate) async fn verify_password(password: String, stored: String) -> bool {
     .unwrap_or(false)
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+/// N random bytes from the operating system (keys, nonces, salts, secrets).
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).expect("operating system random source");
     buf

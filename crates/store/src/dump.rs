@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Connection;
 use tokio::sync::mpsc;
 
-use crate::crypto::hex;
+use crate::crypto::{hex, unhex};
 use crate::db::{Db, Store};
 use crate::error::StoreError;
 use crate::on;
@@ -278,15 +278,7 @@ impl Store {
         let distributed = self.is_distributed().await?;
         let mut tx = self.begin().await?;
         if distributed {
-            for set in [
-                "SET LOCAL citus.multi_shard_modify_mode = 'sequential'",
-                "SET LOCAL citus.enable_unsafe_triggers = on",
-            ] {
-                on!(tx.conn(), |c| sqlx::query(set)
-                    .execute(&mut *c)
-                    .await
-                    .map(|r| r.rows_affected()))?;
-            }
+            crate::cluster::for_sharded_writes(&mut tx).await?;
         }
         let mut summary = DumpSummary::default();
         let mut table: Option<(String, String)> = None; // (name, insert statement)
@@ -478,16 +470,6 @@ where
         out.send(flush(&mut batch)?).await.map_err(|_| closed())?;
     }
     Ok(n)
-}
-
-pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() & 1 == 1 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

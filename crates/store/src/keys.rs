@@ -25,7 +25,7 @@ use hmac::{Hmac, Mac};
 use sm3::Sm3;
 use sm4::Sm4;
 
-use crate::crypto::hex;
+use crate::crypto::{hex, random_bytes, unhex};
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
@@ -48,29 +48,17 @@ fn bad_file(path: &Path, why: impl std::fmt::Display) -> StoreError {
     ))
 }
 
-fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != N * 2 {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
-fn random<const N: usize>() -> [u8; N] {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).expect("operating system random source");
-    buf
+/// A key of exactly N bytes from hex.
+fn key_from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    unhex(s)?.try_into().ok()
 }
 
 impl FieldKeys {
     /// Fresh keys (one data key, id 1), not yet written anywhere.
     pub fn generate(path: &Path) -> FieldKeys {
         FieldKeys {
-            data: vec![(1, random())],
-            index: random(),
+            data: vec![(1, random_bytes())],
+            index: random_bytes(),
             path: path.to_path_buf(),
         }
     }
@@ -93,13 +81,13 @@ impl FieldKeys {
                     let id: u32 = id
                         .parse()
                         .map_err(|_| bad_file(path, format!("第 {} 行的密钥编号无效", n + 1)))?;
-                    let key = unhex::<16>(key).ok_or_else(|| {
+                    let key = key_from_hex::<16>(key).ok_or_else(|| {
                         bad_file(path, format!("第 {} 行的密钥不是 32 位十六进制", n + 1))
                     })?;
                     data.push((id, key));
                 }
                 ["index", key] => {
-                    index = Some(unhex::<32>(key).ok_or_else(|| {
+                    index = Some(key_from_hex::<32>(key).ok_or_else(|| {
                         bad_file(path, format!("第 {} 行的索引密钥不是 64 位十六进制", n + 1))
                     })?);
                 }
@@ -169,7 +157,7 @@ impl FieldKeys {
     /// Adds a new data key, which becomes the current one; returns its id.
     pub fn add_key(&mut self) -> u32 {
         let id = self.current() + 1;
-        self.data.push((id, random()));
+        self.data.push((id, random_bytes()));
         id
     }
 
@@ -207,7 +195,7 @@ impl FieldKeys {
     /// Seals `plain` for the place `aad` names (table.column:record).
     pub fn seal(&self, aad: &str, plain: &str) -> String {
         let id = self.current();
-        let nonce: [u8; 12] = random();
+        let nonce: [u8; 12] = random_bytes();
         let sealed = self
             .cipher(id)
             .expect("the current key exists")
@@ -240,7 +228,7 @@ impl FieldKeys {
         let cipher = self
             .cipher(id)
             .ok_or_else(|| broken(&format!("密钥文件中没有编号 {id} 的密钥")))?;
-        let body = crate::dump::unhex(body).ok_or_else(|| broken("格式错误"))?;
+        let body = unhex(body).ok_or_else(|| broken("格式错误"))?;
         if body.len() < 12 + 16 {
             return Err(broken("长度错误"));
         }
@@ -369,15 +357,18 @@ impl Store {
                 );
             }
         }
-        self.register_keys(&keys).await?;
-        // Two first starts at once with different key files: only one set is registered.
-        let now_registered = self.registered_keys().await?;
-        if let Some((id, _)) = now_registered.iter().find(|r| !ours.contains(r)) {
-            return Err(StoreError::Config(format!(
-                "另一个进程同时以不同的密钥文件初始化了数据库（密钥编号 {id}）：\
-                 请停止其他进程，统一使用同一个密钥文件 {} 后重新启动",
-                path.display()
-            )));
+        // Nothing to write on an ordinary start: every key of the file is registered.
+        if ours.iter().any(|k| !registered.contains(k)) {
+            self.register_keys(&keys).await?;
+            // Two first starts at once with different key files: only one set is registered.
+            let now_registered = self.registered_keys().await?;
+            if let Some((id, _)) = now_registered.iter().find(|r| !ours.contains(r)) {
+                return Err(StoreError::Config(format!(
+                    "另一个进程同时以不同的密钥文件初始化了数据库（密钥编号 {id}）：\
+                     请停止其他进程，统一使用同一个密钥文件 {} 后重新启动",
+                    path.display()
+                )));
+            }
         }
         Ok(())
     }

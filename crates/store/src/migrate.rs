@@ -74,15 +74,7 @@ impl Store {
         if distributed {
             // DDL and data changes to sharded tables in one transaction must share one
             // connection per worker.
-            for set in [
-                "SET LOCAL citus.multi_shard_modify_mode = 'sequential'",
-                "SET LOCAL citus.enable_unsafe_triggers = on",
-            ] {
-                on!(tx.conn(), |c| sqlx::query(set)
-                    .execute(&mut *c)
-                    .await
-                    .map(|r| r.rows_affected()))?;
-            }
+            crate::cluster::for_sharded_writes(&mut tx).await?;
         }
         on!(tx.conn(), |c| sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -142,8 +142,7 @@ impl Store {
                 ));
             }
         }
-        let mut secret = [0u8; 20];
-        getrandom::fill(&mut secret).expect("operating system random source");
+        let secret: [u8; 20] = crate::crypto::random_bytes();
         let encoded = base32(&secret);
         let keys = self.keys()?;
         let mut tx = self.begin().await?;
