@@ -12,7 +12,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use support::{TestApp, PASSWORD};
+use support::{jpeg, visit_checks, Rng, TestApp, PASSWORD};
 use weibao_domain::access::{Role, Scope};
 use weibao_domain::DivisionCode;
 use weibao_store::{DivisionImportRow, NewUser};
@@ -200,30 +200,6 @@ fn id_number(seq: u32) -> String {
     )
 }
 
-fn checks(danger: bool) -> Vec<Value> {
-    [
-        "生活",
-        "就学",
-        "健康",
-        "心理",
-        "安全",
-        "监护",
-        "父母每周联系",
-    ]
-    .iter()
-    .map(|i| json!({"item": i, "finding": if danger && *i == "安全" { "危险" } else { "正常" }}))
-    .collect()
-}
-
-fn jpeg(tag: u8) -> Vec<u8> {
-    let mut b = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    b.extend(std::iter::repeat_n(tag, 64));
-    b.extend([0xFF, 0xD9]);
-    b
-}
-
 fn multipart(bytes: &[u8], filename: &str) -> (String, Vec<u8>) {
     let boundary = "weibao-access-boundary";
     let mut body = format!(
@@ -293,7 +269,7 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
     let (s, visit) = app.post(
         &format!("/api/v1/children/{child}/visits"),
         Some(token),
-        json!({"duration_minutes": 20, "checks": checks(true), "photos": [photo]}),
+        json!({"duration_minutes": 20, "checks": visit_checks(true), "photos": [photo]}),
     );
     ok(s, &visit, "visit");
     let visit = visit["id"].as_str().unwrap().to_string();
@@ -445,7 +421,7 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         ),
         "create_visit" => (
             String::new(),
-            json(json!({"duration_minutes": 10, "checks": checks(false)})),
+            json(json!({"duration_minutes": 10, "checks": visit_checks(false)})),
         ),
         "correct_visit" => (String::new(), json(json!({"notes": "更正"}))),
         "upload_photo" => (String::new(), Some(multipart(&jpeg(*seq as u8), "p.jpg"))),
@@ -825,7 +801,7 @@ fn swapped_ids_moved_villages_extra_fields_and_hidden_records_get_nowhere() {
     let (status, body) = app.post(
         &format!("/api/v1/children/{}/visits", inside.child),
         Some(&office),
-        json!({"duration_minutes": 10, "checks": checks(false), "photos": [outside.photo]}),
+        json!({"duration_minutes": 10, "checks": visit_checks(false), "photos": [outside.photo]}),
     );
     assert!(
         (400..500).contains(&status) && status != 401,
@@ -984,21 +960,6 @@ fn add_designated(app: &TestApp) {
 /// Bodies per operation.
 const FUZZ_CASES: usize = 150;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// Text a careless or hostile client sends.
 fn nasty_text(rng: &mut Rng) -> Value {
     let choices = [
@@ -1128,11 +1089,8 @@ fn every_json_body_fuzzed_from_the_openapi_document_gets_a_clear_4xx_never_a_5xx
     );
     let api = api_matrix();
     let (_, doc) = app.get("/api/v1/openapi.json", None);
-    let seed = std::env::var("WEIBAO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x0a11_2026_u64);
-    let mut rng = Rng(seed | 1);
+    let seed = support::test_seed(0x0a11_2026);
+    let mut rng = Rng(seed);
     let (mut sent, mut accepted, mut refused) = (0usize, 0usize, 0usize);
     let mut ops = 0usize;
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -10,35 +10,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{Server, TempDir};
+use support::{jpeg, visit_checks, Rng, Server, TempDir};
 use weibao_store::testing::TestDb;
 use weibao_store::DumpItem;
 
 // ---- crash safety ------------------------------------------------------------------------
 
-/// A small deterministic generator (the kill moments), seeded per run and printed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
+/// The kill moments' seed: a new one each run unless `WEIBAO_TEST_SEED` repeats one.
 fn seed() -> u64 {
-    std::env::var("WEIBAO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
+    support::test_seed(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    )
 }
 
 fn agent() -> ureq::Agent {
@@ -81,18 +66,7 @@ impl Write {
         let auth = format!("Bearer {token}");
         let result = match self {
             Write::Visit { child, key } => {
-                let checks: Vec<Value> = [
-                    "生活",
-                    "就学",
-                    "健康",
-                    "心理",
-                    "安全",
-                    "监护",
-                    "父母每周联系",
-                ]
-                .iter()
-                .map(|i| json!({"item": i, "finding": "正常"}))
-                .collect();
+                let checks = visit_checks(false);
                 agent()
                     .post(&format!("{base}/api/v1/children/{child}/visits"))
                     .set("authorization", &auth)
@@ -227,7 +201,7 @@ fn survive_kills(label: &str, db_args: &[String], kills: usize) {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(20 + rng.below(400)));
+        std::thread::sleep(Duration::from_millis(20 + rng.below(400) as u64));
         drop(server); // SIGKILL, then reaped
         stop.store(true, Ordering::Relaxed);
         for (w, t) in threads.into_iter().enumerate() {
@@ -420,15 +394,6 @@ fn cli(args: &[&str]) -> (bool, String) {
     )
 }
 
-fn jpeg(tag: u8) -> Vec<u8> {
-    let mut b = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    b.extend(std::iter::repeat_n(tag, 300));
-    b.extend([0xFF, 0xD9]);
-    b
-}
-
 fn upload_photo(base: &str, token: &str, child: &str, bytes: &[u8]) -> String {
     let boundary = "weibao-backup-test";
     let mut body = format!(
@@ -478,18 +443,7 @@ fn a_backup_taken_while_serving_restores_everything_on_sqlite_and_postgres_and_d
     let photos: Vec<String> = (1..=3)
         .map(|t| upload_photo(&base, &director, &child, &jpeg(t)))
         .collect();
-    let checks: Vec<Value> = [
-        "生活",
-        "就学",
-        "健康",
-        "心理",
-        "安全",
-        "监护",
-        "父母每周联系",
-    ]
-    .iter()
-    .map(|i| json!({"item": i, "finding": "正常"}))
-    .collect();
+    let checks = visit_checks(false);
     let visit = agent()
         .post(&format!("{base}/api/v1/children/{child}/visits"))
         .set("authorization", &format!("Bearer {director}"))

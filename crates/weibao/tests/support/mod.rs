@@ -215,19 +215,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> (u16, String, Vec<u8>) {
-        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let res = match body {
-            Some(b) => req.send_bytes(b),
-            None => req.call(),
-        };
-        let res = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("request failed: {e}"),
-        };
+        let res = self.request(&self.agent, method, path, headers, body);
         let status = res.status();
         let ct = res.content_type().to_string();
         let mut bytes = Vec::new();
@@ -241,6 +229,31 @@ impl TestApp {
 
     pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         self.send("POST", path, token, Some(body.to_string()))
+    }
+
+    /// Sends a request through `agent`; any HTTP status is an answer, a transport error
+    /// fails the test.
+    fn request(
+        &self,
+        agent: &ureq::Agent,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> ureq::Response {
+        let mut req = agent.request(method, &format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let res = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request failed: {e}"),
+        }
     }
 
     /// [`raw`](Self::raw) on a fresh connection: status, Location header, body text.
@@ -258,19 +271,7 @@ impl TestApp {
             .max_idle_connections(0)
             .timeout(Duration::from_secs(30))
             .build();
-        let mut req = agent.request(method, &format!("{}{path}", self.base));
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let res = match body {
-            Some(b) => req.send_bytes(b),
-            None => req.call(),
-        };
-        let res = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("request failed: {e}"),
-        };
+        let res = self.request(&agent, method, path, headers, body);
         let status = res.status();
         let location = res.header("location").unwrap_or("").to_string();
         (status, location, res.into_string().unwrap_or_default())
@@ -843,4 +844,64 @@ fn base64_decode(s: &str) -> Vec<u8> {
         out.extend_from_slice(&bytes[..chunk.len() - 1]);
     }
     out
+}
+
+/// The smallest bytes the store takes for a JPEG (it checks the signature, not the
+/// picture); `tag` makes each one different.
+pub fn jpeg(tag: u8) -> Vec<u8> {
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    b.extend(std::iter::repeat_n(tag, 300));
+    b.extend([0xFF, 0xD9]);
+    b
+}
+
+/// A visit's checklist, every item answered (父母每周联系 included), 危险 on 安全 when
+/// `danger`.
+pub fn visit_checks(danger: bool) -> Vec<Value> {
+    [
+        "生活",
+        "就学",
+        "健康",
+        "心理",
+        "安全",
+        "监护",
+        "父母每周联系",
+    ]
+    .iter()
+    .map(|i| {
+        let finding = if danger && *i == "安全" {
+            "危险"
+        } else {
+            "正常"
+        };
+        json!({"item": i, "finding": finding})
+    })
+    .collect()
+}
+
+/// A small deterministic generator for fuzz cases and kill moments (xorshift).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// `WEIBAO_TEST_SEED` when set (to repeat a run), else `default`; never zero.
+pub fn test_seed(default: u64) -> u64 {
+    std::env::var("WEIBAO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+        | 1
 }
