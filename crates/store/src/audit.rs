@@ -125,26 +125,18 @@ impl std::fmt::Display for ChainBreak {
 
 /// Appends `event` inside `tx`, after the chain's current head (locked until commit).
 pub(crate) async fn append(tx: &mut Tx, at: i64, event: &AuditEvent) -> Result<(), StoreError> {
-    let pg = matches!(tx, Tx::Pg(_));
-    on!(tx.conn(), |c| sqlx::query(
+    // The county's chain head, created at its first entry. The no-op update makes the
+    // upsert return the row and, on PostgreSQL, hold its lock to the end of the transaction,
+    // which orders concurrent writers of one chain (SQLite has one writer at a time).
+    let (seq, prev_hash): (i64, String) = on!(tx.conn(), |c| sqlx::query_as(
         "INSERT INTO audit_heads (county_code, seq, hash) VALUES ($1, 0, $2)
-         ON CONFLICT (county_code) DO NOTHING"
+         ON CONFLICT (county_code) DO UPDATE SET seq = audit_heads.seq
+         RETURNING seq, hash"
     )
     .bind(&event.county_code)
     .bind(GENESIS)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    // SQLite has one writer at a time; PostgreSQL needs the row lock to order the chain.
-    let head_sql = if pg {
-        "SELECT seq, hash FROM audit_heads WHERE county_code = $1 FOR UPDATE"
-    } else {
-        "SELECT seq, hash FROM audit_heads WHERE county_code = $1"
-    };
-    let (seq, prev_hash): (i64, String) = on!(tx.conn(), |c| sqlx::query_as(head_sql)
-        .bind(&event.county_code)
-        .fetch_one(&mut *c)
-        .await)?;
+    .fetch_one(&mut *c)
+    .await)?;
     let mut entry = AuditEntry {
         county_code: event.county_code.clone(),
         seq: seq + 1,

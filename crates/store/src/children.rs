@@ -19,6 +19,7 @@ use crate::error::StoreError;
 use crate::keys::FieldKeys;
 use crate::on;
 use crate::visits::first_due;
+use crate::Total;
 
 /// Rows per multi-row INSERT of an import (22 binds each: under both databases' limits).
 const IMPORT_BATCH: usize = 500;
@@ -185,7 +186,12 @@ struct ChildRow {
 }
 
 /// The columns of a [`ChildSummary`], for lists and exports (filters are pushed after).
-const SUMMARY_SELECT: &str =
+/// The list's default order. county_code is the division code's first six digits: naming
+/// it first lets a city- or province-wide list walk the list index instead of sorting.
+pub(crate) const DIVISION_ORDER: &str =
+    " ORDER BY ch.county_code, ch.division_code, ch.name, ch.id";
+
+pub(crate) const SUMMARY_SELECT: &str =
     "SELECT ch.id, ch.county_code, ch.division_code, d.name AS division_name,
         ch.name, ch.id_masked, ch.birth_date, ch.sex, ch.school_status, ch.support_bits,
         ch.category_bits, ch.risk, ch.status, ch.updated_at
@@ -699,12 +705,12 @@ impl Store {
             .collect()
     }
 
-    /// A page of the ledger within the caller's subtree, and the total matching.
+    /// A page of the ledger within the caller's subtree, and how many match (up to a cap).
     pub async fn list_children(
         &self,
         scope: &Scope,
         filter: &ChildFilter,
-    ) -> Result<(Vec<ChildSummary>, i64), StoreError> {
+    ) -> Result<(Vec<ChildSummary>, Total), StoreError> {
         let keys = self.keys()?;
         scope.check_role(Action::ViewChildren)?;
         let within = match filter.division.or(scope.home()) {
@@ -719,16 +725,26 @@ impl Store {
         let mut conn = self.read().await?;
         let per_page = filter.per_page.clamp(1, 200) as i64;
         let offset = (filter.page.max(1) as i64 - 1) * per_page;
-        let total: i64 = on!(conn.conn(), |c| {
-            let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM children ch WHERE ");
+        let searching = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+        let base = if searching {
+            Total::SEARCH_CAP
+        } else {
+            Total::CAP
+        };
+        let cap = Total::cap_for(base, offset, per_page);
+        let counted: i64 = on!(conn.conn(), |c| {
+            let mut qb =
+                QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM children ch WHERE ");
             push_filters(&mut qb, &keys, scope, within, filter, &params, today);
+            qb.push(" LIMIT ").push_bind(cap + 1).push(") capped");
             qb.build_query_scalar().fetch_one(&mut *c).await
         })?;
+        let total = Total::from_capped(counted, cap);
         let rows: Vec<ChildSummary> = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new(SUMMARY_SELECT);
             push_filters(&mut qb, &keys, scope, within, filter, &params, today);
             qb.push(match filter.sort {
-                ChildSort::Division => " ORDER BY ch.division_code, ch.name, ch.id",
+                ChildSort::Division => DIVISION_ORDER,
                 ChildSort::Name => " ORDER BY ch.name, ch.id",
                 ChildSort::Age => " ORDER BY ch.birth_date DESC, ch.id",
                 ChildSort::Risk => {
@@ -1608,7 +1624,7 @@ pub(crate) async fn insert_version(
 
 /// The WHERE clause of a list: subtree (by county first, so a county's list stays on one
 /// shard), sensitivity, the active ledger's age limit, then the filters.
-fn push_filters<'a, DB: sqlx::Database>(
+pub(crate) fn push_filters<'a, DB: sqlx::Database>(
     qb: &mut QueryBuilder<'a, DB>,
     keys: &FieldKeys,
     scope: &Scope,

@@ -18,6 +18,7 @@ mod error;
 mod group;
 mod integrity;
 mod keys;
+mod limits;
 mod migrate;
 mod settings;
 mod stations;
@@ -44,6 +45,7 @@ pub use divisions::{Division, DivisionImportRow};
 pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
 pub use keys::{key_path, FieldKeys, Resealed};
+pub use limits::{Rate, StorageLimits};
 pub use settings::{
     default_distress_subtypes, CATEGORY_RULES, DISTRESS_SUBTYPES, IMPORT_HEADER_ALIASES,
     SETTING_KEYS,
@@ -54,6 +56,62 @@ pub use visits::{
     Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,
     DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, VISIT_POLICY,
 };
+
+/// How many rows a list matched. Counting every match of a county- or province-wide list
+/// costs a walk of its whole index (a million entries at province scale) on every page, so
+/// lists count up to a cap: exactly below it, "at least `count`" above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    /// `false`: there are more than `count` matches.
+    pub exact: bool,
+}
+
+impl Default for Total {
+    fn default() -> Total {
+        Total {
+            count: 0,
+            exact: true,
+        }
+    }
+}
+
+impl Total {
+    /// Lists count at most this many matches ...
+    pub const CAP: i64 = 10_000;
+    /// ... and a name search, whose matches are sparse in the index, this many.
+    pub const SEARCH_CAP: i64 = 1_000;
+
+    /// The cap for a page: never below the end of the page asked for, so a page reached by
+    /// paging on always knows whether there is another.
+    pub fn cap_for(base: i64, offset: i64, per_page: i64) -> i64 {
+        base.max(offset + per_page)
+    }
+
+    /// From a count made with `LIMIT cap + 1`.
+    pub fn from_capped(counted: i64, cap: i64) -> Total {
+        Total {
+            count: counted.min(cap),
+            exact: counted <= cap,
+        }
+    }
+
+    /// "共 1,234 名" or "10,000 名以上": the count as a list's caption says it.
+    pub fn caption(&self) -> String {
+        let mut digits = self.count.to_string();
+        let mut grouped = String::new();
+        while digits.len() > 3 {
+            let tail = digits.split_off(digits.len() - 3);
+            grouped = format!(",{tail}{grouped}");
+        }
+        grouped = format!("{digits}{grouped}");
+        if self.exact {
+            format!("共 {grouped} 名")
+        } else {
+            format!("{grouped} 名以上")
+        }
+    }
+}
 
 /// Idle sessions end after this long (等保: 15-30 minutes).
 pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;

@@ -19,6 +19,7 @@ use crate::crypto::sm3_hex;
 use crate::db::{Conn, Store, Tx};
 use crate::error::StoreError;
 use crate::on;
+use crate::Total;
 
 /// The setting key of the visit policy.
 pub const VISIT_POLICY: &str = "visit_policy";
@@ -424,7 +425,20 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok((self.visit_in(&county, child_id, &id).await?, false))
+        // What was just written, as a read would return it (one read fewer per visit).
+        let visit = StoredVisit {
+            id,
+            child_id: child_id.to_string(),
+            county_code: county,
+            division_code: division.full(),
+            author_id: scope.user_id.clone(),
+            author_name: scope.username.clone(),
+            record,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok((visit, false))
     }
 
     /// The visit an idempotency key already produced, if any.
@@ -801,7 +815,7 @@ impl Store {
         division: Option<DivisionCode>,
         page: i64,
         per_page: i64,
-    ) -> Result<(Vec<DueItem>, i64), StoreError> {
+    ) -> Result<(Vec<DueItem>, Total), StoreError> {
         scope.check_role(Action::ViewChildren)?;
         let within = division.or(scope.home()).ok_or(StoreError::NotFound)?;
         scope.check(Action::ViewChildren, within)?;
@@ -811,11 +825,14 @@ impl Store {
         let cutoff = birth_cutoff(adult, today);
         let (lo, hi) = within.subtree_bounds();
         let mut conn = self.read().await?;
-        let total: i64 = on!(conn.conn(), |c| {
-            let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM children WHERE ");
+        let cap = Total::cap_for(Total::CAP, (page - 1).max(0) * per_page, per_page);
+        let counted: i64 = on!(conn.conn(), |c| {
+            let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM children WHERE ");
             push_due_filters(&mut qb, within, &lo, &hi, horizon, cutoff, scope.designated);
+            qb.push(" LIMIT ").push_bind(cap + 1).push(") capped");
             qb.build_query_scalar().fetch_one(&mut *c).await
         })?;
+        let total = Total::from_capped(counted, cap);
         let mut items: Vec<DueItem> = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new(
                 "SELECT id AS child_id, name, division_code, due_on AS due_date,

@@ -1062,7 +1062,10 @@ async fn lists_filter_search_and_page_within_the_subtree() {
                     )
                     .await
                     .unwrap();
-                (rows.into_iter().map(|r| r.name).collect::<Vec<_>>(), total)
+                (
+                    rows.into_iter().map(|r| r.name).collect::<Vec<_>>(),
+                    total.count,
+                )
             }
         };
         assert_eq!(
@@ -1119,7 +1122,7 @@ async fn lists_filter_search_and_page_within_the_subtree() {
             )
             .await
             .unwrap();
-        assert_eq!((rows.len(), total), (1, 3));
+        assert_eq!((rows.len(), total.count), (1, 3));
         // A supervisor cannot list another township.
         let f = ChildFilter {
             division: Some(code("510812200")),
@@ -1174,7 +1177,7 @@ async fn children_affected_by_hiv_are_seen_only_by_designated_users() {
             )
             .await
             .unwrap();
-        assert_eq!(total, 0, "{}", db.label);
+        assert_eq!(total.count, 0, "{}", db.label);
         let (_, total) = s
             .list_children(
                 &designated,
@@ -1186,7 +1189,7 @@ async fn children_affected_by_hiv_are_seen_only_by_designated_users() {
             )
             .await
             .unwrap();
-        assert_eq!(total, 1);
+        assert_eq!(total.count, 1);
     }
 }
 
@@ -1277,7 +1280,7 @@ async fn a_bulk_import_is_all_or_nothing() {
             )
             .await
             .unwrap();
-        assert_eq!(total, 1, "nothing of the failed import is visible");
+        assert_eq!(total.count, 1, "nothing of the failed import is visible");
         let batch = vec![rec("甲", &child_id(4, 11)), rec("乙", &child_id(4, 12))];
         assert_eq!(
             s.import_children(&office, code("510812"), batch, "", |_| {})
@@ -1296,7 +1299,67 @@ async fn a_bulk_import_is_all_or_nothing() {
             )
             .await
             .unwrap();
-        assert_eq!(total, 3);
+        assert_eq!(total.count, 3);
+    }
+}
+
+#[tokio::test]
+async fn list_counts_stop_at_a_cap_and_say_so_but_never_short_of_the_page_asked_for() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let office = scope_of(&add_user(s, "office", Role::Office, "510812").await);
+        let t = today();
+        // 1,050 children named 张…, 20 named 李…: a name search matches more than its cap.
+        let mut batch = Vec::new();
+        for i in 0..1070u32 {
+            let given: String = i
+                .to_string()
+                .bytes()
+                .map(|d| {
+                    "零一二三四五六七八九"
+                        .chars()
+                        .nth((d - b'0') as usize)
+                        .unwrap()
+                })
+                .collect();
+            let name = if i < 1050 { "张" } else { "李" }.to_string() + &given;
+            let id = child_id(4 + (i / 500) as i32, i % 500);
+            let record = patch(&name, &id, "510812100201")
+                .apply(None, t, 18, &[])
+                .unwrap();
+            batch.push((record, false));
+        }
+        s.import_children(&office, code("510812"), batch, "", |_| {})
+            .await
+            .unwrap();
+        let list = |q: Option<&str>, page: u32| {
+            let s = s.clone();
+            let office = office.clone();
+            let q = q.map(str::to_string);
+            async move {
+                let filter = ChildFilter {
+                    q,
+                    page,
+                    per_page: 50,
+                    ..Default::default()
+                };
+                let (rows, total) = s.list_children(&office, &filter).await.unwrap();
+                (rows.len(), total.count, total.exact)
+            }
+        };
+        // The whole ledger is under the list cap: exact.
+        assert_eq!(list(None, 1).await, (50, 1070, true), "{}", db.label);
+        // A search for 张 counts to 1,000 and says there are more.
+        assert_eq!(list(Some("张"), 1).await, (50, 1000, false), "{}", db.label);
+        assert_eq!(
+            weibao_store::Total::from_capped(1001, 1000).caption(),
+            "1,000 名以上"
+        );
+        // Paging past the cap counts to the end of the page asked for: page 21 (rows
+        // 1,001–1,050) sees all 1,050 and that there are no more.
+        assert_eq!(list(Some("张"), 21).await, (50, 1050, true), "{}", db.label);
+        assert_eq!(list(Some("李"), 1).await, (20, 20, true), "{}", db.label);
     }
 }
 
@@ -1365,7 +1428,7 @@ async fn visits_move_the_due_date_and_danger_raises_an_alert() {
             (today + days(7), "first", None)
         );
         let (items, total) = s.due_list(&dir, None, 1, 50).await.unwrap();
-        assert_eq!(total, 1, "{}", db.label);
+        assert_eq!(total.count, 1, "{}", db.label);
         assert_eq!(items[0].child_id, id);
         assert!(!items[0].overdue);
 
@@ -1393,7 +1456,7 @@ async fn visits_move_the_due_date_and_danger_raises_an_alert() {
             due,
             today.checked_add_months(chrono::Months::new(3)).unwrap()
         );
-        assert_eq!(s.due_list(&dir, None, 1, 50).await.unwrap().1, 0);
+        assert_eq!(s.due_list(&dir, None, 1, 50).await.unwrap().1.count, 0);
         assert!(s.open_alerts(&sup).await.unwrap().is_empty());
 
         // Danger on 安全, risk raised to 高: a follow-up within 3 days, an alert for the
@@ -2095,7 +2158,7 @@ async fn a_villages_worklist_and_a_childs_page_touch_one_shard_and_a_city_list_a
         .due_list(&dir_a, Some(code("510812100201")), 1, 50)
         .await
         .unwrap();
-    assert_eq!((due.len(), total), (1, 1));
+    assert_eq!((due.len(), total.count), (1, 1));
     let page = router_only.read_child(&dir_a, &a, false, "").await.unwrap();
     assert_eq!(page.record.name, "甲");
     router_only
@@ -2111,7 +2174,7 @@ async fn a_villages_worklist_and_a_childs_page_touch_one_shard_and_a_city_list_a
     assert!(router_only.list_children(&city, &filter).await.is_err());
     // ...which the ordinary store answers over every shard, correctly.
     let (rows, total) = s.list_children(&city, &filter).await.unwrap();
-    assert_eq!(total, 2);
+    assert_eq!(total.count, 2);
     let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
     names.sort();
     assert_eq!(names, vec!["丙", "甲"]);
@@ -2164,7 +2227,7 @@ async fn concurrent_writes_share_commits_and_a_failed_one_takes_nothing_with_it(
             )
             .await
             .unwrap();
-        assert_eq!(total, 31, "{}", db.label);
+        assert_eq!(total.count, 31, "{}", db.label);
         if db.label != "citus" {
             // The refused ones had written their locator row before the conflict.
             let stray = db
@@ -2241,7 +2304,7 @@ async fn numbers_phones_and_details_are_sealed_at_rest_and_still_found() {
             ..Default::default()
         };
         assert_eq!(
-            s.list_children(&dir, &f).await.unwrap().1,
+            s.list_children(&dir, &f).await.unwrap().1.count,
             1,
             "{}",
             db.label
@@ -2362,7 +2425,8 @@ async fn rotation_reseals_everything_and_retires_the_old_key_and_old_rows_get_se
             )
             .await
             .unwrap()
-            .1,
+            .1
+            .count,
             1
         );
         // The old key file no longer opens this database.

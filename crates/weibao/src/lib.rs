@@ -154,6 +154,21 @@ pub enum DbCommand {
         #[arg(long)]
         to: String,
     },
+    /// The storage's own limits, for the benchmark (scripts/bench): a visit's row inserted
+    /// straight into the database with the server's durability (one commit per row, and 64
+    /// rows a commit), and a county's first ledger page selected straight. Run it while no
+    /// server uses the database; it writes only a scratch table it drops.
+    Limits {
+        /// The division whose first ledger page is read (as an office there lists it).
+        #[arg(long)]
+        division: String,
+        /// Concurrent writers and readers.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seconds per figure.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// On a Citus coordinator (--database): reference tables on every node, the large
     /// tables sharded by county and colocated. Idempotent; refuses elsewhere.
     Distribute {
@@ -333,6 +348,44 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Restore { file } => {
             let store = open_target(&cli.db).await?;
             println!("{}", backup::restore(&store, &file).await?);
+            Ok(())
+        }
+        Command::Db {
+            command:
+                DbCommand::Limits {
+                    division,
+                    clients,
+                    seconds,
+                },
+        } => {
+            let division =
+                DivisionCode::parse(&division).map_err(|e| format!("--division：{}", e.message))?;
+            if !(0.1..=600.0).contains(&seconds) {
+                return Err("--seconds：请给 0.1 到 600 之间的秒数".into());
+            }
+            let store = open(&cli.db).await?;
+            let l = store
+                .storage_limits(division, clients, seconds)
+                .await
+                .map_err(|e| e.to_string())?;
+            let line = |label: &str, r: &weibao_store::Rate| {
+                println!(
+                    "{label:<44} {:>9.0}/s  p50 {:.2} ms  p99 {:.2} ms  ({} in all)",
+                    r.per_sec, r.p50_ms, r.p99_ms, r.ops
+                )
+            };
+            line(
+                &format!("storage: insert a visit row, 1 commit each, {clients} writers"),
+                &l.insert_each,
+            );
+            line(
+                &format!("storage: insert visit rows, {} a commit", l.batch),
+                &l.insert_batched,
+            );
+            line(
+                &format!("storage: first ledger page (50), {clients} readers"),
+                &l.first_page,
+            );
             Ok(())
         }
         Command::Db {

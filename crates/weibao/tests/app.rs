@@ -1502,6 +1502,80 @@ fn cli_imports_divisions_adds_users_and_verifies_the_audit_chain() {
 }
 
 #[test]
+fn cli_generates_a_ledger_and_measures_the_storage_beneath_it() {
+    for app in TestApp::all() {
+        let url = app.db_url();
+        let before = app.get("/api/v1/children", Some(&app.token("office"))).1["total"]
+            .as_i64()
+            .unwrap();
+        let args = [
+            "--database",
+            &url,
+            "gen",
+            "--children",
+            "120",
+            "--under",
+            COUNTY,
+        ];
+        let out = support::weibao(&[&args[..], &["--seed", "3"]].concat(), None, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("已生成 120 名儿童"));
+        let list = app.get("/api/v1/children", Some(&app.token("office"))).1;
+        assert_eq!(
+            list["total"].as_i64().unwrap(),
+            before + 120,
+            "{}",
+            app.db().label
+        );
+        assert_eq!(list["total_exact"], true);
+        // The storage's own limits: three figures, each from real writes and page reads
+        // (no rows in the page would be an error), and the scratch table gone again, so a
+        // second run starts as the first did.
+        for _ in 0..2 {
+            let out = support::weibao(
+                &[
+                    "--database",
+                    &url,
+                    "db",
+                    "limits",
+                    "--division",
+                    COUNTY,
+                    "--clients",
+                    "3",
+                    "--seconds",
+                    "0.3",
+                ],
+                None,
+                None,
+            );
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let rates: Vec<f64> = text
+                .lines()
+                .filter_map(|l| l.split_whitespace().find(|w| w.ends_with("/s")))
+                .map(|w| w.trim_end_matches("/s").parse().unwrap())
+                .collect();
+            assert_eq!(rates.len(), 3, "{text}");
+            assert!(rates.iter().all(|r| *r > 0.0), "{text}");
+        }
+        let out = support::weibao(&["--database", &url, "db", "check"], None, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn cli_imports_the_real_nbs_files_under_one_county() {
     let Some(files) = support::shared_division_files() else {
         return;

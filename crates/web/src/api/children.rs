@@ -242,7 +242,10 @@ impl ChildListItem {
 #[derive(Serialize, ToSchema)]
 pub struct ChildList {
     pub items: Vec<ChildListItem>,
+    /// Matches counted: all of them when `total_exact`, else the first 10,000 (1,000 for a
+    /// name search, or up to the end of the page asked for) and there are more.
     pub total: i64,
+    pub total_exact: bool,
     pub page: u32,
     pub per_page: u32,
 }
@@ -368,7 +371,8 @@ pub async fn list_children(
     let today = state.store.clock().today();
     Ok(Json(ChildList {
         items: rows.iter().map(|r| ChildListItem::new(r, today)).collect(),
-        total,
+        total: total.count,
+        total_exact: total.exact,
         page: filter.page,
         per_page: filter.per_page,
     }))

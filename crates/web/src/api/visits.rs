@@ -420,7 +420,10 @@ impl DueView {
 #[derive(Serialize, ToSchema)]
 pub struct DueList {
     pub items: Vec<DueView>,
+    /// Matches counted: all of them when `total_exact`, else the first 10,000 (1,000 for a
+    /// name search, or up to the end of the page asked for) and there are more.
     pub total: i64,
+    pub total_exact: bool,
     pub page: u32,
     pub per_page: u32,
 }
@@ -450,7 +453,8 @@ pub async fn due_visits(
         .await?;
     Ok(Json(DueList {
         items: items.iter().map(DueView::new).collect(),
-        total,
+        total: total.count,
+        total_exact: total.exact,
         page,
         per_page,
     }))

@@ -62,7 +62,8 @@ struct ListPage {
     layout: Layout,
     q: ChildQuery,
     items: Vec<ChildListItem>,
-    total: i64,
+    total: String,
+    total_exact: bool,
     page: u32,
     pages: u32,
     prev_href: Option<String>,
@@ -146,12 +147,15 @@ pub async fn list(
         Err(e) => return store_error_page(e),
     };
     let today = state.store.clock().today();
-    let pages = (total.max(1) as u32).div_ceil(filter.per_page);
+    // Past a capped count the pages go on while there are more (the count reaches at
+    // least one page past this one).
+    let pages = (total.count.max(1) as u32).div_ceil(filter.per_page);
     let page = filter.page;
     render(&ListPage {
         layout: Layout::for_caller(&caller, "/children"),
         items: rows.iter().map(|r| ChildListItem::new(r, today)).collect(),
-        total,
+        total: total.caption(),
+        total_exact: total.exact,
         page,
         pages,
         prev_href: (page > 1).then(|| format!("/children?{}", query_string(&q, Some(page - 1)))),

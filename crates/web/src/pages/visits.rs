@@ -597,7 +597,7 @@ struct WorklistPage {
     level_below: &'static str,
     progress: Vec<ProgressRow>,
     due: Vec<DueRow>,
-    total: i64,
+    total: String,
     page: u32,
     pages: u32,
     can_print: bool,
@@ -706,9 +706,9 @@ pub async fn worklist(
             })
             .collect(),
         due,
-        total,
+        total: total.caption(),
         page,
-        pages: ((total + per_page - 1) / per_page).max(1) as u32,
+        pages: ((total.count + per_page - 1) / per_page).max(1) as u32,
         can_print: division.level() >= Level::Township
             && scope.check(Action::RecordVisits, division).is_ok(),
         up,
@@ -841,9 +841,9 @@ pub async fn home_panels(state: &AppState, caller: &Caller) -> Vec<super::Panel>
                 href: Some(format!("/children/{}/visits/new", i.child_id)),
             })
             .collect();
-        if total > items.len() as i64 {
+        if total.count > items.len() as i64 {
             rows.push(super::PanelRow {
-                label: format!("全部 {total} 名"),
+                label: format!("全部（{}）", total.caption()),
                 value: String::new(),
                 href: Some("/visits".into()),
             });
