@@ -12,7 +12,8 @@
 //! The database records each key's check value (never the key), so a process started with
 //! the wrong key file refuses to run instead of writing what nobody can read.
 //!
-//! A sealed value is `sm4g1:<key id>:<hex of 12-byte nonce, ciphertext, 16-byte tag>`;
+//! A sealed value is `sm4g2:<key id>:<base64 of 12-byte nonce, ciphertext, 16-byte tag>`
+//! (values from before 2026-11 are `sm4g1:` with hex, a third longer; both open);
 //! the associated data names the table, column and record, so a value moved to another
 //! record or column does not open.
 
@@ -32,7 +33,9 @@ use crate::on;
 
 type Sm4Gcm = AesGcm<Sm4, aes_gcm::aead::consts::U12>;
 
-const PREFIX: &str = "sm4g1:";
+const PREFIX: &str = "sm4g2:";
+/// The first format: hex instead of base64.
+const PREFIX_HEX: &str = "sm4g1:";
 
 /// The keys of one installation.
 pub struct FieldKeys {
@@ -209,14 +212,22 @@ impl FieldKeys {
             .expect("SM4-GCM encryption of a short message");
         let mut body = nonce.to_vec();
         body.extend(sealed);
-        format!("{PREFIX}{id}:{}", hex(&body))
+        use base64::Engine;
+        format!(
+            "{PREFIX}{id}:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(&body)
+        )
     }
 
     /// Opens a sealed value; a value without the prefix (written before encryption was
     /// turned on) is returned as it is, until the first start re-seals it.
     pub fn open(&self, aad: &str, value: &str) -> Result<String, StoreError> {
-        let Some(rest) = value.strip_prefix(PREFIX) else {
-            return Ok(value.to_string());
+        let (rest, hex_body) = match value.strip_prefix(PREFIX) {
+            Some(rest) => (rest, false),
+            None => match value.strip_prefix(PREFIX_HEX) {
+                Some(rest) => (rest, true),
+                None => return Ok(value.to_string()),
+            },
         };
         let broken = |why: &str| {
             StoreError::Config(format!(
@@ -228,7 +239,15 @@ impl FieldKeys {
         let cipher = self
             .cipher(id)
             .ok_or_else(|| broken(&format!("密钥文件中没有编号 {id} 的密钥")))?;
-        let body = unhex(body).ok_or_else(|| broken("格式错误"))?;
+        let body = if hex_body {
+            unhex(body)
+        } else {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(body)
+                .ok()
+        }
+        .ok_or_else(|| broken("格式错误"))?;
         if body.len() < 12 + 16 {
             return Err(broken("长度错误"));
         }
@@ -567,7 +586,7 @@ mod tests {
     fn sealed_values_open_only_in_their_place_and_under_their_key() {
         let mut k = keys();
         let sealed = k.seal("children.id_number:c1", "510812201503070012");
-        assert!(sealed.starts_with("sm4g1:1:"));
+        assert!(sealed.starts_with("sm4g2:1:"));
         assert!(!sealed.contains("510812"));
         assert_eq!(
             k.open("children.id_number:c1", &sealed).unwrap(),
@@ -589,13 +608,32 @@ mod tests {
         // Rotation: the new key seals, the old still opens until retired.
         k.add_key();
         let newer = k.seal("a", "x");
-        assert!(newer.starts_with("sm4g1:2:") && k.is_current(&newer) && !k.is_current(&sealed));
+        assert!(newer.starts_with("sm4g2:2:") && k.is_current(&newer) && !k.is_current(&sealed));
         assert!(k.open("children.id_number:c1", &sealed).is_ok());
         k.retire_old();
         assert!(k.open("children.id_number:c1", &sealed).is_err());
         assert_eq!(k.open("a", &newer).unwrap(), "x");
         // Plain values from before encryption pass through.
         assert_eq!(k.open("a", "plain").unwrap(), "plain");
+    }
+
+    #[test]
+    fn values_sealed_in_the_first_hex_format_still_open_and_count_as_not_current() {
+        use base64::Engine;
+        let k = keys();
+        let sealed = k.seal("children.details:c1", "{\"notes\":\"住址\"}");
+        let body = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(sealed.strip_prefix("sm4g2:1:").unwrap())
+            .unwrap();
+        let old = format!("sm4g1:1:{}", hex(&body));
+        // A third shorter than the hex it replaces.
+        assert!(sealed.len() <= 8 + (old.len() - 8) * 2 / 3 + 1);
+        assert_eq!(
+            k.open("children.details:c1", &old).unwrap(),
+            "{\"notes\":\"住址\"}"
+        );
+        assert!(k.open("children.details:c2", &old).is_err());
+        assert!(!k.is_current(&old), "the next re-sealing pass rewrites it");
     }
 
     #[test]

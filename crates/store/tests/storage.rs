@@ -2296,7 +2296,7 @@ async fn numbers_phones_and_details_are_sealed_at_rest_and_still_found() {
                 db.label
             );
         }
-        assert!(raw.contains("sm4g1:1:"), "{}", db.label);
+        assert!(raw.contains("sm4g2:1:"), "{}", db.label);
         // Still found by the number, read back whole, and registered once.
         let f = ChildFilter {
             q: Some(id.clone()),
@@ -2403,7 +2403,7 @@ async fn rotation_reseals_everything_and_retires_the_old_key_and_old_rows_get_se
         );
         let raw = at_rest(&db).await;
         assert!(
-            raw.contains("sm4g1:2:") && !raw.contains("sm4g1:1:"),
+            raw.contains("sm4g2:2:") && !raw.contains("sm4g2:1:"),
             "{}",
             db.label
         );
