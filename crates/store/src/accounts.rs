@@ -200,6 +200,94 @@ fn validate_username(input: &str) -> Result<String, Invalid> {
 }
 
 impl Store {
+    /// For synthetic ledgers (`weibao gen`): a child director (`d<village code>`) for every
+    /// village and a child supervisor (`s<township code>`) for every township under
+    /// `under`, all with `password` (hashed once: the data is fictional) and a first-login
+    /// password change. Existing usernames are left alone. Returns (directors, supervisors)
+    /// added.
+    pub async fn add_synthetic_staff(
+        &self,
+        scope: &Scope,
+        under: DivisionCode,
+        password: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        if !scope.is_system() {
+            return Err(StoreError::Forbidden);
+        }
+        password_policy(password).map_err(|e| StoreError::invalid("password", e))?;
+        let villages = self.villages_within(scope, under).await?;
+        let hash = hash_password(password.to_string()).await;
+        let now = self.now_ms();
+        // (username, display name, role, division)
+        let mut staff: Vec<(String, String, Role, String)> = Vec::new();
+        let mut last_township = String::new();
+        for (code, name, township) in &villages {
+            let t = code.full()[..9].to_string();
+            if t != last_township {
+                staff.push((
+                    format!("s{t}"),
+                    format!("{township}儿童督导员"),
+                    Role::Supervisor,
+                    format!("{t}000"),
+                ));
+                last_township = t;
+            }
+            staff.push((
+                format!("d{}", code.full()),
+                format!("{name}儿童主任"),
+                Role::Director,
+                code.full(),
+            ));
+        }
+        let mut added = (0u64, 0u64);
+        let mut tx = self.begin().await?;
+        for batch in staff.chunks(500) {
+            let ids: Vec<String> = batch
+                .iter()
+                .map(|_| uuid::Uuid::new_v4().to_string())
+                .collect();
+            let inserted: Vec<(String,)> = on!(tx.conn(), |c| {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO users (id, username, display_name, role, division_code,
+                         password_hash, must_change_password, password_changed_at, created_at) ",
+                );
+                qb.push_values(
+                    batch.iter().zip(&ids),
+                    |mut b, ((user, name, role, div), id)| {
+                        b.push_bind(id.clone())
+                            .push_bind(user.clone())
+                            .push_bind(name.clone())
+                            .push_bind(role.as_str())
+                            .push_bind(div.clone())
+                            .push_bind(hash.clone())
+                            .push_bind(true)
+                            .push_bind(now)
+                            .push_bind(now);
+                    },
+                );
+                qb.push(" ON CONFLICT (username) DO NOTHING RETURNING role");
+                qb.build_query_as().fetch_all(&mut *c).await
+            })?;
+            for (role,) in inserted {
+                if role == Role::Director.as_str() {
+                    added.0 += 1;
+                } else {
+                    added.1 += 1;
+                }
+            }
+        }
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "user.generate", under.full())
+                .in_county(under.county_code())
+                .detail(format!("directors={} supervisors={}", added.0, added.1)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
     /// Creates an account inside the caller's subtree, with a role the caller may assign.
     pub async fn create_user(&self, scope: &Scope, new: NewUser) -> Result<User, StoreError> {
         scope.check(Action::ManageUsers, new.division)?;

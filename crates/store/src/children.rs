@@ -725,13 +725,7 @@ impl Store {
         let mut conn = self.read().await?;
         let per_page = filter.per_page.clamp(1, 200) as i64;
         let offset = (filter.page.max(1) as i64 - 1) * per_page;
-        let searching = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
-        let base = if searching {
-            Total::SEARCH_CAP
-        } else {
-            Total::CAP
-        };
-        let cap = Total::cap_for(base, offset, per_page);
+        let cap = Total::cap_for(offset, per_page);
         let counted: i64 = on!(conn.conn(), |c| {
             let mut qb =
                 QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM children ch WHERE ");

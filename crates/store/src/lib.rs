@@ -58,8 +58,10 @@ pub use visits::{
 };
 
 /// How many rows a list matched. Counting every match of a county- or province-wide list
-/// costs a walk of its whole index (a million entries at province scale) on every page, so
-/// lists count up to a cap: exactly below it, "at least `count`" above it.
+/// costs a walk of its whole index (a million entries at province scale) on every page, and
+/// a sparse filter or a name search walks it all however few it finds, so lists count ten
+/// pages past the one asked for: exactly when the matches end there, "at least `count`"
+/// when they go on. Region-wide totals come from the progress tables and statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Total {
     pub count: i64,
@@ -77,15 +79,13 @@ impl Default for Total {
 }
 
 impl Total {
-    /// Lists count at most this many matches ...
-    pub const CAP: i64 = 10_000;
-    /// ... and a name search, whose matches are sparse in the index, this many.
-    pub const SEARCH_CAP: i64 = 1_000;
+    /// Pages counted past the one asked for.
+    pub const PAGES_AHEAD: i64 = 10;
 
-    /// The cap for a page: never below the end of the page asked for, so a page reached by
-    /// paging on always knows whether there is another.
-    pub fn cap_for(base: i64, offset: i64, per_page: i64) -> i64 {
-        base.max(offset + per_page)
+    /// The most a count goes to for a page: ten pages past it, so a page reached by paging
+    /// on always knows whether there is another.
+    pub fn cap_for(offset: i64, per_page: i64) -> i64 {
+        offset + per_page * Self::PAGES_AHEAD
     }
 
     /// From a count made with `LIMIT cap + 1`.

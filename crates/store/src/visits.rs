@@ -825,7 +825,7 @@ impl Store {
         let cutoff = birth_cutoff(adult, today);
         let (lo, hi) = within.subtree_bounds();
         let mut conn = self.read().await?;
-        let cap = Total::cap_for(Total::CAP, (page - 1).max(0) * per_page, per_page);
+        let cap = Total::cap_for((page - 1).max(0) * per_page, per_page);
         let counted: i64 = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM children WHERE ");
             push_due_filters(&mut qb, within, &lo, &hi, horizon, cutoff, scope.designated);
@@ -1035,14 +1035,25 @@ impl Store {
 
     /// For synthetic ledgers (`weibao gen`, benchmarks): gives every child under `under` a
     /// made-up last visit (four in five visited within 120 days, one in twenty of those with
-    /// danger) and the schedule the policy derives from it. Writes no visit records.
+    /// danger) and the schedule the policy derives from it; with `history`, also the visit
+    /// records behind it: that last visit and the ones before it, every 40 to 70 days back
+    /// over two years (about ten a child on average). Returns (schedules, visits written).
     pub async fn synthesize_schedules(
         &self,
         scope: &Scope,
         under: DivisionCode,
         seed: u64,
-    ) -> Result<u64, StoreError> {
-        self.reschedule_all(scope, Some(under), Some(seed)).await
+        history: bool,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<(u64, u64), StoreError> {
+        let mut visits = history.then(|| SyntheticVisits {
+            rows: Vec::new(),
+            written: 0,
+        });
+        let moved = self
+            .reschedule_all_with(scope, Some(under), Some(seed), visits.as_mut(), progress)
+            .await?;
+        Ok((moved, visits.map_or(0, |v| v.written)))
     }
 
     async fn reschedule_all(
@@ -1050,6 +1061,18 @@ impl Store {
         scope: &Scope,
         under: Option<DivisionCode>,
         synthetic: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        self.reschedule_all_with(scope, under, synthetic, None, |_, _| {})
+            .await
+    }
+
+    async fn reschedule_all_with(
+        &self,
+        scope: &Scope,
+        under: Option<DivisionCode>,
+        synthetic: Option<u64>,
+        mut history: Option<&mut SyntheticVisits>,
+        mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, StoreError> {
         if !scope.is_system() {
             return Err(StoreError::Forbidden);
@@ -1168,16 +1191,38 @@ impl Store {
                     registered_on: cst_date_of_ms(created),
                     last_visit,
                 };
+                if let (Some(h), Some(seed), Some(last)) =
+                    (history.as_deref_mut(), synthetic, facts.last_visit)
+                {
+                    let left_behind = facts.categories.contains(Category::RuralLeftBehind);
+                    h.add(
+                        seed,
+                        &county,
+                        &id,
+                        &division,
+                        last,
+                        left_behind,
+                        facts.risk,
+                        today,
+                    );
+                    if h.rows.len() >= SyntheticVisits::BATCH {
+                        h.flush(&mut tx, scope, self.now_ms()).await?;
+                    }
+                }
                 if synthetic.is_some() || policy.due(&facts).on != due {
                     write_schedule(tx.conn(), &county, &id, policy, &facts).await?;
                     moved += 1;
                 }
             }
+            progress(moved, history.as_ref().map_or(0, |h| h.written));
             batches += 1;
             if batches % 50 == 0 {
                 tx.commit().await?;
                 tx = self.begin().await?;
             }
+        }
+        if let Some(h) = history {
+            h.flush(&mut tx, scope, self.now_ms()).await?;
         }
         tx.commit().await?;
         Ok(moved)
@@ -1798,6 +1843,168 @@ async fn insert_card(
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// A made-up visit: (county, visit id, child, division, visited_at ms, danger, risk,
+/// details).
+type SyntheticVisit = (String, String, String, String, i64, bool, &'static str, String);
+
+/// Made-up visit records for a synthetic ledger, written in multi-row statements.
+struct SyntheticVisits {
+    rows: Vec<SyntheticVisit>,
+    written: u64,
+}
+
+impl SyntheticVisits {
+    const BATCH: usize = 500;
+
+    /// A child's history: `last` and the visits before it, 40 to 70 days apart, back to
+    /// two years ago; all by home visit, normal but for danger on 安全 now and then.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        seed: u64,
+        county: &str,
+        child: &str,
+        division: &str,
+        last: LastVisit,
+        left_behind: bool,
+        risk: Risk,
+        today: NaiveDate,
+    ) {
+        let digest = sm3_hex(format!("{seed}:visits:{child}").as_bytes());
+        let mut r = u64::from_str_radix(&digest[..15], 16).unwrap_or(1) | 1;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        let oldest = today - Duration::days(730);
+        let mut on = last.on;
+        let mut k = 0u32;
+        while on >= oldest {
+            let danger = if k == 0 {
+                last.danger
+            } else {
+                next() % 50 == 0
+            };
+            let minutes = 8 * 60 + (next() % 600) as i64;
+            let at = on.and_hms_opt(0, 0, 0).expect("midnight") + Duration::minutes(minutes);
+            let visited_at = at
+                .and_local_timezone(cst())
+                .single()
+                .expect("CST has no gaps");
+            let checks = weibao_domain::visit::CheckItem::CORE
+                .into_iter()
+                .chain(left_behind.then_some(weibao_domain::visit::CheckItem::ParentContact))
+                .map(|item| weibao_domain::visit::Check {
+                    item,
+                    finding: if danger && item == weibao_domain::visit::CheckItem::Safety {
+                        weibao_domain::visit::Finding::Danger
+                    } else {
+                        weibao_domain::visit::Finding::Normal
+                    },
+                    note: String::new(),
+                })
+                .collect();
+            let record = VisitRecord {
+                visited_at,
+                method: weibao_domain::visit::VisitMethod::Home,
+                duration_minutes: 20 + (next() % 40) as u32,
+                present: vec![
+                    weibao_domain::visit::Present::Child,
+                    weibao_domain::visit::Present::Guardian,
+                ],
+                caregiver: String::new(),
+                entrustment: None,
+                checks,
+                needs: String::new(),
+                help_given: String::new(),
+                referral: String::new(),
+                risk_after: risk,
+                next_visit: None,
+                notes: String::new(),
+                photos: Vec::new(),
+                location: None,
+            };
+            let id = sm3_hex(format!("{seed}:visit:{child}:{k}").as_bytes());
+            let id = format!(
+                "{}-{}-{}-{}-{}",
+                &id[..8],
+                &id[8..12],
+                &id[12..16],
+                &id[16..20],
+                &id[20..32]
+            );
+            self.rows.push((
+                county.to_string(),
+                id,
+                child.to_string(),
+                division.to_string(),
+                visited_at.timestamp_millis(),
+                record.danger(),
+                risk.label(),
+                serde_json::to_string(&record).expect("visits serialise"),
+            ));
+            on -= Duration::days(40 + (next() % 31) as i64);
+            k += 1;
+        }
+    }
+
+    async fn flush(&mut self, tx: &mut Tx, scope: &Scope, now: i64) -> Result<(), StoreError> {
+        for batch in self.rows.chunks(Self::BATCH) {
+            let added = on!(tx.conn(), |c| {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO visits (county_code, id, child_id, division_code, author_id,
+                         author_name, visited_at, method, danger, risk_after, details, version,
+                         created_at, updated_at) ",
+                );
+                qb.push_values(
+                    batch,
+                    |mut b, (county, id, child, division, at, danger, risk, details)| {
+                        b.push_bind(county.clone())
+                            .push_bind(id.clone())
+                            .push_bind(child.clone())
+                            .push_bind(division.clone())
+                            .push_bind(scope.user_id.clone())
+                            .push_bind("模拟数据")
+                            .push_bind(*at)
+                            .push_bind("入户")
+                            .push_bind(*danger)
+                            .push_bind(*risk)
+                            .push_bind(details.clone())
+                            .push_bind(1i64)
+                            .push_bind(*at)
+                            .push_bind(*at);
+                    },
+                );
+                // A second run with the same seed draws the same visits: kept once.
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+            on!(tx.conn(), |c| {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO visit_versions (county_code, visit_id, version, at, actor_id,
+                         actor_name, details) ",
+                );
+                qb.push_values(batch, |mut b, (county, id, _, _, _, _, _, details)| {
+                    b.push_bind(county.clone())
+                        .push_bind(id.clone())
+                        .push_bind(1i64)
+                        .push_bind(now)
+                        .push_bind(scope.user_id.clone())
+                        .push_bind("模拟数据")
+                        .push_bind(details.clone());
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+            self.written += added;
+        }
+        self.rows.clear();
+        Ok(())
+    }
 }
 
 async fn insert_visit_version(

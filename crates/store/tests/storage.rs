@@ -1304,7 +1304,7 @@ async fn a_bulk_import_is_all_or_nothing() {
 }
 
 #[tokio::test]
-async fn list_counts_stop_at_a_cap_and_say_so_but_never_short_of_the_page_asked_for() {
+async fn list_counts_stop_ten_pages_ahead_and_say_so() {
     for db in TestDb::all().await {
         seeded(&db).await;
         let s = &db.store;
@@ -1348,16 +1348,18 @@ async fn list_counts_stop_at_a_cap_and_say_so_but_never_short_of_the_page_asked_
                 (rows.len(), total.count, total.exact)
             }
         };
-        // The whole ledger is under the list cap: exact.
-        assert_eq!(list(None, 1).await, (50, 1070, true), "{}", db.label);
-        // A search for 张 counts to 1,000 and says there are more.
-        assert_eq!(list(Some("张"), 1).await, (50, 1000, false), "{}", db.label);
+        // Counts stop ten pages past the page asked for (500 rows for page 1 of 50) and say
+        // there are more, for the whole ledger as for a search of 张.
+        assert_eq!(list(None, 1).await, (50, 500, false), "{}", db.label);
+        assert_eq!(list(Some("张"), 1).await, (50, 500, false), "{}", db.label);
         assert_eq!(
             weibao_store::Total::from_capped(1001, 1000).caption(),
             "1,000 名以上"
         );
-        // Paging past the cap counts to the end of the page asked for: page 21 (rows
-        // 1,001–1,050) sees all 1,050 and that there are no more.
+        // Paging on counts further: page 12 (rows 551–600) counts to 1,050, page 21
+        // (rows 1,001–1,050) sees all 1,050 of 张 and that there are no more.
+        assert_eq!(list(None, 12).await, (50, 1050, false), "{}", db.label);
+        assert_eq!(list(None, 13).await, (50, 1070, true), "{}", db.label);
         assert_eq!(list(Some("张"), 21).await, (50, 1050, true), "{}", db.label);
         assert_eq!(list(Some("李"), 1).await, (20, 20, true), "{}", db.label);
     }

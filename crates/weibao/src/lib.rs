@@ -104,18 +104,23 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Generate synthetic children on the divisions in the database (for scale tests and
-    /// benchmarks; the data is fictional).
+    /// Generate a synthetic province on the divisions in the database (for scale tests and
+    /// benchmarks; the data is fictional): a child director for every village and a
+    /// supervisor for every township (password ChangeMe#2026, to be changed at first
+    /// sign-in), children spread over the villages, their schedules and two years of visits.
     Gen {
         /// How many children.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 1_000_000)]
         children: usize,
-        /// Spread them over the villages under this division.
-        #[arg(long)]
+        /// Spread them over the villages under this division (default 山东省).
+        #[arg(long, default_value = "37")]
         under: String,
         /// Same seed, same children.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Schedules only: no visit records (about ten a child otherwise).
+        #[arg(long)]
+        no_visits: bool,
         /// Write them as an Excel ledger (for import tests) instead of registering them.
         #[arg(long)]
         xlsx: Option<PathBuf>,
@@ -379,8 +384,18 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 &l.insert_each,
             );
             line(
-                &format!("storage: insert visit rows, {} a commit", l.batch),
+                &format!(
+                    "storage: insert visit rows, {} statements a commit",
+                    l.batch
+                ),
                 &l.insert_batched,
+            );
+            line(
+                &format!(
+                    "storage: insert visit rows, {} in 1 statement a commit",
+                    l.batch
+                ),
+                &l.insert_multirow,
             );
             line(
                 &format!("storage: first ledger page (50), {clients} readers"),
@@ -524,8 +539,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             children,
             under,
             seed,
+            no_visits,
             xlsx,
-        } => generate(&cli.db, children, &under, seed, xlsx.as_deref()).await,
+        } => generate(&cli.db, children, &under, seed, !no_visits, xlsx.as_deref()).await,
         Command::Settings {
             command: SettingsCommand::Keys,
         } => {
@@ -635,6 +651,7 @@ async fn generate(
     n: usize,
     under: &str,
     seed: u64,
+    visits: bool,
     xlsx: Option<&Path>,
 ) -> Result<(), String> {
     let under = DivisionCode::parse(under).map_err(|e| format!("--under：{}", e.message))?;
@@ -690,6 +707,16 @@ async fn generate(
         );
         return Ok(());
     }
+    // Staff first, so that each village's children get its director.
+    let (directors, supervisors) = store
+        .add_synthetic_staff(&Scope::system(), under, "ChangeMe#2026")
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "已生成儿童主任 {directors} 名、儿童督导员 {supervisors} 名（用户名 d+村代码、s+乡镇代码，初始密码 ChangeMe#2026），用时 {:.1} 秒",
+        started.elapsed().as_secs_f64()
+    );
+    let started = std::time::Instant::now();
     // Batches of one transaction each: a crash loses at most the batch in progress.
     const BATCH: usize = 20_000;
     let mut done = 0;
@@ -721,14 +748,27 @@ async fn generate(
         done as f64 / secs.max(0.001)
     );
     let started = std::time::Instant::now();
-    let n = store
-        .synthesize_schedules(&Scope::system(), under, seed)
+    let bar = ProgressBar::new(done as u64).with_style(
+        ProgressStyle::with_template("模拟探访 {bar:30} {pos}/{len} 名儿童 {msg}（剩余 {eta}）")
+            .expect("progress template"),
+    );
+    let (n, v) = store
+        .synthesize_schedules(&Scope::system(), under, seed, visits, |children, visits| {
+            bar.set_position(children);
+            bar.set_message(format!("{visits} 条探访记录"));
+        })
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "已为 {n} 名儿童模拟上次探访与下次探访日期（只写排期，不写探访记录），用时 {:.1} 秒",
-        started.elapsed().as_secs_f64()
-    );
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    if visits {
+        println!(
+            "已为 {n} 名儿童写出两年的探访记录 {v} 条和下次探访日期，用时 {secs:.1} 秒（{:.0} 条/秒）",
+            v as f64 / secs.max(0.001)
+        );
+    } else {
+        println!("已为 {n} 名儿童模拟上次探访与下次探访日期（只写排期，不写探访记录），用时 {secs:.1} 秒");
+    }
     Ok(())
 }
 

@@ -1523,7 +1523,8 @@ fn cli_generates_a_ledger_and_measures_the_storage_beneath_it() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("已生成 120 名儿童"));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains("已生成 120 名儿童"), "{text}");
         let list = app.get("/api/v1/children", Some(&app.token("office"))).1;
         assert_eq!(
             list["total"].as_i64().unwrap(),
@@ -1532,7 +1533,47 @@ fn cli_generates_a_ledger_and_measures_the_storage_beneath_it() {
             app.db().label
         );
         assert_eq!(list["total_exact"], true);
-        // The storage's own limits: three figures, each from real writes and page reads
+        // Staff for every village and township, signing in with the generated password.
+        assert!(text.contains("儿童督导员"), "{text}");
+        let (status, body) = app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": format!("d{VILLAGE_B1}"), "password": "ChangeMe#2026"}),
+        );
+        assert_eq!(status, 200, "{body}");
+        // Two years of visit records behind the schedules: a child of the generated ledger
+        // with some, the newest being its last visit.
+        let visits: u64 = text
+            .split("探访记录 ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(visits > 120 * 4, "{text}");
+        let office = app.token("office");
+        let due = app
+            .get(
+                "/api/v1/visits/due?division=510812&per_page=200",
+                Some(&office),
+            )
+            .1;
+        let visited = due["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| !i["last_visit_on"].is_null())
+            .expect("a child with a last visit");
+        let id = visited["child_id"].as_str().unwrap();
+        let (status, history) = app.get(&format!("/api/v1/children/{id}/visits"), Some(&office));
+        assert_eq!(status, 200);
+        let items = history["items"].as_array().unwrap();
+        assert!(items.len() >= 2, "{history}");
+        let newest = items[0]["visited_at"].as_str().unwrap();
+        assert!(
+            newest.starts_with(visited["last_visit_on"].as_str().unwrap()),
+            "{history} {visited}"
+        );
+        // The storage's own limits: four figures, each from real writes and page reads
         // (no rows in the page would be an error), and the scratch table gone again, so a
         // second run starts as the first did.
         for _ in 0..2 {
@@ -1563,7 +1604,7 @@ fn cli_generates_a_ledger_and_measures_the_storage_beneath_it() {
                 .filter_map(|l| l.split_whitespace().find(|w| w.ends_with("/s")))
                 .map(|w| w.trim_end_matches("/s").parse().unwrap())
                 .collect();
-            assert_eq!(rates.len(), 3, "{text}");
+            assert_eq!(rates.len(), 4, "{text}");
             assert!(rates.iter().all(|r| *r > 0.0), "{text}");
         }
         let out = support::weibao(&["--database", &url, "db", "check"], None, None);

@@ -420,8 +420,8 @@ impl DueView {
 #[derive(Serialize, ToSchema)]
 pub struct DueList {
     pub items: Vec<DueView>,
-    /// Matches counted: all of them when `total_exact`, else the first 10,000 (1,000 for a
-    /// name search, or up to the end of the page asked for) and there are more.
+    /// Matches counted: all of them when `total_exact`; otherwise the count stopped ten
+    /// pages past this one (`page + 9` pages of `per_page`) and there are more.
     pub total: i64,
     pub total_exact: bool,
     pub page: u32,
