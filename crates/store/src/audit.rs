@@ -5,9 +5,10 @@ use sm3::{Digest, Sm3};
 use weibao_domain::access::{Action, Scope};
 
 use crate::crypto::hex;
-use crate::db::{Conn, Store, Tx};
+use crate::db::{Store, Tx};
 use crate::error::StoreError;
 use crate::on;
+use crate::script::Script;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -125,6 +126,21 @@ impl std::fmt::Display for ChainBreak {
 
 /// Appends `event` inside `tx`, after the chain's current head (locked until commit).
 pub(crate) async fn append(tx: &mut Tx, at: i64, event: &AuditEvent) -> Result<(), StoreError> {
+    let mut script = Script::default();
+    append_to(tx, &mut script, at, event).await?;
+    script.run(tx.conn()).await?;
+    Ok(())
+}
+
+/// Reads (and locks) the chain's head and adds the entry and the new head to `script`, so
+/// that a caller sends them with its own writes in one round trip. Nothing else may append
+/// to this county's chain in `tx` before the script runs.
+pub(crate) async fn append_to(
+    tx: &mut Tx,
+    script: &mut Script,
+    at: i64,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
     // The county's chain head, created at its first entry. The no-op update makes the
     // upsert return the row and, on PostgreSQL, hold its lock to the end of the transaction,
     // which orders concurrent writers of one chain (SQLite has one writer at a time).
@@ -137,7 +153,7 @@ pub(crate) async fn append(tx: &mut Tx, at: i64, event: &AuditEvent) -> Result<(
     .bind(GENESIS)
     .fetch_one(&mut *c)
     .await)?;
-    let mut entry = AuditEntry {
+    let mut e = AuditEntry {
         county_code: event.county_code.clone(),
         seq: seq + 1,
         at,
@@ -151,41 +167,31 @@ pub(crate) async fn append(tx: &mut Tx, at: i64, event: &AuditEvent) -> Result<(
         prev_hash,
         hash: String::new(),
     };
-    entry.hash = entry.compute_hash();
-    insert_entry(tx.conn(), &entry).await?;
-    on!(tx.conn(), |c| sqlx::query(
-        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE county_code = $1"
-    )
-    .bind(&entry.county_code)
-    .bind(entry.seq)
-    .bind(&entry.hash)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-async fn insert_entry(conn: Conn<'_>, e: &AuditEntry) -> Result<(), StoreError> {
-    on!(conn, |c| sqlx::query(
-        "INSERT INTO audit_log (county_code, seq, at, actor_id, actor_name, action, target,
-                                outcome, ip, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    )
-    .bind(&e.county_code)
-    .bind(e.seq)
-    .bind(e.at)
-    .bind(&e.actor_id)
-    .bind(&e.actor_name)
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(&e.outcome)
-    .bind(&e.ip)
-    .bind(&e.detail)
-    .bind(&e.prev_hash)
-    .bind(&e.hash)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    e.hash = e.compute_hash();
+    script
+        .push(
+            "INSERT INTO audit_log (county_code, seq, at, actor_id, actor_name, action, target,
+                                    outcome, ip, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            vec![
+                e.county_code.clone().into(),
+                e.seq.into(),
+                e.at.into(),
+                e.actor_id.clone().into(),
+                e.actor_name.clone().into(),
+                e.action.clone().into(),
+                e.target.clone().into(),
+                e.outcome.clone().into(),
+                e.ip.clone().into(),
+                e.detail.clone().into(),
+                e.prev_hash.clone().into(),
+                e.hash.clone().into(),
+            ],
+        )
+        .push(
+            "UPDATE audit_heads SET seq = $2, hash = $3 WHERE county_code = $1",
+            vec![e.county_code.into(), e.seq.into(), e.hash.into()],
+        );
     Ok(())
 }
 

@@ -874,7 +874,11 @@ impl Store {
         let today = self.clock.today();
         let params = self.rule_book(Some(within)).await?.on(today).clone();
         let due_on = first_due(self.visit_policy(Some(within)).await?.on(today), today);
-        let directors = self.directors_within(within).await?;
+        // Each village's first director, looked up per row (a province has 60k villages).
+        let mut directors: std::collections::HashMap<String, String> = Default::default();
+        for (village, id) in self.directors_within(within).await? {
+            directors.entry(village).or_insert(id);
+        }
         for (record, categories_given) in records.iter_mut() {
             let division = record.division();
             scope.check(Action::EditChildren, division)?;
@@ -891,10 +895,7 @@ impl Store {
                 return Err(StoreError::Forbidden);
             }
             if record.director_id.is_none() {
-                record.director_id = directors
-                    .iter()
-                    .find(|(d, _)| *d == division.full())
-                    .map(|(_, id)| id.clone());
+                record.director_id = directors.get(&division.full()).cloned();
             }
         }
         let now = self.now_ms();

@@ -20,6 +20,7 @@ mod integrity;
 mod keys;
 mod limits;
 mod migrate;
+mod script;
 mod settings;
 mod stations;
 #[doc(hidden)]

@@ -13,12 +13,13 @@ use weibao_domain::visit::{
 };
 use weibao_domain::{DivisionCode, Invalid, Level};
 
-use crate::audit::{append, AuditEvent};
+use crate::audit::{append, append_to, AuditEvent};
 use crate::children::{invalid_field, StoredChild};
 use crate::crypto::sm3_hex;
 use crate::db::{Conn, Store, Tx};
 use crate::error::StoreError;
 use crate::on;
+use crate::script::Script;
 use crate::Total;
 
 /// The setting key of the visit policy.
@@ -392,31 +393,63 @@ impl Store {
             }
         }
         let details = serde_json::to_string(&record).expect("visits serialise");
-        on!(tx.conn(), |c| sqlx::query(
+        // Whether this visit is now the child's latest (a back-dated one is not): the
+        // newest on file before it, compared in the list's own order (time, then id).
+        let at = record.visited_at.timestamp_millis();
+        let prev = latest_visit(tx.conn(), &county, child_id).await?;
+        let is_latest = prev
+            .as_ref()
+            .is_none_or(|(pid, pat, _)| (at, id.as_str()) > (*pat, pid.as_str()));
+        let last = match prev {
+            Some((_, _, last)) if !is_latest => last,
+            _ => LastVisit {
+                on: record.visited_on(),
+                danger: record.danger(),
+                planned: record.next_visit,
+            },
+        };
+        let mut risk = child.record.risk;
+        if is_latest && record.risk_after != child.record.risk {
+            self.change_risk(&mut tx, scope, &child, record.risk_after, now)
+                .await?;
+            risk = record.risk_after;
+        }
+        // The writes, sent as one round trip (script.rs): the visit, its first version,
+        // the schedule, the alert, the audit entry and the chain's new head.
+        let mut script = Script::default();
+        script.push(
             "INSERT INTO visits (county_code, id, child_id, division_code, author_id, author_name,
                  visited_at, method, danger, risk_after, details, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)"
-        )
-        .bind(&county)
-        .bind(&id)
-        .bind(child_id)
-        .bind(division.full())
-        .bind(&scope.user_id)
-        .bind(&scope.username)
-        .bind(record.visited_at.timestamp_millis())
-        .bind(record.method.label())
-        .bind(record.danger())
-        .bind(record.risk_after.label())
-        .bind(&details)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        insert_visit_version(tx.conn(), &county, &id, 1, now, scope, &details).await?;
-        self.after_visit(&mut tx, scope, &child, &policy, &record, &id, now)
-            .await?;
-        append(
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)",
+            vec![
+                county.as_str().into(),
+                id.as_str().into(),
+                child_id.into(),
+                division.full().into(),
+                scope.user_id.as_str().into(),
+                scope.username.as_str().into(),
+                at.into(),
+                record.method.label().into(),
+                record.danger().into(),
+                record.risk_after.label().into(),
+                details.as_str().into(),
+                now.into(),
+            ],
+        );
+        version_to(&mut script, &county, &id, 1, now, scope, &details);
+        let facts = ScheduleFacts {
+            categories: child.effective,
+            risk,
+            registered_on: cst_date_of_ms(child.created_at),
+            last_visit: Some(last),
+        };
+        schedule_to(&mut script, &county, &child.id, &policy, &facts);
+        if record.danger() {
+            alert_to(&mut script, &child, &id, &record, now, scope);
+        }
+        append_to(
             &mut tx,
+            &mut script,
             now,
             &AuditEvent::by(scope, "visit.create", &id)
                 .in_county(&county)
@@ -424,6 +457,7 @@ impl Store {
                 .detail(format!("child={child_id}")),
         )
         .await?;
+        script.run(tx.conn()).await?;
         tx.commit().await?;
         // What was just written, as a read would return it (one read fewer per visit).
         let visit = StoredVisit {
@@ -513,8 +547,8 @@ impl Store {
         Ok(())
     }
 
-    /// What a recorded or corrected visit changes: the child's risk (a new version of the
-    /// record), the schedule, and an alert when it found danger.
+    /// What a corrected visit changes: the child's risk (a new version of the record), the
+    /// schedule, and an alert when it found danger.
     #[allow(clippy::too_many_arguments)]
     async fn after_visit(
         &self,
@@ -526,56 +560,24 @@ impl Store {
         visit_id: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let keys = self.keys()?;
         let county = child.county_code.as_str();
         let mut risk = child.record.risk;
         // A later visit already on file decides the child's current risk, not a back-dated one.
         let last = latest_visit(tx.conn(), county, &child.id).await?;
-        let is_latest = last.as_ref().map(|(id, _)| id.as_str()) == Some(visit_id);
+        let is_latest = last.as_ref().map(|(id, _, _)| id.as_str()) == Some(visit_id);
         if is_latest && record.risk_after != child.record.risk {
-            let mut updated = child.record.clone();
-            updated.risk = record.risk_after;
-            let changes = weibao_domain::record::diff(Some(&child.record), &updated);
-            let version = child.version + 1;
-            let n = crate::children::update_row(
-                tx.conn(),
-                &keys,
-                county,
-                &child.id,
-                &updated,
-                child.version,
-                version,
-                now,
-            )
-            .await?;
-            if n == 0 {
-                return Err(StoreError::Conflict {
-                    field: "version",
-                    code: "stale_version",
-                    message: "该儿童记录刚被他人修改，请重新提交".into(),
-                });
-            }
-            crate::children::insert_version(
-                tx.conn(),
-                &keys,
-                county,
-                &child.id,
-                version,
-                now,
-                scope,
-                "visit",
-                &changes,
-            )
-            .await?;
+            self.change_risk(tx, scope, child, record.risk_after, now)
+                .await?;
             risk = record.risk_after;
         }
         let facts = ScheduleFacts {
             categories: child.effective,
             risk,
             registered_on: cst_date_of_ms(child.created_at),
-            last_visit: last.map(|(_, l)| l),
+            last_visit: last.map(|(_, _, l)| l),
         };
-        write_schedule(tx.conn(), county, &child.id, policy, &facts).await?;
+        let mut script = Script::default();
+        schedule_to(&mut script, county, &child.id, policy, &facts);
         if record.danger() {
             let open: Option<(String,)> = on!(tx.conn(), |c| sqlx::query_as(
                 "SELECT id FROM alerts WHERE county_code = $1 AND visit_id = $2"
@@ -585,41 +587,58 @@ impl Store {
             .fetch_optional(&mut *c)
             .await)?;
             if open.is_none() {
-                let summary = record
-                    .checks
-                    .iter()
-                    .filter(|c| {
-                        c.finding == weibao_domain::visit::Finding::Danger
-                            && c.item.danger_needs_action()
-                    })
-                    .map(|c| {
-                        if c.note.is_empty() {
-                            format!("{}：危险", c.item.label())
-                        } else {
-                            format!("{}：危险（{}）", c.item.label(), c.note)
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("；");
-                on!(tx.conn(), |c| sqlx::query(
-                    "INSERT INTO alerts (county_code, id, child_id, division_code, visit_id, kind,
-                         summary, raised_at, raised_by)
-                     VALUES ($1, $2, $3, $4, $5, 'danger', $6, $7, $8)"
-                )
-                .bind(county)
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&child.id)
-                .bind(child.record.division().full())
-                .bind(visit_id)
-                .bind(&summary)
-                .bind(now)
-                .bind(&scope.username)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()))?;
+                alert_to(&mut script, child, visit_id, record, now, scope);
             }
         }
+        script.run(tx.conn()).await?;
         Ok(())
+    }
+
+    /// A visit changed the child's risk: a new version of the record.
+    async fn change_risk(
+        &self,
+        tx: &mut Tx,
+        scope: &Scope,
+        child: &StoredChild,
+        risk: Risk,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let keys = self.keys()?;
+        let county = child.county_code.as_str();
+        let mut updated = child.record.clone();
+        updated.risk = risk;
+        let changes = weibao_domain::record::diff(Some(&child.record), &updated);
+        let version = child.version + 1;
+        let n = crate::children::update_row(
+            tx.conn(),
+            &keys,
+            county,
+            &child.id,
+            &updated,
+            child.version,
+            version,
+            now,
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::Conflict {
+                field: "version",
+                code: "stale_version",
+                message: "该儿童记录刚被他人修改，请重新提交".into(),
+            });
+        }
+        crate::children::insert_version(
+            tx.conn(),
+            &keys,
+            county,
+            &child.id,
+            version,
+            now,
+            scope,
+            "visit",
+            &changes,
+        )
+        .await
     }
 
     /// A visit by id, without a scope (callers have checked the child).
@@ -1250,7 +1269,7 @@ impl Store {
             categories,
             risk,
             registered_on: cst_date_of_ms(created_at),
-            last_visit: last.map(|(_, l)| l),
+            last_visit: last.map(|(_, _, l)| l),
         };
         write_schedule(tx.conn(), county, child_id, &policy, &facts).await
     }
@@ -1847,7 +1866,16 @@ async fn insert_card(
 
 /// A made-up visit: (county, visit id, child, division, visited_at ms, danger, risk,
 /// details).
-type SyntheticVisit = (String, String, String, String, i64, bool, &'static str, String);
+type SyntheticVisit = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    bool,
+    &'static str,
+    String,
+);
 
 /// Made-up visit records for a synthetic ledger, written in multi-row statements.
 struct SyntheticVisits {
@@ -2016,46 +2044,59 @@ async fn insert_visit_version(
     scope: &Scope,
     details: &str,
 ) -> Result<(), StoreError> {
-    on!(conn, |c| {
-        sqlx::query(
-        "INSERT INTO visit_versions (county_code, visit_id, version, at, actor_id, actor_name, details)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )
-    .bind(county)
-    .bind(visit_id)
-    .bind(version)
-    .bind(at)
-    .bind(&scope.user_id)
-    .bind(&scope.username)
-    .bind(details)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    let mut script = Script::default();
+    version_to(&mut script, county, visit_id, version, at, scope, details);
+    script.run(conn).await?;
     Ok(())
 }
 
-/// The child's latest visit (by when it happened), as scheduling sees it.
+fn version_to(
+    script: &mut Script,
+    county: &str,
+    visit_id: &str,
+    version: i64,
+    at: i64,
+    scope: &Scope,
+    details: &str,
+) {
+    script.push(
+        "INSERT INTO visit_versions (county_code, visit_id, version, at, actor_id, actor_name, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![
+            county.into(),
+            visit_id.into(),
+            version.into(),
+            at.into(),
+            scope.user_id.as_str().into(),
+            scope.username.as_str().into(),
+            details.into(),
+        ],
+    );
+}
+
+/// The child's latest visit (by when it happened, then id), its time (ms) and what
+/// scheduling sees of it.
 async fn latest_visit(
     conn: Conn<'_>,
     county: &str,
     child_id: &str,
-) -> Result<Option<(String, LastVisit)>, StoreError> {
-    let row: Option<(String, String)> = on!(conn, |c| sqlx::query_as(
-        "SELECT id, details FROM visits WHERE county_code = $1 AND child_id = $2
+) -> Result<Option<(String, i64, LastVisit)>, StoreError> {
+    let row: Option<(String, String, i64)> = on!(conn, |c| sqlx::query_as(
+        "SELECT id, details, visited_at FROM visits WHERE county_code = $1 AND child_id = $2
          ORDER BY visited_at DESC, id DESC LIMIT 1"
     )
     .bind(county)
     .bind(child_id)
     .fetch_optional(&mut *c)
     .await)?;
-    let Some((id, details)) = row else {
+    let Some((id, details, at)) = row else {
         return Ok(None);
     };
     let record: VisitRecord = serde_json::from_str(&details)
         .map_err(|e| StoreError::Config(format!("探访记录 {id} 的内容无法读取：{e}")))?;
     Ok(Some((
         id,
+        at,
         LastVisit {
             on: record.visited_on(),
             danger: record.danger(),
@@ -2071,24 +2112,77 @@ async fn write_schedule(
     policy: &VisitPolicy,
     facts: &ScheduleFacts,
 ) -> Result<(), StoreError> {
+    let mut script = Script::default();
+    schedule_to(&mut script, county, child_id, policy, facts);
+    script.run(conn).await?;
+    Ok(())
+}
+
+/// The child's next due date and what it rests on.
+fn schedule_to(
+    script: &mut Script,
+    county: &str,
+    child_id: &str,
+    policy: &VisitPolicy,
+    facts: &ScheduleFacts,
+) {
     let due = policy.due(facts);
     let last = facts.last_visit;
-    on!(conn, |c| sqlx::query(
+    script.push(
         "UPDATE children SET due_on = $3, due_reason = $4, last_visit_on = $5,
              last_visit_danger = $6, planned_on = $7
-         WHERE county_code = $1 AND id = $2"
-    )
-    .bind(county)
-    .bind(child_id)
-    .bind(due.on)
-    .bind(due.reason.as_str())
-    .bind(last.map(|l| l.on))
-    .bind(last.is_some_and(|l| l.danger))
-    .bind(last.and_then(|l| l.planned))
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+         WHERE county_code = $1 AND id = $2",
+        vec![
+            county.into(),
+            child_id.into(),
+            due.on.into(),
+            due.reason.as_str().into(),
+            last.map(|l| l.on).into(),
+            last.is_some_and(|l| l.danger).into(),
+            last.and_then(|l| l.planned).into(),
+        ],
+    );
+}
+
+/// An alert for a visit that found danger on 安全 or 监护, naming what was found.
+fn alert_to(
+    script: &mut Script,
+    child: &StoredChild,
+    visit_id: &str,
+    record: &VisitRecord,
+    now: i64,
+    scope: &Scope,
+) {
+    let summary = record
+        .checks
+        .iter()
+        .filter(|c| {
+            c.finding == weibao_domain::visit::Finding::Danger && c.item.danger_needs_action()
+        })
+        .map(|c| {
+            if c.note.is_empty() {
+                format!("{}：危险", c.item.label())
+            } else {
+                format!("{}：危险（{}）", c.item.label(), c.note)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("；");
+    script.push(
+        "INSERT INTO alerts (county_code, id, child_id, division_code, visit_id, kind,
+             summary, raised_at, raised_by)
+         VALUES ($1, $2, $3, $4, $5, 'danger', $6, $7, $8)",
+        vec![
+            child.county_code.as_str().into(),
+            uuid::Uuid::new_v4().to_string().into(),
+            child.id.as_str().into(),
+            child.record.division().full().into(),
+            visit_id.into(),
+            summary.into(),
+            now.into(),
+            scope.username.as_str().into(),
+        ],
+    );
 }
 
 /// Moves a child's visits, their versions, photos and alerts to another county's rows (a
