@@ -198,12 +198,26 @@ impl TestDb {
             .await
             .expect("coordinator host");
         for (host, port) in &workers {
-            sqlx::query("SELECT citus_add_node($1, $2)")
-                .bind(host)
-                .bind(port)
-                .execute(&mut c)
-                .await
-                .expect("add worker");
+            // Registering a node opens connections to every node; with other suites'
+            // databases busy on the same cluster that can fail once ("failure on
+            // connection marked as essential"): the call is transactional, so try again.
+            let mut attempt = 0;
+            loop {
+                match sqlx::query("SELECT citus_add_node($1, $2)")
+                    .bind(host)
+                    .bind(port)
+                    .execute(&mut c)
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(e) if attempt < 4 => {
+                        eprintln!("citus_add_node {host}:{port} failed, retrying: {e}");
+                        attempt += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(500 << attempt)).await;
+                    }
+                    Err(e) => panic!("add worker: {e:?}"),
+                }
+            }
         }
         c.close().await.ok();
         let url = opts.to_url_lossy().to_string();
