@@ -8,7 +8,7 @@ use crate::crypto::hex;
 use crate::db::{Store, Tx};
 use crate::error::StoreError;
 use crate::on;
-use crate::script::Script;
+use crate::script::{Script, Val};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -141,18 +141,34 @@ pub(crate) async fn append_to(
     at: i64,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
-    // The county's chain head, created at its first entry. The no-op update makes the
-    // upsert return the row and, on PostgreSQL, hold its lock to the end of the transaction,
-    // which orders concurrent writers of one chain (SQLite has one writer at a time).
-    let (seq, prev_hash): (i64, String) = on!(tx.conn(), |c| sqlx::query_as(
-        "INSERT INTO audit_heads (county_code, seq, hash) VALUES ($1, 0, $2)
-         ON CONFLICT (county_code) DO UPDATE SET seq = audit_heads.seq
-         RETURNING seq, hash"
-    )
+    let head: (i64, String) = on!(tx.conn(), |c| sqlx::query_as(&format!(
+        "{LOCK_HEAD} RETURNING seq, hash"
+    ))
     .bind(&event.county_code)
     .bind(GENESIS)
     .fetch_one(&mut *c)
     .await)?;
+    append_after(script, head, at, event);
+    Ok(())
+}
+
+/// Creates the county's (`$1`) chain head at its first entry, and locks it: the no-op
+/// update makes the upsert return the row and, on PostgreSQL, hold its lock to the end of
+/// the transaction, which orders concurrent writers of one chain (SQLite has one writer at
+/// a time).
+pub(crate) const LOCK_HEAD: &str =
+    "INSERT INTO audit_heads (county_code, seq, hash) VALUES ($1, 0, $2)
+     ON CONFLICT (county_code) DO UPDATE SET seq = audit_heads.seq";
+
+/// [`LOCK_HEAD`]'s values for `county`.
+pub(crate) fn lock_head_values(county: &str) -> Vec<Val> {
+    vec![county.into(), GENESIS.into()]
+}
+
+/// Adds the entry after `head` (the chain's seq and hash, read under [`LOCK_HEAD`] in this
+/// transaction) and the new head to `script`.
+pub(crate) fn append_after(script: &mut Script, head: (i64, String), at: i64, event: &AuditEvent) {
+    let (seq, prev_hash) = head;
     let mut e = AuditEntry {
         county_code: event.county_code.clone(),
         seq: seq + 1,
@@ -192,7 +208,6 @@ pub(crate) async fn append_to(
             "UPDATE audit_heads SET seq = $2, hash = $3 WHERE county_code = $1",
             vec![e.county_code.into(), e.seq.into(), e.hash.into()],
         );
-    Ok(())
 }
 
 const VERIFY_PAGE: i64 = 5000;

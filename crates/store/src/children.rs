@@ -250,10 +250,39 @@ pub(crate) fn intern(field: String) -> &'static str {
 
 impl Store {
     async fn rules_for(&self, at: DivisionCode) -> Result<(RuleParams, Vec<String>), StoreError> {
+        let (params, subtypes, _) = self.rules_and_policy(at).await?;
+        Ok((params, subtypes))
+    }
+
+    /// The category rules, the 困境儿童 sub-types and the visit policy in force at a
+    /// division today, read in one query.
+    pub(crate) async fn rules_and_policy(
+        &self,
+        at: DivisionCode,
+    ) -> Result<(RuleParams, Vec<String>, weibao_domain::visit::PolicyBook), StoreError> {
+        use crate::settings::{rule_book_of, subtypes_on, CATEGORY_RULES, DISTRESS_SUBTYPES};
         let today = self.clock.today();
-        let book = self.rule_book(Some(at)).await?;
-        let subtypes = self.distress_subtypes(Some(at), today).await?;
-        Ok((book.on(today).clone(), subtypes))
+        let mut found = self
+            .settings_for(
+                &[
+                    CATEGORY_RULES,
+                    DISTRESS_SUBTYPES,
+                    crate::visits::VISIT_POLICY,
+                ],
+                Some(at),
+            )
+            .await?
+            .into_iter();
+        let (rules, subtypes, policy) = (
+            found.next().unwrap_or_default(),
+            found.next().unwrap_or_default(),
+            found.next().unwrap_or_default(),
+        );
+        Ok((
+            rule_book_of(rules).on(today).clone(),
+            subtypes_on(&subtypes, today),
+            crate::visits::policy_book_of(policy.into_iter().map(|(_, v)| v).collect()),
+        ))
     }
 
     fn stored(&self, row: ChildRow, params: &RuleParams) -> Result<StoredChild, StoreError> {
@@ -489,25 +518,56 @@ impl Store {
         id: &str,
         action: Action,
     ) -> Result<StoredChild, StoreError> {
+        Ok(self.child_with_policy(scope, id, action).await?.0)
+    }
+
+    /// [`Self::child_by_id`], and the visit policy in force at the child's village.
+    pub(crate) async fn child_with_policy(
+        &self,
+        scope: &Scope,
+        id: &str,
+        action: Action,
+    ) -> Result<(StoredChild, weibao_domain::visit::PolicyBook), StoreError> {
         scope.check_role(action)?;
-        let Some(county) = self.locate(id).await? else {
-            return Err(StoreError::NotFound);
+        // The county (the partition) from the locator, then the row. On SQLite both in one
+        // statement (one round trip to the connection's thread); on PostgreSQL (Citus)
+        // the county must be a value for the query to go to one shard.
+        let (sql, county) = match self.backend() {
+            crate::Backend::Sqlite => (
+                format!(
+                    "SELECT {CHILD_COLUMNS}, sensitive FROM children
+                     WHERE county_code = (SELECT county_code FROM child_locator WHERE id = $1)
+                       AND id = $1"
+                ),
+                None,
+            ),
+            crate::Backend::Postgres => match self.locate(id).await? {
+                Some(county) => (
+                    format!(
+                        "SELECT {CHILD_COLUMNS}, sensitive FROM children
+                         WHERE id = $1 AND county_code = $2"
+                    ),
+                    Some(county),
+                ),
+                None => return Err(StoreError::NotFound),
+            },
         };
         let mut conn = self.read().await?;
-        let sql = format!(
-            "SELECT {CHILD_COLUMNS}, sensitive FROM children WHERE county_code = $1 AND id = $2"
-        );
         #[derive(sqlx::FromRow)]
         struct WithSensitive {
             #[sqlx(flatten)]
             row: ChildRow,
             sensitive: bool,
         }
-        let found: Option<WithSensitive> = on!(conn.conn(), |c| sqlx::query_as(&sql)
-            .bind(&county)
-            .bind(id)
+        let found: Option<WithSensitive> = on!(conn.conn(), |c| {
+            let q = sqlx::query_as(&sql).bind(id);
+            match &county {
+                Some(county) => q.bind(county),
+                None => q,
+            }
             .fetch_optional(&mut *c)
-            .await)?;
+            .await
+        })?;
         drop(conn);
         let Some(found) = found else {
             return Err(StoreError::NotFound);
@@ -518,8 +578,8 @@ impl Store {
         if found.sensitive && !scope.designated {
             return Err(StoreError::NotFound);
         }
-        let (params, _) = self.rules_for(division).await?;
-        self.stored(found.row, &params)
+        let (params, _, policy) = self.rules_and_policy(division).await?;
+        Ok((self.stored(found.row, &params)?, policy))
     }
 
     /// Reads a record (audited as a read of personal data; `reveal` also audits that the

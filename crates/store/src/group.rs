@@ -18,6 +18,11 @@ use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
 
 use crate::error::StoreError;
 
+/// The name of a member's savepoint. One name for all: members take turns, so at most
+/// one is open, and constant statement texts stay in the connection's statement cache.
+const MEMBER: &str = "member";
+const MEMBER_SAVEPOINT: &str = "SAVEPOINT member";
+
 /// The writer connection and the shared transaction's state.
 pub(crate) struct Batch {
     conn: Option<PoolConnection<Sqlite>>,
@@ -27,9 +32,8 @@ pub(crate) struct Batch {
     epoch: u64,
     /// Savepoints released into the open transaction.
     members: usize,
-    next_savepoint: u64,
     /// A member left without committing: its savepoint to roll back before anything else.
-    abandoned: Option<u64>,
+    abandoned: bool,
 }
 
 /// What the committer tells the waiting writers.
@@ -41,8 +45,49 @@ struct Outcome {
     failed: VecDeque<(u64, String)>,
 }
 
+/// A thread of its own for the writers: a single-threaded runtime whose only tasks are
+/// write transactions and the committer. Ends when the last [`Group`] goes.
+struct WriterThread {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl WriterThread {
+    fn start() -> WriterThread {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("weibao-writer".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("the writer's runtime");
+                tx.send(rt.handle().clone()).expect("the writer's handle");
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+            })
+            .expect("the writer thread");
+        let handle = rx.recv().expect("the writer's handle");
+        WriterThread {
+            handle,
+            stop: Some(stop),
+        }
+    }
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Group {
+    writer: Arc<WriterThread>,
     /// Transactions committed, and commits (fsyncs) that carried them.
     pub(crate) stats: Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
     batch: Arc<Mutex<Batch>>,
@@ -54,20 +99,20 @@ impl Group {
     /// Takes the writer connection for good and starts the committer.
     pub(crate) fn start(conn: PoolConnection<Sqlite>) -> Group {
         let group = Group {
+            writer: Arc::new(WriterThread::start()),
             stats: Arc::default(),
             batch: Arc::new(Mutex::new(Batch {
                 conn: Some(conn),
                 open: false,
                 epoch: 0,
                 members: 0,
-                next_savepoint: 0,
-                abandoned: None,
+                abandoned: false,
             })),
             outcome: watch::Sender::new(Outcome::default()),
             wake: Arc::new(Notify::new()),
         };
         let committer = group.clone();
-        tokio::spawn(async move {
+        group.writer.handle.spawn(async move {
             loop {
                 committer.wake.notified().await;
                 // Writers queued before us join this commit; later ones wait for the next.
@@ -81,9 +126,31 @@ impl Group {
         group
     }
 
+    /// Runs `work` on the writer's thread and answers what it answers.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.writer
+            .handle
+            .spawn(work)
+            .await
+            .map_err(|_| StoreError::Config("数据库已关闭".into()))?
+    }
+
     /// Begins a member transaction: the writer connection, inside the shared transaction,
     /// under a savepoint of its own.
     pub(crate) async fn begin(&self) -> Result<GroupTx, StoreError> {
+        let mut tx = self.begin_deferred().await?;
+        let opening = tx.take_opening().expect("a new member's savepoint");
+        let b = tx.guard.as_mut().expect("an unfinished transaction");
+        exec(b, &opening).await?;
+        Ok(tx)
+    }
+
+    /// [`Self::begin`] without sending the savepoint: the caller sends
+    /// [`GroupTx::take_opening`] in front of its first statements, in the same round trip.
+    pub(crate) async fn begin_deferred(&self) -> Result<GroupTx, StoreError> {
         let mut b = self.batch.clone().lock_owned().await;
         if b.conn.is_none() {
             return Err(StoreError::Config("数据库已关闭".into()));
@@ -95,12 +162,9 @@ impl Group {
             b.epoch += 1;
             b.members = 0;
         }
-        b.next_savepoint += 1;
-        let sp = b.next_savepoint;
-        exec(&mut b, &format!("SAVEPOINT m{sp}")).await?;
         Ok(GroupTx {
             guard: Some(b),
-            savepoint: sp,
+            opening: Some(MEMBER_SAVEPOINT.to_string()),
             group: self.clone(),
         })
     }
@@ -179,8 +243,8 @@ fn exec<'a>(
 }
 
 async fn undo_abandoned(b: &mut Batch) -> Result<(), StoreError> {
-    if let Some(sp) = b.abandoned.take() {
-        exec(b, &format!("ROLLBACK TO m{sp}; RELEASE m{sp}")).await?;
+    if std::mem::take(&mut b.abandoned) {
+        exec(b, &format!("ROLLBACK TO {MEMBER}; RELEASE {MEMBER}")).await?;
     }
     Ok(())
 }
@@ -188,27 +252,53 @@ async fn undo_abandoned(b: &mut Batch) -> Result<(), StoreError> {
 /// One writer's transaction within the group.
 pub(crate) struct GroupTx {
     guard: Option<OwnedMutexGuard<Batch>>,
-    savepoint: u64,
+    /// The savepoint statement not yet sent (deferred begin).
+    opening: Option<String>,
     group: Group,
 }
 
 impl GroupTx {
     pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        debug_assert!(
+            self.opening.is_none(),
+            "the savepoint of a deferred begin is unsent"
+        );
         self.guard
             .as_mut()
             .expect("an unfinished transaction")
             .conn()
     }
 
+    /// The savepoint statement of a deferred begin, to send in front of the first
+    /// statements (once: later calls answer None). If that round trip fails, dropping the
+    /// transaction rolls back to the savepoint as usual.
+    pub(crate) fn take_opening(&mut self) -> Option<String> {
+        self.opening.take()
+    }
+
+    /// The statement that releases this member's savepoint, for a caller that sends it
+    /// behind its last statements and then calls [`Self::commit_released`].
+    pub(crate) fn closing(&self) -> String {
+        format!("RELEASE {MEMBER}")
+    }
+
     /// Releases the savepoint into the shared transaction and waits until a commit has
     /// made it durable.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
-        let mut b = self.guard.take().expect("an unfinished transaction");
-        let released = exec(&mut b, &format!("RELEASE m{}", self.savepoint)).await;
-        if let Err(e) = released {
-            b.abandoned = Some(self.savepoint);
+        let closing = self.closing();
+        let b = self.guard.as_mut().expect("an unfinished transaction");
+        if let Err(e) = exec(b, &closing).await {
+            // Dropped unreleased: the next user rolls the savepoint back.
             return Err(e);
         }
+        self.commit_released().await
+    }
+
+    /// Waits until a commit has made this member durable, its savepoint having been
+    /// released by the caller's own last round trip ([`Self::closing`]).
+    pub(crate) async fn commit_released(mut self) -> Result<(), StoreError> {
+        debug_assert!(self.opening.is_none(), "a member that never began");
+        let mut b = self.guard.take().expect("an unfinished transaction");
         b.members += 1;
         let epoch = b.epoch;
         drop(b);
@@ -230,9 +320,10 @@ impl GroupTx {
 
 impl Drop for GroupTx {
     fn drop(&mut self) {
-        // Not committed: the next user of the connection rolls this savepoint back first.
-        if let Some(mut b) = self.guard.take() {
-            b.abandoned = Some(self.savepoint);
+        // Not committed: the next user of the connection rolls this savepoint back first
+        // (unless it was never sent).
+        if let Some(mut b) = self.guard.take().filter(|_| self.opening.is_none()) {
+            b.abandoned = true;
             drop(b);
             self.group.wake.notify_one();
         }
@@ -284,5 +375,36 @@ mod tests {
         .unwrap();
         let keys: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
         assert_eq!(keys, vec!["kept", "last"]);
+    }
+
+    #[tokio::test]
+    async fn a_deferred_member_dropped_before_its_first_statement_leaves_the_group_working() {
+        let db = TestDb::sqlite().await;
+        let s = &db.store;
+        // Begun, never sent (its savepoint does not exist), dropped.
+        drop(s.begin_deferred().await.unwrap());
+        // Begun deferred, its savepoint sent with its first statement, then dropped: undone.
+        let mut tx = s.begin_deferred().await.unwrap();
+        let opening = tx.take_opening().expect("SQLite defers the savepoint");
+        {
+            use sqlx::Executor;
+            let crate::db::Conn::Sqlite(c) = tx.conn() else {
+                unreachable!()
+            };
+            c.execute(opening.as_str()).await.unwrap();
+        }
+        put(&mut tx, "undone").await.unwrap();
+        drop(tx);
+        let mut tx = s.begin().await.unwrap();
+        put(&mut tx, "kept").await.unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = s.read().await.unwrap();
+        let keys: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT key FROM settings WHERE updated_by = 'test' ORDER BY key"
+        )
+        .fetch_all(&mut *c)
+        .await)
+        .unwrap();
+        assert_eq!(keys, vec![("kept".to_string(),)]);
     }
 }

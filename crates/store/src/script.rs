@@ -15,7 +15,7 @@
 
 use chrono::NaiveDate;
 
-use crate::db::Conn;
+use crate::db::{Conn, Tx};
 use crate::error::StoreError;
 
 /// A value bound to a statement of a [`Script`].
@@ -106,16 +106,25 @@ impl Script {
         self
     }
 
+    /// Runs every statement and commits `tx`: on SQLite the savepoint's release travels
+    /// in the same round trip as the statements.
+    pub(crate) async fn run_and_commit(self, mut tx: Tx) -> Result<(), StoreError> {
+        let closing = tx.closing();
+        self.run_closing(tx.conn(), closing.as_deref()).await?;
+        tx.commit_released().await
+    }
+
     /// Runs every statement; returns the rows they changed together.
     pub(crate) async fn run(self, conn: Conn<'_>) -> Result<u64, StoreError> {
+        self.run_closing(conn, None).await
+    }
+
+    async fn run_closing(self, conn: Conn<'_>, closing: Option<&str>) -> Result<u64, StoreError> {
         match conn {
             Conn::Sqlite(c) => {
-                let mut text = String::new();
-                let mut vals = Vec::new();
-                for (sql, v) in self.statements {
-                    text.push_str(&renumber(sql, vals.len()));
-                    text.push_str(";\n");
-                    vals.extend(v);
+                let (mut text, vals) = self.sqlite_text(None);
+                if let Some(closing) = closing {
+                    text.push_str(closing);
                 }
                 let q = bind_all!(sqlx::query(&text), vals);
                 Ok(q.execute(&mut *c).await?.rows_affected())
@@ -129,6 +138,51 @@ impl Script {
                 Ok(n)
             }
         }
+    }
+
+    /// Runs the statements on `tx`, the last a query answering one row, decoded as `T`.
+    /// On SQLite this is one round trip, with the savepoint of a deferred begin
+    /// ([`crate::db::Store::begin_deferred`]) in front.
+    pub(crate) async fn fetch_last<T>(self, tx: &mut Tx) -> Result<T, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let opening = tx.take_opening();
+        match tx.conn() {
+            Conn::Sqlite(c) => {
+                let (text, vals) = self.sqlite_text(opening);
+                let q = bind_all!(sqlx::query_as::<_, T>(&text), vals);
+                Ok(q.fetch_one(&mut *c).await?)
+            }
+            Conn::Pg(c) => {
+                let mut statements = self.statements;
+                let (last, last_vals) = statements.pop().expect("a query to answer");
+                for (sql, v) in statements {
+                    bind_all!(sqlx::query(sql), v).execute(&mut *c).await?;
+                }
+                let q = bind_all!(sqlx::query_as::<_, T>(last), last_vals);
+                Ok(q.fetch_one(&mut *c).await?)
+            }
+        }
+    }
+
+    /// The statements as one SQLite text, parameters numbered across it.
+    fn sqlite_text(self, opening: Option<String>) -> (String, Vec<Val>) {
+        let mut text = String::new();
+        if let Some(opening) = opening {
+            text.push_str(&opening);
+            text.push_str(";\n");
+        }
+        let mut vals = Vec::new();
+        for (sql, v) in self.statements {
+            text.push_str(&renumber(sql, vals.len()));
+            text.push_str(";\n");
+            vals.extend(v);
+        }
+        (text, vals)
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use weibao_domain::access::Scope;
-use weibao_domain::categories::{RuleBook, RuleParams};
+use weibao_domain::categories::RuleBook;
 use weibao_domain::DivisionCode;
 
 use crate::audit::{append, AuditEvent};
@@ -58,6 +58,21 @@ impl Store {
         key: &str,
         at: Option<DivisionCode>,
     ) -> Result<Vec<(NaiveDate, String)>, StoreError> {
+        Ok(self
+            .settings_for(&[key], at)
+            .await?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// [`Self::setting_versions`] of several keys, read together: one query (a visit reads
+    /// three settings, at up to six regions each, and every query is a round trip).
+    pub(crate) async fn settings_for(
+        &self,
+        keys: &[&str],
+        at: Option<DivisionCode>,
+    ) -> Result<Vec<Vec<(NaiveDate, String)>>, StoreError> {
+        // Most specific first: the division, its ancestors upwards, the national default.
         let mut regions: Vec<String> = match at {
             Some(code) => code
                 .ancestors()
@@ -69,24 +84,47 @@ impl Store {
             None => Vec::new(),
         };
         regions.push(String::new());
+        let list = |from: usize, n: usize| {
+            (from..from + n)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!(
+            "SELECT key, region_code, effective_from, value FROM settings
+             WHERE key IN ({}) AND region_code IN ({}) ORDER BY effective_from",
+            list(1, keys.len()),
+            list(1 + keys.len(), regions.len())
+        );
         let mut conn = self.read().await?;
-        for region in regions {
-            let rows: Vec<(String, String)> = on!(conn.conn(), |c| sqlx::query_as(
-                "SELECT effective_from, value FROM settings
-                 WHERE key = $1 AND region_code = $2 ORDER BY effective_from"
-            )
-            .bind(key)
-            .bind(&region)
-            .fetch_all(&mut *c)
-            .await)?;
-            if !rows.is_empty() {
-                return Ok(rows
-                    .into_iter()
-                    .filter_map(|(d, v)| Some((NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?, v)))
-                    .collect());
+        let rows: Vec<(String, String, String, String)> = on!(conn.conn(), |c| {
+            let mut q = sqlx::query_as(&sql);
+            for k in keys {
+                q = q.bind(*k);
             }
-        }
-        Ok(Vec::new())
+            for r in &regions {
+                q = q.bind(r);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        drop(conn);
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let mine = rows.iter().filter(|r| r.0 == *key);
+                let Some(region) = regions.iter().find(|g| mine.clone().any(|r| r.1 == **g)) else {
+                    return Vec::new();
+                };
+                mine.filter(|r| r.1 == *region)
+                    .filter_map(|r| {
+                        Some((
+                            NaiveDate::parse_from_str(&r.2, "%Y-%m-%d").ok()?,
+                            r.3.clone(),
+                        ))
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     /// The raw JSON of every version of `key` that applies to `at`, earliest first.
@@ -109,13 +147,7 @@ impl Store {
         at: Option<DivisionCode>,
         date: NaiveDate,
     ) -> Result<Option<T>, StoreError> {
-        let versions = self.setting_versions(key, at).await?;
-        let chosen = versions
-            .iter()
-            .rev()
-            .find(|(from, _)| *from <= date)
-            .or(versions.first());
-        Ok(chosen.and_then(|(_, v)| serde_json::from_str(v).ok()))
+        Ok(version_on(&self.setting_versions(key, at).await?, date))
     }
 
     /// A setting's value in force at a division on a date, as JSON (None: not set).
@@ -130,12 +162,9 @@ impl Store {
 
     /// The category rule parameters in force at a division (all versions, for dates).
     pub async fn rule_book(&self, at: Option<DivisionCode>) -> Result<RuleBook, StoreError> {
-        let versions = self.setting_versions(CATEGORY_RULES, at).await?;
-        let params: Vec<RuleParams> = versions
-            .into_iter()
-            .filter_map(|(_, v)| serde_json::from_str(&v).ok())
-            .collect();
-        Ok(RuleBook::new(params))
+        Ok(rule_book_of(
+            self.setting_versions(CATEGORY_RULES, at).await?,
+        ))
     }
 
     /// The configured 困境儿童 sub-types at a division on a date.
@@ -144,10 +173,10 @@ impl Store {
         at: Option<DivisionCode>,
         date: NaiveDate,
     ) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .setting_on(DISTRESS_SUBTYPES, at, date)
-            .await?
-            .unwrap_or_else(default_distress_subtypes))
+        Ok(subtypes_on(
+            &self.setting_versions(DISTRESS_SUBTYPES, at).await?,
+            date,
+        ))
     }
 
     /// Sets a value for a region from a date (command line and administrators).
@@ -197,4 +226,29 @@ impl Store {
         .await?;
         tx.commit().await
     }
+}
+
+/// The version of a setting in force on `date` (the earliest when none has started yet).
+fn version_on<T: DeserializeOwned>(versions: &[(NaiveDate, String)], date: NaiveDate) -> Option<T> {
+    let chosen = versions
+        .iter()
+        .rev()
+        .find(|(from, _)| *from <= date)
+        .or(versions.first());
+    chosen.and_then(|(_, v)| serde_json::from_str(v).ok())
+}
+
+/// The category rule book from the versions of [`CATEGORY_RULES`].
+pub(crate) fn rule_book_of(versions: Vec<(NaiveDate, String)>) -> RuleBook {
+    RuleBook::new(
+        versions
+            .into_iter()
+            .filter_map(|(_, v)| serde_json::from_str(&v).ok())
+            .collect(),
+    )
+}
+
+/// The 困境儿童 sub-types on `date` from the versions of [`DISTRESS_SUBTYPES`].
+pub(crate) fn subtypes_on(versions: &[(NaiveDate, String)], date: NaiveDate) -> Vec<String> {
+    version_on(versions, date).unwrap_or_else(default_distress_subtypes)
 }

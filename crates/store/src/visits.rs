@@ -13,7 +13,7 @@ use weibao_domain::visit::{
 };
 use weibao_domain::{DivisionCode, Invalid, Level};
 
-use crate::audit::{append, append_to, AuditEvent};
+use crate::audit::{append, append_after, append_to, lock_head_values, AuditEvent, LOCK_HEAD};
 use crate::children::{invalid_field, StoredChild};
 use crate::crypto::sm3_hex;
 use crate::db::{Conn, Store, Tx};
@@ -299,106 +299,105 @@ fn child_prefix_len(code: DivisionCode) -> Option<usize> {
     }
 }
 
+/// What [`Store::write_visit`] writes: a checked visit and what it rests on.
+struct VisitWrite {
+    scope: Scope,
+    child: StoredChild,
+    child_id: String,
+    record: VisitRecord,
+    policy: VisitPolicy,
+    id: String,
+    county: String,
+    now: i64,
+    key: Option<String>,
+    request_hash: String,
+    ip: String,
+}
+
 impl Store {
-    /// The visit policy's versions in force at a division.
-    pub async fn visit_policy(&self, at: Option<DivisionCode>) -> Result<PolicyBook, StoreError> {
-        let versions: Vec<VisitPolicy> = self
-            .setting_versions_json(VISIT_POLICY, at)
-            .await?
-            .into_iter()
-            .filter_map(|v| serde_json::from_str(&v).ok())
-            .collect();
-        Ok(PolicyBook::new(versions))
-    }
-
-    fn now_cst(&self) -> DateTime<chrono::FixedOffset> {
-        ms_to_cst(self.now_ms())
-    }
-
-    /// Records a visit. With an idempotency key, a repeat of the same request (also one
-    /// racing the first) returns the first one's visit and `true`; the key with a different
-    /// request is a conflict.
-    pub async fn record_visit(
-        &self,
-        scope: &Scope,
-        child_id: &str,
-        input: VisitInput,
-        idempotency_key: Option<&str>,
-        ip: &str,
-    ) -> Result<(StoredVisit, bool), StoreError> {
-        let child = self
-            .child_by_id(scope, child_id, Action::RecordVisits)
-            .await?;
-        let request_hash = sm3_hex(format!("{input:?}").as_bytes());
-        if let Some(key) = idempotency_key {
-            if key.is_empty() || key.len() > 100 || !key.is_ascii() {
-                return Err(StoreError::invalid(
-                    "Idempotency-Key",
-                    Invalid::new(
-                        "idempotency_key",
-                        "Idempotency-Key 应为 1 到 100 个 ASCII 字符（如 UUID）",
-                    ),
-                ));
-            }
-            if let Some(found) = self
-                .replay(scope, &child.county_code, key, &request_hash)
-                .await?
-            {
-                return Ok((found, true));
-            }
-        }
+    /// The writes of [`Store::record_visit`], on the writer ([`Store::on_writer`]). False:
+    /// the idempotency key was already taken (nothing written).
+    async fn write_visit(&self, w: &VisitWrite) -> Result<bool, StoreError> {
+        let VisitWrite {
+            scope,
+            child,
+            child_id,
+            record,
+            policy,
+            id,
+            county,
+            now,
+            key,
+            request_hash,
+            ip,
+        } = w;
+        let (child_id, now, idempotency_key) = (child_id.as_str(), *now, key.as_deref());
         let division = child.record.division();
-        let today = self.clock.today();
-        let policy = self.visit_policy(Some(division)).await?.on(today).clone();
-        let ctx = VisitContext {
-            now: self.now_cst(),
-            left_behind: child.effective.contains(Category::RuralLeftBehind),
-            risk: child.record.risk,
-        };
-        let record = input.apply(None, &ctx).map_err(invalid_field)?;
-        self.check_photos(&child, &record.photos).await?;
-        // Time-ordered (UUIDv7): each new visit lands at the end of the county's visits and
-        // versions instead of on a random page of a table of millions.
-        let id = uuid::Uuid::now_v7().to_string();
-        let county = child.county_code.clone();
-        let now = self.now_ms();
-        let mut tx = self.begin().await?;
+        // First round trip (one on SQLite, the savepoint in front): claim the idempotency
+        // key, lock the audit chain's head, and read the head, the child's latest visit
+        // and who holds the key.
+        let mut tx = self.begin_deferred().await?;
+        let mut first = Script::default();
         if let Some(key) = idempotency_key {
-            let claimed = on!(tx.conn(), |c| {
-                sqlx::query(
+            first.push(
                 "INSERT INTO idempotency_keys (county_code, user_id, key, request_hash, resource_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
-            )
-            .bind(&county)
-            .bind(&scope.user_id)
-            .bind(key)
-            .bind(&request_hash)
-            .bind(&id)
-            .bind(now)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-            })?;
-            if claimed == 0 {
-                // Another request with this key got there first (PostgreSQL waits for it
-                // above; on SQLite it may sit in the same group commit): once that is
-                // durable, answer with its result.
-                tx.commit().await?;
-                return match self.replay(scope, &county, key, &request_hash).await? {
-                    Some(found) => Ok((found, true)),
-                    None => Err(StoreError::Conflict {
-                        field: "Idempotency-Key",
-                        code: "idempotency_in_flight",
-                        message: "相同的提交正在处理，请稍后刷新查看".into(),
-                    }),
-                };
-            }
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                vec![
+                    county.as_str().into(),
+                    scope.user_id.as_str().into(),
+                    key.into(),
+                    request_hash.as_str().into(),
+                    id.as_str().into(),
+                    now.into(),
+                ],
+            );
+        }
+        first.push(LOCK_HEAD, lock_head_values(&county));
+        first.push(
+            "SELECT h.seq, h.hash, v.id, v.details, v.visited_at,
+                    (SELECT k.resource_id FROM idempotency_keys k
+                     WHERE k.county_code = $1 AND k.user_id = $3 AND k.key = $4)
+             FROM audit_heads h LEFT JOIN (
+                 SELECT id, details, visited_at FROM visits WHERE county_code = $1 AND child_id = $2
+                 ORDER BY visited_at DESC, id DESC LIMIT 1
+             ) v ON TRUE
+             WHERE h.county_code = $1",
+            vec![
+                county.as_str().into(),
+                child_id.into(),
+                scope.user_id.as_str().into(),
+                idempotency_key.unwrap_or("").into(),
+            ],
+        );
+        type First = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let (seq, head_hash, prev_id, prev_details, prev_at, holder): First =
+            first.fetch_last(&mut tx).await?;
+        if let Some(key) = idempotency_key.filter(|_| holder.as_deref() != Some(id.as_str())) {
+            // Another request with this key got there first (PostgreSQL waits for it
+            // above; on SQLite it may sit in the same group commit): once that is
+            // durable, answer with its result.
+            let _ = key;
+            tx.commit().await?;
+            return Ok(false);
         }
         let details = serde_json::to_string(&record).expect("visits serialise");
         // Whether this visit is now the child's latest (a back-dated one is not): the
         // newest on file before it, compared in the list's own order (time, then id).
         let at = record.visited_at.timestamp_millis();
-        let prev = latest_visit(tx.conn(), &county, child_id).await?;
+        let prev = match (prev_id, prev_details, prev_at) {
+            (Some(pid), Some(pdetails), Some(pat)) => {
+                let last = last_visit_of(&pid, &pdetails)?;
+                Some((pid, pat, last))
+            }
+            _ => None,
+        };
         let is_latest = prev
             .as_ref()
             .is_none_or(|(pid, pat, _)| (at, id.as_str()) > (*pat, pid.as_str()));
@@ -411,10 +410,13 @@ impl Store {
             },
         };
         let mut risk = child.record.risk;
+        let mut head = Some((seq, head_hash));
         if is_latest && record.risk_after != child.record.risk {
+            // The risk change appends to the chain itself: the visit's entry follows it.
             self.change_risk(&mut tx, scope, &child, record.risk_after, now)
                 .await?;
             risk = record.risk_after;
+            head = None;
         }
         // The writes, sent as one round trip (script.rs): the visit, its first version,
         // the schedule, the alert, the audit entry and the chain's new head.
@@ -449,18 +451,133 @@ impl Store {
         if record.danger() {
             alert_to(&mut script, &child, &id, &record, now, scope);
         }
-        append_to(
-            &mut tx,
-            &mut script,
+        let event = AuditEvent::by(scope, "visit.create", id.as_str())
+            .in_county(county.as_str())
+            .from_ip(ip)
+            .detail(format!("child={child_id}"));
+        match head {
+            Some(head) => append_after(&mut script, head, now, &event),
+            None => append_to(&mut tx, &mut script, now, &event).await?,
+        }
+        script.run_and_commit(tx).await?;
+        Ok(true)
+    }
+}
+
+/// The visit policy book from the JSON of its versions.
+pub(crate) fn policy_book_of(versions: Vec<String>) -> PolicyBook {
+    PolicyBook::new(
+        versions
+            .iter()
+            .filter_map(|v| serde_json::from_str::<VisitPolicy>(v).ok())
+            .collect(),
+    )
+}
+
+impl Store {
+    /// The visit policy's versions in force at a division.
+    pub async fn visit_policy(&self, at: Option<DivisionCode>) -> Result<PolicyBook, StoreError> {
+        Ok(policy_book_of(
+            self.setting_versions_json(VISIT_POLICY, at).await?,
+        ))
+    }
+
+    fn now_cst(&self) -> DateTime<chrono::FixedOffset> {
+        ms_to_cst(self.now_ms())
+    }
+
+    /// Records a visit. With an idempotency key, a repeat of the same request (also one
+    /// racing the first) returns the first one's visit and `true`; the key with a different
+    /// request is a conflict.
+    pub async fn record_visit(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+        input: VisitInput,
+        idempotency_key: Option<&str>,
+        ip: &str,
+    ) -> Result<(StoredVisit, bool), StoreError> {
+        let (child, policy) = self
+            .child_with_policy(scope, child_id, Action::RecordVisits)
+            .await?;
+        let request_hash = sm3_hex(format!("{input:?}").as_bytes());
+        if let Some(key) = idempotency_key {
+            if key.is_empty() || key.len() > 100 || !key.is_ascii() {
+                return Err(StoreError::invalid(
+                    "Idempotency-Key",
+                    Invalid::new(
+                        "idempotency_key",
+                        "Idempotency-Key 应为 1 到 100 个 ASCII 字符（如 UUID）",
+                    ),
+                ));
+            }
+        }
+        let division = child.record.division();
+        let today = self.clock.today();
+        let policy = policy.on(today).clone();
+        let ctx = VisitContext {
+            now: self.now_cst(),
+            left_behind: child.effective.contains(Category::RuralLeftBehind),
+            risk: child.record.risk,
+        };
+        // A repeat of an accepted request is answered by the key's claim below (no read
+        // here for every first submission); one that would now fail the checks (a date
+        // grown too old, say) still gets its first answer.
+        let checked = match input.apply(None, &ctx).map_err(invalid_field) {
+            Ok(record) => self
+                .check_photos(&child, &record.photos)
+                .await
+                .map(|()| record),
+            Err(e) => Err(e),
+        };
+        let record = match (checked, idempotency_key) {
+            (Ok(record), _) => record,
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(key)) => {
+                return match self
+                    .replay(scope, &child.county_code, key, &request_hash)
+                    .await?
+                {
+                    Some(found) => Ok((found, true)),
+                    None => Err(e),
+                }
+            }
+        };
+        // Time-ordered (UUIDv7): each new visit lands at the end of the county's visits and
+        // versions instead of on a random page of a table of millions.
+        let id = uuid::Uuid::now_v7().to_string();
+        let county = child.county_code.clone();
+        let now = self.now_ms();
+        let write = VisitWrite {
+            scope: scope.clone(),
+            child: child.clone(),
+            child_id: child_id.to_string(),
+            record: record.clone(),
+            policy,
+            id: id.clone(),
+            county: county.clone(),
             now,
-            &AuditEvent::by(scope, "visit.create", &id)
-                .in_county(&county)
-                .from_ip(ip)
-                .detail(format!("child={child_id}")),
-        )
-        .await?;
-        script.run(tx.conn()).await?;
-        tx.commit().await?;
+            key: idempotency_key.map(str::to_string),
+            request_hash: request_hash.clone(),
+            ip: ip.to_string(),
+        };
+        let store = self.clone();
+        let claimed = self
+            .on_writer(async move { store.write_visit(&write).await })
+            .await?;
+        if let Some(key) = idempotency_key.filter(|_| !claimed) {
+            // Another request with this key got there first (PostgreSQL waits for it;
+            // on SQLite it may sit in the same group commit): now that it is durable,
+            // answer with its result.
+            return match self.replay(scope, &county, key, &request_hash).await? {
+                Some(found) => Ok((found, true)),
+                None => Err(StoreError::Conflict {
+                    field: "Idempotency-Key",
+                    code: "idempotency_in_flight",
+                    message: "相同的提交正在处理，请稍后刷新查看".into(),
+                }),
+            };
+        }
         // What was just written, as a read would return it (one read fewer per visit).
         let visit = StoredVisit {
             id,
@@ -2092,17 +2209,19 @@ async fn latest_visit(
     let Some((id, details, at)) = row else {
         return Ok(None);
     };
-    let record: VisitRecord = serde_json::from_str(&details)
+    let last = last_visit_of(&id, &details)?;
+    Ok(Some((id, at, last)))
+}
+
+/// What the schedule needs of a stored visit's details.
+fn last_visit_of(id: &str, details: &str) -> Result<LastVisit, StoreError> {
+    let record: VisitRecord = serde_json::from_str(details)
         .map_err(|e| StoreError::Config(format!("探访记录 {id} 的内容无法读取：{e}")))?;
-    Ok(Some((
-        id,
-        at,
-        LastVisit {
-            on: record.visited_on(),
-            danger: record.danger(),
-            planned: record.next_visit,
-        },
-    )))
+    Ok(LastVisit {
+        on: record.visited_on(),
+        danger: record.danger(),
+        planned: record.next_visit,
+    })
 }
 
 async fn write_schedule(

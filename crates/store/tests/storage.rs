@@ -1599,6 +1599,107 @@ async fn one_visit_per_idempotency_key_even_when_retries_race() {
     }
 }
 
+#[tokio::test]
+async fn a_retry_gets_its_first_answer_even_when_the_checks_would_now_refuse_it() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let id = left_behind_child(s, &dir, "李小军", 204).await;
+        // A visit back-dated to the edge of what may be recorded late…
+        let at = chrono::Utc::now() + chrono::Duration::hours(8)
+            - chrono::Duration::days(weibao_domain::visit::MAX_BACKDATE_DAYS - 1);
+        let mut input = visit_input(true, false);
+        input.visited_at = Some(at.format("%Y-%m-%d %H:%M").to_string());
+        let (first, replayed) = s
+            .record_visit(&dir, &id, input.clone(), Some("late-1"), "")
+            .await
+            .unwrap();
+        assert!(!replayed);
+        // …retried two days later, when it is too old to record anew: the first answer.
+        s.clock().advance_ms(2 * 86_400_000);
+        let (again, replayed) = s
+            .record_visit(&dir, &id, input.clone(), Some("late-1"), "")
+            .await
+            .unwrap();
+        assert!(replayed, "{}", db.label);
+        assert_eq!(again.id, first.id);
+        // Without the key (or with a new one) it is refused by field, and nothing is added.
+        assert!(matches!(
+            s.record_visit(&dir, &id, input, Some("late-2"), "").await,
+            Err(StoreError::Invalid {
+                field: "visited_at",
+                ..
+            })
+        ));
+        assert_eq!(s.child_visits(&dir, &id).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn settings_resolve_each_key_at_its_own_most_specific_region() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let admin = scope_of(&add_user(s, "admin", Role::Admin, "510812").await);
+        let village = DivisionCode::parse("510812100201").unwrap();
+        let township = DivisionCode::parse("510812100").unwrap();
+        // Sub-types set for the county, the visit policy for one township: a village
+        // under it reads each from its own region, read together in one query.
+        s.put_setting(
+            &admin,
+            weibao_store::DISTRESS_SUBTYPES,
+            Some(DivisionCode::parse("510812").unwrap()),
+            chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            &vec!["县里的类型".to_string()],
+        )
+        .await
+        .unwrap();
+        let policy: serde_json::Value = serde_json::from_str(
+            r#"{"effective_from":"2020-01-01","rules":[],"default_every":"2m","first_visit_days":5,"danger_followup_days":2}"#,
+        )
+        .unwrap();
+        s.put_setting(
+            &admin,
+            weibao_store::VISIT_POLICY,
+            Some(township),
+            chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            &policy,
+        )
+        .await
+        .unwrap();
+        let today = s.clock().today();
+        assert_eq!(
+            s.distress_subtypes(Some(village), today).await.unwrap(),
+            ["县里的类型"],
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            s.visit_policy(Some(village))
+                .await
+                .unwrap()
+                .on(today)
+                .first_visit_days,
+            5
+        );
+        // Elsewhere in the county: the county's sub-types, the default policy.
+        let other = DivisionCode::parse("510812200201").unwrap();
+        assert_eq!(
+            s.distress_subtypes(Some(other), today).await.unwrap(),
+            ["县里的类型"]
+        );
+        assert_ne!(
+            s.visit_policy(Some(other))
+                .await
+                .unwrap()
+                .on(today)
+                .first_visit_days,
+            5
+        );
+    }
+}
+
 /// The smallest JPEG-looking bytes (the store checks the signature, not the picture).
 fn jpeg(tag: u8) -> Vec<u8> {
     let mut b = vec![

@@ -105,7 +105,27 @@ pub async fn render(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        render_all(&state),
     )
         .into_response()
+}
+
+fn render_all(state: &AppState) -> String {
+    let mut out = state.metrics.render();
+    if let Some((transactions, commits)) = state.store.group_commit_stats() {
+        out.push_str(
+            "# HELP weibao_sqlite_transactions_total Write transactions committed (SQLite).\n\
+             # TYPE weibao_sqlite_transactions_total counter\n",
+        );
+        out.push_str(&format!(
+            "weibao_sqlite_transactions_total {transactions}\n"
+        ));
+        out.push_str(
+            "# HELP weibao_sqlite_commits_total Commits (fsyncs) that carried them: \
+             group commit joins concurrent writers.\n\
+             # TYPE weibao_sqlite_commits_total counter\n",
+        );
+        out.push_str(&format!("weibao_sqlite_commits_total {commits}\n"));
+    }
+    out
 }

@@ -547,6 +547,21 @@ fn openapi_health_and_metrics_are_served() {
         metrics.contains(r#"weibao_http_requests_total{method="GET",route="/api/v1/divisions/{code}/children",status="401"} 1"#),
         "{metrics}"
     );
+    // SQLite's group commit: the writes so far (users, audit entries), in no more commits.
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    let (transactions, commits) = (
+        counter("weibao_sqlite_transactions_total "),
+        counter("weibao_sqlite_commits_total "),
+    );
+    assert!(
+        transactions > 0 && commits > 0 && commits <= transactions,
+        "{metrics}"
+    );
 }
 
 // ---- the ledger over the API -------------------------------------------------------------
