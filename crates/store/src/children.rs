@@ -281,7 +281,7 @@ impl Store {
         Ok((
             rule_book_of(rules).on(today).clone(),
             subtypes_on(&subtypes, today),
-            crate::visits::policy_book_of(policy.into_iter().map(|(_, v)| v).collect()),
+            crate::visits::policy_book_of(policy),
         ))
     }
 

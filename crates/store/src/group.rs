@@ -287,10 +287,8 @@ impl GroupTx {
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
         let closing = self.closing();
         let b = self.guard.as_mut().expect("an unfinished transaction");
-        if let Err(e) = exec(b, &closing).await {
-            // Dropped unreleased: the next user rolls the savepoint back.
-            return Err(e);
-        }
+        // On failure it is dropped unreleased: the next user rolls the savepoint back.
+        exec(b, &closing).await?;
         self.commit_released().await
     }
 
@@ -346,6 +344,18 @@ mod tests {
         .map(|r| r.rows_affected()))
     }
 
+    /// The keys the tests wrote and committed.
+    async fn test_keys(s: &crate::Store) -> Vec<String> {
+        let mut conn = s.read().await.unwrap();
+        let keys: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT key FROM settings WHERE updated_by = 'test' ORDER BY key"
+        )
+        .fetch_all(&mut *c)
+        .await)
+        .unwrap();
+        keys.into_iter().map(|(k,)| k).collect()
+    }
+
     #[tokio::test]
     async fn a_member_dropped_or_failed_midway_leaves_nothing_and_the_others_commit() {
         let db = TestDb::sqlite().await;
@@ -366,15 +376,7 @@ mod tests {
         let mut tx = s.begin().await.unwrap();
         put(&mut tx, "last").await.unwrap();
         tx.commit().await.unwrap();
-        let mut conn = s.read().await.unwrap();
-        let keys: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
-            "SELECT key FROM settings WHERE updated_by = 'test' ORDER BY key"
-        )
-        .fetch_all(&mut *c)
-        .await)
-        .unwrap();
-        let keys: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-        assert_eq!(keys, vec!["kept", "last"]);
+        assert_eq!(test_keys(s).await, ["kept", "last"]);
     }
 
     #[tokio::test]
@@ -398,13 +400,6 @@ mod tests {
         let mut tx = s.begin().await.unwrap();
         put(&mut tx, "kept").await.unwrap();
         tx.commit().await.unwrap();
-        let mut conn = s.read().await.unwrap();
-        let keys: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
-            "SELECT key FROM settings WHERE updated_by = 'test' ORDER BY key"
-        )
-        .fetch_all(&mut *c)
-        .await)
-        .unwrap();
-        assert_eq!(keys, vec![("kept".to_string(),)]);
+        assert_eq!(test_keys(s).await, ["kept"]);
     }
 }

@@ -53,7 +53,7 @@ pub fn default_distress_subtypes() -> Vec<String> {
 impl Store {
     /// All versions of `key` that apply to `at`: the most specific region (the division
     /// itself, then each ancestor, then the national default) that has any.
-    async fn setting_versions(
+    pub(crate) async fn setting_versions(
         &self,
         key: &str,
         at: Option<DivisionCode>,
@@ -124,20 +124,6 @@ impl Store {
                     })
                     .collect()
             })
-            .collect())
-    }
-
-    /// The raw JSON of every version of `key` that applies to `at`, earliest first.
-    pub(crate) async fn setting_versions_json(
-        &self,
-        key: &str,
-        at: Option<DivisionCode>,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .setting_versions(key, at)
-            .await?
-            .into_iter()
-            .map(|(_, v)| v)
             .collect())
     }
 

@@ -303,11 +303,9 @@ fn child_prefix_len(code: DivisionCode) -> Option<usize> {
 struct VisitWrite {
     scope: Scope,
     child: StoredChild,
-    child_id: String,
     record: VisitRecord,
     policy: VisitPolicy,
     id: String,
-    county: String,
     now: i64,
     key: Option<String>,
     request_hash: String,
@@ -321,17 +319,16 @@ impl Store {
         let VisitWrite {
             scope,
             child,
-            child_id,
             record,
             policy,
             id,
-            county,
             now,
             key,
             request_hash,
             ip,
         } = w;
-        let (child_id, now, idempotency_key) = (child_id.as_str(), *now, key.as_deref());
+        let (child_id, county) = (child.id.as_str(), &child.county_code);
+        let (now, idempotency_key) = (*now, key.as_deref());
         let division = child.record.division();
         // First round trip (one on SQLite, the savepoint in front): claim the idempotency
         // key, lock the audit chain's head, and read the head, the child's latest visit
@@ -352,7 +349,7 @@ impl Store {
                 ],
             );
         }
-        first.push(LOCK_HEAD, lock_head_values(&county));
+        first.push(LOCK_HEAD, lock_head_values(county));
         first.push(
             "SELECT h.seq, h.hash, v.id, v.details, v.visited_at,
                     (SELECT k.resource_id FROM idempotency_keys k
@@ -379,11 +376,10 @@ impl Store {
         );
         let (seq, head_hash, prev_id, prev_details, prev_at, holder): First =
             first.fetch_last(&mut tx).await?;
-        if let Some(key) = idempotency_key.filter(|_| holder.as_deref() != Some(id.as_str())) {
+        if idempotency_key.is_some() && holder.as_deref() != Some(id.as_str()) {
             // Another request with this key got there first (PostgreSQL waits for it
             // above; on SQLite it may sit in the same group commit): once that is
-            // durable, answer with its result.
-            let _ = key;
+            // durable, the caller answers with its result.
             tx.commit().await?;
             return Ok(false);
         }
@@ -413,7 +409,7 @@ impl Store {
         let mut head = Some((seq, head_hash));
         if is_latest && record.risk_after != child.record.risk {
             // The risk change appends to the chain itself: the visit's entry follows it.
-            self.change_risk(&mut tx, scope, &child, record.risk_after, now)
+            self.change_risk(&mut tx, scope, child, record.risk_after, now)
                 .await?;
             risk = record.risk_after;
             head = None;
@@ -440,16 +436,16 @@ impl Store {
                 now.into(),
             ],
         );
-        version_to(&mut script, &county, &id, 1, now, scope, &details);
+        version_to(&mut script, county, id, 1, now, scope, &details);
         let facts = ScheduleFacts {
             categories: child.effective,
             risk,
             registered_on: cst_date_of_ms(child.created_at),
             last_visit: Some(last),
         };
-        schedule_to(&mut script, &county, &child.id, &policy, &facts);
+        schedule_to(&mut script, county, &child.id, policy, &facts);
         if record.danger() {
-            alert_to(&mut script, &child, &id, &record, now, scope);
+            alert_to(&mut script, child, id, record, now, scope);
         }
         let event = AuditEvent::by(scope, "visit.create", id.as_str())
             .in_county(county.as_str())
@@ -464,12 +460,12 @@ impl Store {
     }
 }
 
-/// The visit policy book from the JSON of its versions.
-pub(crate) fn policy_book_of(versions: Vec<String>) -> PolicyBook {
+/// The visit policy book from the versions of [`VISIT_POLICY`] (settings.rs).
+pub(crate) fn policy_book_of(versions: Vec<(NaiveDate, String)>) -> PolicyBook {
     PolicyBook::new(
         versions
             .iter()
-            .filter_map(|v| serde_json::from_str::<VisitPolicy>(v).ok())
+            .filter_map(|(_, v)| serde_json::from_str::<VisitPolicy>(v).ok())
             .collect(),
     )
 }
@@ -478,7 +474,7 @@ impl Store {
     /// The visit policy's versions in force at a division.
     pub async fn visit_policy(&self, at: Option<DivisionCode>) -> Result<PolicyBook, StoreError> {
         Ok(policy_book_of(
-            self.setting_versions_json(VISIT_POLICY, at).await?,
+            self.setting_versions(VISIT_POLICY, at).await?,
         ))
     }
 
@@ -551,11 +547,9 @@ impl Store {
         let write = VisitWrite {
             scope: scope.clone(),
             child: child.clone(),
-            child_id: child_id.to_string(),
             record: record.clone(),
             policy,
             id: id.clone(),
-            county: county.clone(),
             now,
             key: idempotency_key.map(str::to_string),
             request_hash: request_hash.clone(),
