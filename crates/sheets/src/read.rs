@@ -31,7 +31,10 @@ fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
-fn normalise_text(s: &str) -> String {
+/// Text as the reader gives every cell: full-width letters, digits and brackets made
+/// half-width, invisible characters dropped, runs of whitespace one space, trimmed. What a
+/// cell is compared against (names in the database) goes through the same.
+pub fn normalise_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars().map(half_width).filter(|c| !is_invisible(*c)) {

@@ -55,7 +55,7 @@ pub use stations::Station;
 pub use totp::{base32, code_at, code_for, totp_allowed, TotpSetup};
 pub use visits::{
     Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,
-    DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, VISIT_POLICY,
+    DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, REGION_DUE_ROWS, VISIT_POLICY,
 };
 
 /// How many rows a list matched. Counting every match of a county- or province-wide list

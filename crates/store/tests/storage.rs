@@ -1410,6 +1410,98 @@ fn days(n: i64) -> chrono::Duration {
 }
 
 #[tokio::test]
+async fn a_regions_worklist_merges_its_counties_most_urgent_first() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let s = &db.store;
+        let dir_a = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
+        let dir_c = scope_of(&add_user(s, "dir-c", Role::Director, "510811100201").await);
+        let city = scope_of(&add_user(s, "city", Role::Office, "5108").await);
+        let left_behind_in = |village: &str, name: &str, seq: u32| {
+            let mut p = patch(name, &child_id(9, seq), village);
+            p.father = migrant();
+            p.mother = migrant();
+            p
+        };
+        let today = s.clock().today();
+        // 朝天区: one child in danger (a follow-up in 3 days), one new (due in 7);
+        // 利州区: one new (due in 7), one visited (due in three months: not on the list).
+        let urgent = left_behind_child(s, &dir_a, "张甲", 301).await;
+        let mut danger = visit_input(true, true);
+        danger.risk_after = Some("高".into());
+        s.record_visit(&dir_a, &urgent, danger, None, "").await.unwrap();
+        let new_a = left_behind_child(s, &dir_a, "王丙", 303).await;
+        let new_c = s
+            .create_child(&dir_c, left_behind_in("510811100201", "李乙", 302), "")
+            .await
+            .unwrap()
+            .id;
+        let visited = s
+            .create_child(&dir_c, left_behind_in("510811100201", "赵丁", 304), "")
+            .await
+            .unwrap()
+            .id;
+        s.record_visit(&dir_c, &visited, visit_input(true, false), None, "")
+            .await
+            .unwrap();
+        let page = |per_page: i64, n: i64| {
+            let s = s.clone();
+            let city = city.clone();
+            async move {
+                let (items, total) = s
+                    .due_list(&city, Some(code("5108")), n, per_page)
+                    .await
+                    .unwrap();
+                let rows: Vec<(String, chrono::NaiveDate)> =
+                    items.into_iter().map(|i| (i.child_id, i.due_date)).collect();
+                (rows, total.count, total.exact)
+            }
+        };
+        // The city's list runs across both counties in due order; on the same day, the
+        // lower division code first (利州区 510811 before 朝天区 510812).
+        assert_eq!(
+            page(2, 1).await,
+            (
+                vec![
+                    (urgent.clone(), today + days(3)),
+                    (new_c.clone(), today + days(7))
+                ],
+                3,
+                true
+            ),
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            page(2, 2).await,
+            (vec![(new_a.clone(), today + days(7))], 3, true),
+            "{}",
+            db.label
+        );
+        assert_eq!(page(1, 2).await.0, vec![(new_c, today + days(7))]);
+        assert_eq!(page(1, 4).await.0, vec![]);
+        // The county's own list is unchanged by the merge.
+        let (county, _) = s
+            .due_list(&city, Some(code("510812")), 1, 50)
+            .await
+            .unwrap();
+        let ids: Vec<String> = county.into_iter().map(|i| i.child_id).collect();
+        assert_eq!(ids, vec![urgent, new_a]);
+        // A region's list pages only through its most urgent rows, and says where the rest
+        // are.
+        let deep = weibao_store::REGION_DUE_ROWS / 50 + 1;
+        let err = s
+            .due_list(&city, Some(code("5108")), deep, 50)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Invalid { field: "page", invalid } if invalid.message.contains("请选择一个县区")),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn visits_move_the_due_date_and_danger_raises_an_alert() {
     for db in TestDb::all().await {
         seeded(&db).await;

@@ -10,7 +10,7 @@ use weibao_domain::record::{
     short_village_name, ChildPatch, ChildRecord, GuardianInput, ParentInput,
 };
 use weibao_domain::{DivisionCode, IdNumber};
-use weibao_sheets::{read_table, Cell, HeaderAliases, OutCell, SheetError};
+use weibao_sheets::{normalise_text, read_table, Cell, HeaderAliases, OutCell, SheetError};
 use weibao_store::{ChildFilter, Store, StoreError};
 
 /// The most rows one import may hold (a county's ledger fits many times over).
@@ -54,6 +54,21 @@ pub fn default_aliases() -> Vec<(String, Vec<String>)> {
         (
             "village_code",
             &["村代码", "区划代码", "村级代码", "村居代码"],
+        ),
+        (
+            "township",
+            &[
+                "乡镇（街道）",
+                "乡镇(街道)",
+                "所在乡镇",
+                "所在乡镇（街道）",
+                "所属乡镇",
+                "乡镇",
+                "乡镇街道",
+                "乡（镇）",
+                "乡(镇)",
+                "镇（乡）",
+            ],
         ),
         (
             "address",
@@ -200,9 +215,10 @@ fn text(cell: Option<&Cell>) -> Option<String> {
 }
 
 /// Finds the village a row names: a 12-digit code, or a name as people write it
-/// (朝天村 for 朝天村村民委员会), within the import's division. Indexed by every form of
-/// the name, so a province's 60,000 villages cost one lookup a row.
-struct Villages {
+/// (朝天村 for 朝天村村民委员会), within the import's division, narrowed by the township
+/// where the row names one (a county has several 新村). Indexed by every form of the name,
+/// so a province's 60,000 villages cost one lookup a row.
+pub struct Villages {
     list: Vec<(DivisionCode, String, String)>,
     by_code: HashMap<DivisionCode, usize>,
     by_name: HashMap<String, Vec<usize>>,
@@ -221,13 +237,34 @@ fn name_keys(name: &str) -> Vec<String> {
     keys
 }
 
+/// A township's name as people write it: 朝天镇, 朝天, 朝天镇人民政府 and 东坝街道办事处
+/// all come to the same key.
+fn township_key(name: &str) -> &str {
+    let name = name.trim();
+    let name = ["人民政府", "办事处"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name);
+    let bare = ["街道", "镇", "乡"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name);
+    if bare.is_empty() {
+        name
+    } else {
+        bare
+    }
+}
+
 impl Villages {
-    fn new(list: Vec<(DivisionCode, String, String)>) -> Villages {
+    /// From (code, name, township name) rows, as [`Store::villages_within`] gives them.
+    pub fn new(list: Vec<(DivisionCode, String, String)>) -> Villages {
         let mut by_code = HashMap::new();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, (code, name, _)) in list.iter().enumerate() {
             by_code.insert(*code, i);
-            for key in name_keys(name) {
+            // As the reader gives cells: 赵庄（西） in the database is 赵庄(西) in a row.
+            for key in name_keys(&normalise_text(name)) {
                 let entry = by_name.entry(key).or_default();
                 if !entry.contains(&i) {
                     entry.push(i);
@@ -241,7 +278,13 @@ impl Villages {
         }
     }
 
-    fn resolve(&self, code: Option<&str>, name: Option<&str>) -> Result<DivisionCode, String> {
+    /// The village a row's code, or name and township, stand for; or why none does.
+    pub fn resolve(
+        &self,
+        code: Option<&str>,
+        name: Option<&str>,
+        township: Option<&str>,
+    ) -> Result<DivisionCode, String> {
         if let Some(c) = code.or(name.filter(|n| n.chars().all(|c| c.is_ascii_digit()))) {
             let parsed = DivisionCode::parse(c).map_err(|e| e.message)?;
             return self
@@ -253,7 +296,7 @@ impl Villages {
         let Some(name) = name else {
             return Err("请填写儿童所在的村（居）名称或 12 位代码".into());
         };
-        let wanted = name.trim();
+        let wanted = &normalise_text(name);
         let bare = wanted.trim_end_matches(['村', '社', '区']);
         let found = self
             .by_name
@@ -261,13 +304,37 @@ impl Villages {
             .or_else(|| self.by_name.get(&format!("~{bare}")))
             .map(Vec::as_slice)
             .unwrap_or_default();
+        let in_township: Vec<usize>;
+        let found = match township.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) if !found.is_empty() => {
+                let t = &normalise_text(t);
+                let key = township_key(t);
+                in_township = found
+                    .iter()
+                    .copied()
+                    .filter(|i| township_key(&normalise_text(&self.list[*i].2)) == key)
+                    .collect();
+                if in_township.is_empty() {
+                    let (_, _, there) = &self.list[found[0]];
+                    return Err(if found.len() == 1 {
+                        format!(
+                            "村（居）“{wanted}”属于{there}，与所填乡镇“{t}”不符：请核对乡镇或村名"
+                        )
+                    } else {
+                        format!("乡镇“{t}”下没有村（居）“{wanted}”：请核对乡镇或村名")
+                    });
+                }
+                in_township.as_slice()
+            }
+            _ => found,
+        };
         match found {
             [one] => Ok(self.list[*one].0),
             [] => Err(format!(
                 "找不到村（居）“{wanted}”：请核对名称，或填写 12 位村代码"
             )),
             many => Err(format!(
-                "“{wanted}”有 {} 个同名村（居）：{}；请填写 12 位村代码区分",
+                "“{wanted}”有 {} 个同名村（居）：{}；请填写所在乡镇（街道）或 12 位村代码区分",
                 many.len(),
                 many.iter()
                     .take(5)
@@ -346,6 +413,7 @@ pub async fn import_children(
         let division = match villages.resolve(
             text(cell("village_code")).as_deref(),
             text(cell("village")).as_deref(),
+            text(cell("township")).as_deref(),
         ) {
             Ok(d) => d,
             Err(m) => {
@@ -540,4 +608,77 @@ pub async fn export_children(
     });
     weibao_sheets::write_table("儿童台账", EXPORT_HEADERS, out)
         .map_err(|e| StoreError::Config(format!("导出失败：{e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(c: &str) -> DivisionCode {
+        DivisionCode::parse(c).unwrap()
+    }
+
+    /// Two 新村 in two townships of one county, and a village whose name is unique.
+    fn villages() -> Villages {
+        Villages::new(vec![
+            (code("510812100201"), "新村村民委员会".into(), "朝天镇".into()),
+            (code("510812200201"), "新村".into(), "麻柳乡".into()),
+            (code("510812200202"), "清河村".into(), "麻柳乡".into()),
+            (code("510811100201"), "丙村社区居委会".into(), "东坝街道".into()),
+        ])
+    }
+
+    #[test]
+    fn a_township_tells_apart_villages_that_share_a_name() {
+        let v = villages();
+        // Without a township the name is ambiguous, and the message names both places and
+        // both ways out.
+        let err = v.resolve(None, Some("新村"), None).unwrap_err();
+        assert!(err.contains("2 个同名村"), "{err}");
+        assert!(err.contains("朝天镇") && err.contains("麻柳乡"), "{err}");
+        assert!(err.contains("所在乡镇"), "{err}");
+        // The township as people write it: with or without 镇/乡/街道, or as its office.
+        for t in ["朝天镇", "朝天", " 朝天镇人民政府 "] {
+            assert_eq!(v.resolve(None, Some("新村"), Some(t)), Ok(code("510812100201")), "{t}");
+        }
+        assert_eq!(
+            v.resolve(None, Some("新村"), Some("麻柳乡")),
+            Ok(code("510812200201"))
+        );
+        assert_eq!(
+            v.resolve(None, Some("丙村"), Some("东坝街道办事处")),
+            Ok(code("510811100201"))
+        );
+        // A township that does not hold the village is refused, not guessed past.
+        let err = v.resolve(None, Some("清河村"), Some("朝天镇")).unwrap_err();
+        assert!(err.contains("属于麻柳乡") && err.contains("朝天镇"), "{err}");
+        let err = v.resolve(None, Some("新村"), Some("东坝街道")).unwrap_err();
+        assert!(err.contains("东坝街道") && err.contains("没有"), "{err}");
+        // A code wins over names; a blank township changes nothing.
+        assert_eq!(
+            v.resolve(Some("510812200201"), Some("新村"), Some("朝天镇")),
+            Ok(code("510812200201"))
+        );
+        assert_eq!(v.resolve(None, Some("清河村"), Some(" ")), Ok(code("510812200202")));
+    }
+
+    #[test]
+    fn names_match_as_the_reader_gives_cells() {
+        // The reader makes full-width brackets half-width; the database keeps the
+        // official full-width ones.
+        let v = Villages::new(vec![(
+            code("371426103230"),
+            "红运社区（西）赵庄村民委员会".into(),
+            "红运社区（西）街道".into(),
+        )]);
+        let cell = weibao_sheets::normalise_text("红运社区（西）赵庄村民委员会");
+        assert_eq!(cell, "红运社区(西)赵庄村民委员会");
+        for name in [cell.as_str(), "红运社区（西）赵庄", "红运社区(西)赵庄村"] {
+            assert_eq!(
+                v.resolve(None, Some(name), Some("红运社区(西)")),
+                Ok(code("371426103230")),
+                "{name}"
+            );
+        }
+    }
 }

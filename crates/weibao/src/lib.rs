@@ -677,27 +677,24 @@ async fn generate(
     let mut generator = synth::Generator::new(seed, villages.clone(), today);
     if let Some(path) = xlsx {
         let records = generator.batch(n);
-        // Villages by the name people write, or by code where two share a name.
+        // Villages by township and the name people write, or by code where even the
+        // township leaves two alike (the importer's own lookup decides).
         let all = store
             .villages_within(&Scope::system(), under)
             .await
             .map_err(|e| e.to_string())?;
-        let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (_, name, _) in &all {
-            *count.entry(name.as_str()).or_default() += 1;
-        }
-        let names: std::collections::HashMap<DivisionCode, String> = all
-            .iter()
-            .map(|(c, name, _)| {
-                let label = if count[name.as_str()] == 1 {
-                    name.clone()
-                } else {
-                    c.full()
+        let lookup = weibao_web::ledger_io::Villages::new(all.clone());
+        let places: std::collections::HashMap<DivisionCode, (String, String)> = all
+            .into_iter()
+            .map(|(c, name, township)| {
+                let label = match lookup.resolve(None, Some(&name), Some(&township)) {
+                    Ok(found) if found == c => name,
+                    _ => c.full(),
                 };
-                (*c, label)
+                (c, (township, label))
             })
             .collect();
-        let rows = records.iter().map(|r| synth::ledger_row(r, &names));
+        let rows = records.iter().map(|r| synth::ledger_row(r, &places));
         let bytes = weibao_sheets::write_table("儿童台账", synth::LEDGER_HEADERS, rows)?;
         std::fs::write(path, &bytes).map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
         println!(

@@ -308,6 +308,7 @@ fn next_children(
 /// The headers of a generated ledger workbook (words the importer knows).
 pub const LEDGER_HEADERS: &[&str] = &[
     "序号",
+    "所在乡镇",
     "所在村",
     "儿童姓名",
     "公民身份号码",
@@ -324,24 +325,25 @@ pub const LEDGER_HEADERS: &[&str] = &[
     "风险等级",
 ];
 
-/// One record as a row of a township's ledger.
+/// One record as a row of a township's ledger; `places` gives each village's township
+/// and the name (or code) the row writes for it.
 pub fn ledger_row(
     r: &ChildRecord,
-    village_names: &std::collections::HashMap<DivisionCode, String>,
+    places: &std::collections::HashMap<DivisionCode, (String, String)>,
 ) -> Vec<weibao_sheets::OutCell> {
     use weibao_sheets::OutCell::{Empty, Text};
     let g = r.guardians.first();
     let since = |p: &weibao_domain::child::ParentSituation| {
         p.since.map(|d| Text(d.to_string())).unwrap_or(Empty)
     };
+    let (township, village) = places
+        .get(&r.division())
+        .cloned()
+        .unwrap_or_else(|| (String::new(), r.division().full()));
     vec![
         Empty,
-        Text(
-            village_names
-                .get(&r.division())
-                .cloned()
-                .unwrap_or_else(|| r.division().full()),
-        ),
+        Text(township),
+        Text(village),
         Text(r.name.clone()),
         Text(r.id_number().to_string()),
         Text(r.address.clone()),

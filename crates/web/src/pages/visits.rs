@@ -683,6 +683,7 @@ pub async fn worklist(
         Level::Township => "村（居）",
         Level::Village => "",
     };
+    let pages = ((total.count + per_page - 1) / per_page).max(1);
     let up = division
         .parent()
         .filter(|p| scope.reaches(*p))
@@ -708,7 +709,13 @@ pub async fn worklist(
         due,
         total: total.caption(),
         page,
-        pages: ((total.count + per_page - 1) / per_page).max(1) as u32,
+        pages: if division.level() < Level::County {
+            // A region's worklist pages only through its most urgent rows (the counties'
+            // own lists hold the rest).
+            pages.min(weibao_store::REGION_DUE_ROWS / per_page)
+        } else {
+            pages
+        } as u32,
         can_print: division.level() >= Level::Township
             && scope.check(Action::RecordVisits, division).is_ok(),
         up,
