@@ -3,5 +3,7 @@
 pub mod read;
 pub mod write;
 
-pub use read::{normalise_text, parse_date_text, read_table, Cell, HeaderAliases, SheetError, SheetRow, Table};
+pub use read::{
+    normalise_text, parse_date_text, read_table, Cell, HeaderAliases, SheetError, SheetRow, Table,
+};
 pub use write::{write_table, OutCell};

@@ -1028,7 +1028,11 @@ impl Store {
                 cap,
             };
             let (mut items, total) = self.due_across(counties, due).await?;
-            items = items.into_iter().skip(offset as usize).take(per_page as usize).collect();
+            items = items
+                .into_iter()
+                .skip(offset as usize)
+                .take(per_page as usize)
+                .collect();
             return Ok((finish_due(items, today), total));
         }
         let mut conn = self.read().await?;

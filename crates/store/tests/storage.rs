@@ -1429,7 +1429,9 @@ async fn a_regions_worklist_merges_its_counties_most_urgent_first() {
         let urgent = left_behind_child(s, &dir_a, "张甲", 301).await;
         let mut danger = visit_input(true, true);
         danger.risk_after = Some("高".into());
-        s.record_visit(&dir_a, &urgent, danger, None, "").await.unwrap();
+        s.record_visit(&dir_a, &urgent, danger, None, "")
+            .await
+            .unwrap();
         let new_a = left_behind_child(s, &dir_a, "王丙", 303).await;
         let new_c = s
             .create_child(&dir_c, left_behind_in("510811100201", "李乙", 302), "")
@@ -1452,8 +1454,10 @@ async fn a_regions_worklist_merges_its_counties_most_urgent_first() {
                     .due_list(&city, Some(code("5108")), n, per_page)
                     .await
                     .unwrap();
-                let rows: Vec<(String, chrono::NaiveDate)> =
-                    items.into_iter().map(|i| (i.child_id, i.due_date)).collect();
+                let rows: Vec<(String, chrono::NaiveDate)> = items
+                    .into_iter()
+                    .map(|i| (i.child_id, i.due_date))
+                    .collect();
                 (rows, total.count, total.exact)
             }
         };

@@ -621,10 +621,18 @@ mod tests {
     /// Two 新村 in two townships of one county, and a village whose name is unique.
     fn villages() -> Villages {
         Villages::new(vec![
-            (code("510812100201"), "新村村民委员会".into(), "朝天镇".into()),
+            (
+                code("510812100201"),
+                "新村村民委员会".into(),
+                "朝天镇".into(),
+            ),
             (code("510812200201"), "新村".into(), "麻柳乡".into()),
             (code("510812200202"), "清河村".into(), "麻柳乡".into()),
-            (code("510811100201"), "丙村社区居委会".into(), "东坝街道".into()),
+            (
+                code("510811100201"),
+                "丙村社区居委会".into(),
+                "东坝街道".into(),
+            ),
         ])
     }
 
@@ -639,7 +647,11 @@ mod tests {
         assert!(err.contains("所在乡镇"), "{err}");
         // The township as people write it: with or without 镇/乡/街道, or as its office.
         for t in ["朝天镇", "朝天", " 朝天镇人民政府 "] {
-            assert_eq!(v.resolve(None, Some("新村"), Some(t)), Ok(code("510812100201")), "{t}");
+            assert_eq!(
+                v.resolve(None, Some("新村"), Some(t)),
+                Ok(code("510812100201")),
+                "{t}"
+            );
         }
         assert_eq!(
             v.resolve(None, Some("新村"), Some("麻柳乡")),
@@ -651,7 +663,10 @@ mod tests {
         );
         // A township that does not hold the village is refused, not guessed past.
         let err = v.resolve(None, Some("清河村"), Some("朝天镇")).unwrap_err();
-        assert!(err.contains("属于麻柳乡") && err.contains("朝天镇"), "{err}");
+        assert!(
+            err.contains("属于麻柳乡") && err.contains("朝天镇"),
+            "{err}"
+        );
         let err = v.resolve(None, Some("新村"), Some("东坝街道")).unwrap_err();
         assert!(err.contains("东坝街道") && err.contains("没有"), "{err}");
         // A code wins over names; a blank township changes nothing.
@@ -659,7 +674,10 @@ mod tests {
             v.resolve(Some("510812200201"), Some("新村"), Some("朝天镇")),
             Ok(code("510812200201"))
         );
-        assert_eq!(v.resolve(None, Some("清河村"), Some(" ")), Ok(code("510812200202")));
+        assert_eq!(
+            v.resolve(None, Some("清河村"), Some(" ")),
+            Ok(code("510812200202"))
+        );
     }
 
     #[test]
