@@ -262,15 +262,12 @@ fn push_subtree<'a, DB: sqlx::Database>(
 fn push_due_filters<'a, DB: sqlx::Database>(
     qb: &mut QueryBuilder<'a, DB>,
     within: DivisionCode,
-    lo: &str,
-    hi: &str,
-    horizon: NaiveDate,
-    cutoff: NaiveDate,
-    designated: bool,
+    due: &DueQuery,
 ) where
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
+    let (lo, hi) = within.subtree_bounds();
     if within.level() == Level::Township {
         // Not a range on division_code: the database then walks the county's due-date
         // index in order and stops after a page, instead of sorting the whole township.
@@ -279,52 +276,32 @@ fn push_due_filters<'a, DB: sqlx::Database>(
             .push(" AND substr(division_code, 1, 9) = ")
             .push_bind(lo[..9].to_string());
     } else {
-        push_subtree(qb, within, lo, hi);
+        push_subtree(qb, within, &lo, &hi);
     }
-    push_due_tail(qb, horizon, cutoff, designated);
-}
-
-/// Due by `horizon`, still a minor, and sensitive records only for designated users.
-fn push_due_tail<'a, DB: sqlx::Database>(
-    qb: &mut QueryBuilder<'a, DB>,
-    horizon: NaiveDate,
-    cutoff: NaiveDate,
-    designated: bool,
-) where
-    NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    qb.push(" AND due_on <= ").push_bind(horizon);
-    qb.push(" AND birth_date > ").push_bind(cutoff);
-    if !designated {
+    qb.push(" AND due_on <= ").push_bind(due.horizon);
+    qb.push(" AND birth_date > ").push_bind(due.cutoff);
+    if !due.designated {
         qb.push(" AND sensitive = FALSE");
     }
 }
+
+/// A worklist's order: most urgent first ([`Store::due_across`] merges in the same).
+const DUE_ORDER: &str = " ORDER BY due_on, division_code, name, id";
 
 /// How far a city's or province's worklist pages: each page reads this many rows from
 /// every county, so deeper pages belong to the county lists.
 pub const REGION_DUE_ROWS: i64 = 2_000;
 
-/// What a region's worklist asks of each county (see [`Store::due_across`]).
+/// One walk of a worklist ([`Store::due_walk`]): its conditions, the rows wanted and how
+/// far to count.
 #[derive(Debug, Clone, Copy)]
 struct DueQuery {
     horizon: NaiveDate,
     cutoff: NaiveDate,
     designated: bool,
-    /// Rows wanted from each county: up to the end of the page asked for.
-    first: i64,
+    limit: i64,
+    offset: i64,
     cap: i64,
-}
-
-fn push_due_in_county<'a, DB: sqlx::Database>(
-    qb: &mut QueryBuilder<'a, DB>,
-    county: &str,
-    due: &DueQuery,
-) where
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    qb.push("county_code = ").push_bind(county.to_string());
-    push_due_tail(qb, due.horizon, due.cutoff, due.designated);
 }
 
 /// Marks a worklist's overdue rows.
@@ -1000,13 +977,17 @@ impl Store {
         let within = division.or(scope.home()).ok_or(StoreError::NotFound)?;
         scope.check(Action::ViewChildren, within)?;
         let today = self.clock.today();
-        let horizon = today + Duration::days(DUE_HORIZON_DAYS);
         let adult = self.rule_book(Some(within)).await?.on(today).adult_age;
-        let cutoff = birth_cutoff(adult, today);
-        let (lo, hi) = within.subtree_bounds();
         let offset = (page - 1).max(0) * per_page;
-        let cap = Total::cap_for(offset, per_page);
-        if within.level() < Level::County {
+        let due = DueQuery {
+            horizon: today + Duration::days(DUE_HORIZON_DAYS),
+            cutoff: birth_cutoff(adult, today),
+            designated: scope.designated,
+            limit: per_page,
+            offset,
+            cap: Total::cap_for(offset, per_page),
+        };
+        let (items, counted) = if within.level() < Level::County {
             if offset + per_page > REGION_DUE_ROWS {
                 return Err(StoreError::Invalid {
                     field: "page",
@@ -1019,59 +1000,41 @@ impl Store {
                     ),
                 });
             }
-            let counties = self.county_prefixes(&lo, &hi).await?;
-            let due = DueQuery {
-                horizon,
-                cutoff,
-                designated: scope.designated,
-                first: offset + per_page,
-                cap,
-            };
-            let (mut items, total) = self.due_across(counties, due).await?;
-            items = items
-                .into_iter()
-                .skip(offset as usize)
-                .take(per_page as usize)
-                .collect();
-            return Ok((finish_due(items, today), total));
-        }
-        let mut conn = self.read().await?;
-        let counted: i64 = on!(conn.conn(), |c| {
-            let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM children WHERE ");
-            push_due_filters(&mut qb, within, &lo, &hi, horizon, cutoff, scope.designated);
-            qb.push(" LIMIT ").push_bind(cap + 1).push(") capped");
-            qb.build_query_scalar().fetch_one(&mut *c).await
-        })?;
-        let total = Total::from_capped(counted, cap);
-        let items: Vec<DueItem> = on!(conn.conn(), |c| {
-            let mut qb = QueryBuilder::new(
-                "SELECT id AS child_id, name, division_code, due_on AS due_date,
-                     due_reason AS reason, risk, last_visit_on FROM children WHERE ",
-            );
-            push_due_filters(&mut qb, within, &lo, &hi, horizon, cutoff, scope.designated);
-            qb.push(" ORDER BY due_on, division_code, name, id LIMIT ")
-                .push_bind(per_page)
-                .push(" OFFSET ")
-                .push_bind(offset);
-            qb.build_query_as().fetch_all(&mut *c).await
-        })?;
-        Ok((finish_due(items, today), total))
+            self.due_across(within, due).await?
+        } else {
+            self.due_walk(within, due).await?
+        };
+        Ok((
+            finish_due(items, today),
+            Total::from_capped(counted, due.cap),
+        ))
     }
 
     /// A city's or province's worklist. One query over the region would sort every due
     /// child of every county (14 s for 山东's million children); instead each county's
-    /// first `due.first` children come from its own due-date index, side by side on the
-    /// read pool, and are merged in the worklist's order. Counts add up by county, each
-    /// stopping at the cap.
+    /// rows up to the end of the page come from its own due-date index, side by side on
+    /// the read pool, and are merged in the worklist's order. Counts add up by county,
+    /// each stopping at the cap.
     async fn due_across(
         &self,
-        counties: Vec<String>,
+        within: DivisionCode,
         due: DueQuery,
-    ) -> Result<(Vec<DueItem>, Total), StoreError> {
+    ) -> Result<(Vec<DueItem>, i64), StoreError> {
+        let (lo, hi) = within.subtree_bounds();
+        let each = DueQuery {
+            limit: due.offset + due.limit,
+            offset: 0,
+            ..due
+        };
         let mut tasks = tokio::task::JoinSet::new();
-        for county in counties {
+        for county in self.county_prefixes(&lo, &hi).await? {
             let store = self.clone();
-            tasks.spawn(async move { store.due_in_county(&county, due).await });
+            tasks.spawn(async move {
+                let county = DivisionCode::parse(&county).map_err(|e| {
+                    StoreError::Config(format!("区划代码 {county} 无法读取：{}", e.message))
+                })?;
+                store.due_walk(county, each).await
+            });
         }
         let mut items = Vec::new();
         let mut counted = 0;
@@ -1081,6 +1044,7 @@ impl Store {
             items.extend(found);
             counted += n;
         }
+        // DUE_ORDER's order.
         items.sort_by(|a, b| {
             (a.due_date, &a.division_code, &a.name, &a.child_id).cmp(&(
                 b.due_date,
@@ -1089,35 +1053,42 @@ impl Store {
                 &b.child_id,
             ))
         });
-        items.truncate(due.first as usize);
-        Ok((items, Total::from_capped(counted, due.cap)))
+        let page = items
+            .into_iter()
+            .skip(due.offset as usize)
+            .take(due.limit as usize)
+            .collect();
+        Ok((page, counted))
     }
 
-    /// One county's share of a region's worklist: its first `due.first` children in the
-    /// worklist's order, and how many are due (counted to `due.cap + 1`).
-    async fn due_in_county(
+    /// One walk of a worklist's index: `due.limit` rows from `due.offset`, most urgent
+    /// first, and how many are due (counted to `due.cap + 1`).
+    async fn due_walk(
         &self,
-        county: &str,
+        within: DivisionCode,
         due: DueQuery,
     ) -> Result<(Vec<DueItem>, i64), StoreError> {
         let mut conn = self.read().await?;
         let counted: i64 = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM children WHERE ");
-            push_due_in_county(&mut qb, county, &due);
+            push_due_filters(&mut qb, within, &due);
             qb.push(" LIMIT ").push_bind(due.cap + 1).push(") capped");
             qb.build_query_scalar().fetch_one(&mut *c).await
         })?;
-        if counted == 0 {
-            return Ok((Vec::new(), 0));
+        if counted <= due.offset {
+            return Ok((Vec::new(), counted));
         }
         let items: Vec<DueItem> = on!(conn.conn(), |c| {
             let mut qb = QueryBuilder::new(
                 "SELECT id AS child_id, name, division_code, due_on AS due_date,
                      due_reason AS reason, risk, last_visit_on FROM children WHERE ",
             );
-            push_due_in_county(&mut qb, county, &due);
-            qb.push(" ORDER BY due_on, division_code, name, id LIMIT ")
-                .push_bind(due.first);
+            push_due_filters(&mut qb, within, &due);
+            qb.push(DUE_ORDER)
+                .push(" LIMIT ")
+                .push_bind(due.limit)
+                .push(" OFFSET ")
+                .push_bind(due.offset);
             qb.build_query_as().fetch_all(&mut *c).await
         })?;
         Ok((items, counted))
