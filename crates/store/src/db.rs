@@ -101,7 +101,7 @@ impl Tx {
     /// After [`Store::begin_deferred`] on SQLite: the statement that opens this
     /// transaction, which the caller sends in front of its first statements (None on
     /// PostgreSQL, and once sent).
-    pub(crate) fn take_opening(&mut self) -> Option<String> {
+    pub(crate) fn take_opening(&mut self) -> Option<&'static str> {
         match self {
             Tx::Sqlite(t) => t.take_opening(),
             Tx::Pg(_) => None,
@@ -110,7 +110,7 @@ impl Tx {
 
     /// SQLite: the statement that releases this transaction's savepoint, for
     /// [`Self::commit_released`] (None on PostgreSQL).
-    pub(crate) fn closing(&self) -> Option<String> {
+    pub(crate) fn closing(&self) -> Option<&'static str> {
         match self {
             Tx::Sqlite(t) => Some(t.closing()),
             Tx::Pg(_) => None,

@@ -22,6 +22,7 @@ use crate::error::StoreError;
 /// one is open, and constant statement texts stay in the connection's statement cache.
 const MEMBER: &str = "member";
 const MEMBER_SAVEPOINT: &str = "SAVEPOINT member";
+const MEMBER_RELEASE: &str = "RELEASE member";
 
 /// The writer connection and the shared transaction's state.
 pub(crate) struct Batch {
@@ -144,7 +145,7 @@ impl Group {
         let mut tx = self.begin_deferred().await?;
         let opening = tx.take_opening().expect("a new member's savepoint");
         let b = tx.guard.as_mut().expect("an unfinished transaction");
-        exec(b, &opening).await?;
+        exec(b, opening).await?;
         Ok(tx)
     }
 
@@ -164,7 +165,7 @@ impl Group {
         }
         Ok(GroupTx {
             guard: Some(b),
-            opening: Some(MEMBER_SAVEPOINT.to_string()),
+            opening: Some(MEMBER_SAVEPOINT),
             group: self.clone(),
         })
     }
@@ -253,7 +254,7 @@ async fn undo_abandoned(b: &mut Batch) -> Result<(), StoreError> {
 pub(crate) struct GroupTx {
     guard: Option<OwnedMutexGuard<Batch>>,
     /// The savepoint statement not yet sent (deferred begin).
-    opening: Option<String>,
+    opening: Option<&'static str>,
     group: Group,
 }
 
@@ -272,23 +273,22 @@ impl GroupTx {
     /// The savepoint statement of a deferred begin, to send in front of the first
     /// statements (once: later calls answer None). If that round trip fails, dropping the
     /// transaction rolls back to the savepoint as usual.
-    pub(crate) fn take_opening(&mut self) -> Option<String> {
+    pub(crate) fn take_opening(&mut self) -> Option<&'static str> {
         self.opening.take()
     }
 
     /// The statement that releases this member's savepoint, for a caller that sends it
     /// behind its last statements and then calls [`Self::commit_released`].
-    pub(crate) fn closing(&self) -> String {
-        format!("RELEASE {MEMBER}")
+    pub(crate) fn closing(&self) -> &'static str {
+        MEMBER_RELEASE
     }
 
     /// Releases the savepoint into the shared transaction and waits until a commit has
     /// made it durable.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
-        let closing = self.closing();
         let b = self.guard.as_mut().expect("an unfinished transaction");
         // On failure it is dropped unreleased: the next user rolls the savepoint back.
-        exec(b, &closing).await?;
+        exec(b, MEMBER_RELEASE).await?;
         self.commit_released().await
     }
 
@@ -393,7 +393,7 @@ mod tests {
             let crate::db::Conn::Sqlite(c) = tx.conn() else {
                 unreachable!()
             };
-            c.execute(opening.as_str()).await.unwrap();
+            c.execute(opening).await.unwrap();
         }
         put(&mut tx, "undone").await.unwrap();
         drop(tx);

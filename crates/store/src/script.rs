@@ -110,7 +110,7 @@ impl Script {
     /// in the same round trip as the statements.
     pub(crate) async fn run_and_commit(self, mut tx: Tx) -> Result<(), StoreError> {
         let closing = tx.closing();
-        self.run_closing(tx.conn(), closing.as_deref()).await?;
+        self.run_closing(tx.conn(), closing).await?;
         tx.commit_released().await
     }
 
@@ -170,10 +170,10 @@ impl Script {
     }
 
     /// The statements as one SQLite text, parameters numbered across it.
-    fn sqlite_text(self, opening: Option<String>) -> (String, Vec<Val>) {
+    fn sqlite_text(self, opening: Option<&str>) -> (String, Vec<Val>) {
         let mut text = String::new();
         if let Some(opening) = opening {
-            text.push_str(&opening);
+            text.push_str(opening);
             text.push_str(";\n");
         }
         let mut vals = Vec::new();

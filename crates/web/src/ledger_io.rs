@@ -220,6 +220,8 @@ fn text(cell: Option<&Cell>) -> Option<String> {
 /// so a province's 60,000 villages cost one lookup a row.
 pub struct Villages {
     list: Vec<(DivisionCode, String, String)>,
+    /// Each village's township as [`township_key`] writes it, beside `list`.
+    townships: Vec<String>,
     by_code: HashMap<DivisionCode, usize>,
     by_name: HashMap<String, Vec<usize>>,
 }
@@ -271,8 +273,13 @@ impl Villages {
                 }
             }
         }
+        let townships = list
+            .iter()
+            .map(|(_, _, t)| township_key(&normalise_text(t)).to_string())
+            .collect();
         Villages {
             list,
+            townships,
             by_code,
             by_name,
         }
@@ -312,7 +319,7 @@ impl Villages {
                 in_township = found
                     .iter()
                     .copied()
-                    .filter(|i| township_key(&normalise_text(&self.list[*i].2)) == key)
+                    .filter(|i| self.townships[*i] == key)
                     .collect();
                 if in_township.is_empty() {
                     let (_, _, there) = &self.list[found[0]];
