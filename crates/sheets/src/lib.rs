@@ -1,9 +1,12 @@
 //! Excel in and out: reading the messy ledgers townships keep (title rows, merged cells, headers in any order and wording) and writing clean exports that Excel and WPS open.
 
+pub mod headers;
 pub mod read;
 pub mod write;
 
+pub use headers::{column_index, column_letter, FieldRule, HeaderMatcher};
 pub use read::{
-    normalise_text, parse_date_text, read_table, Cell, HeaderAliases, SheetError, SheetRow, Table,
+    normalise_text, parse_date_text, read_table, read_table_with, Cell, Column, ReadOptions,
+    SheetError, SheetRow, Table,
 };
 pub use write::{write_table, OutCell};

@@ -6,6 +6,8 @@ use std::io::Cursor;
 use calamine::{DataRef, Dimensions, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
 use chrono::NaiveDate;
 
+use crate::headers::{column_letter, half_width, is_invisible, normalise_header, HeaderMatcher};
+
 /// A cell as the sheet holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -14,21 +16,6 @@ pub enum Cell {
     Number(f64),
     Date(NaiveDate),
     Bool(bool),
-}
-
-/// Full-width ASCII to half-width; ideographic and no-break spaces to plain spaces.
-fn half_width(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' | '\u{00A0}' => ' ',
-        _ => c,
-    }
-}
-
-/// Characters that text copied from web pages and chat apps carries unseen; they make an
-/// ID number look right and fail every check.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
 /// Text as the reader gives every cell: full-width letters, digits and brackets made
@@ -134,55 +121,6 @@ impl Cell {
     }
 }
 
-/// Header aliases: canonical field name → the headers people write for it.
-#[derive(Debug, Clone)]
-pub struct HeaderAliases {
-    /// (normalised header, field), in the order given: the first pair wins.
-    by_header: Vec<(String, String)>,
-}
-
-fn normalise_header(h: &str) -> String {
-    let s: String = h
-        .chars()
-        .map(half_width)
-        .filter(|c| !c.is_whitespace() && !is_invisible(*c) && *c != '*')
-        .collect::<String>()
-        .to_lowercase();
-    match s.strip_suffix("(必填)") {
-        Some(rest) => rest.to_string(),
-        None => s,
-    }
-}
-
-impl HeaderAliases {
-    pub fn new(pairs: Vec<(String, Vec<String>)>) -> HeaderAliases {
-        let by_header = pairs
-            .into_iter()
-            .flat_map(|(field, aliases)| {
-                aliases
-                    .into_iter()
-                    .map(move |a| (normalise_header(&a), field.clone()))
-            })
-            .filter(|(alias, _)| !alias.is_empty())
-            .collect();
-        HeaderAliases { by_header }
-    }
-
-    /// Which canonical field a header means. Full-width forms, whitespace and line
-    /// breaks, required marks (`*`, `＊`, a trailing "（必填）") and letter case do not
-    /// matter.
-    pub fn field_of(&self, header: &str) -> Option<&str> {
-        let h = normalise_header(header);
-        if h.is_empty() {
-            return None;
-        }
-        self.by_header
-            .iter()
-            .find(|(alias, _)| *alias == h)
-            .map(|(_, f)| f.as_str())
-    }
-}
-
 /// One data row: its row number as Excel shows it, and its non-empty cells by field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SheetRow {
@@ -200,6 +138,8 @@ pub struct Table {
     pub header_row: u32,
     /// Data rows below the header; fully blank rows are skipped.
     pub rows: Vec<SheetRow>,
+    /// Every headed column, left to right, with the field it is read as.
+    pub columns: Vec<Column>,
     /// Non-empty headers that matched no field (or a field an earlier column took).
     pub unknown_headers: Vec<String>,
     /// Required fields with no column.
@@ -342,10 +282,10 @@ fn read_top(book: &mut Book<'_>, sheet: &str) -> Result<Grid, XlsxError> {
 }
 
 /// Distinct fields a row's text cells name.
-fn header_hits(row: &BTreeMap<u32, Cell>, aliases: &HeaderAliases) -> usize {
+fn header_hits(row: &BTreeMap<u32, Cell>, matcher: &HeaderMatcher) -> usize {
     row.values()
         .filter_map(|cell| match cell {
-            Cell::Text(t) => aliases.field_of(t),
+            Cell::Text(t) => matcher.field_of(t),
             _ => None,
         })
         .collect::<BTreeSet<_>>()
@@ -353,10 +293,10 @@ fn header_hits(row: &BTreeMap<u32, Cell>, aliases: &HeaderAliases) -> usize {
 }
 
 /// The first row in the search window where at least two cells name known fields.
-fn find_header(top: &Grid, aliases: &HeaderAliases) -> Option<(u32, usize)> {
+fn find_header(top: &Grid, matcher: &HeaderMatcher) -> Option<(u32, usize)> {
     let first = *top.keys().next()?;
     top.range(first..first + HEADER_SEARCH_ROWS)
-        .map(|(r, row)| (*r, header_hits(row, aliases)))
+        .map(|(r, row)| (*r, header_hits(row, matcher)))
         .find(|(_, hits)| *hits >= 2)
 }
 
@@ -412,24 +352,60 @@ fn group_stem(group: &str) -> &str {
         .unwrap_or(group)
 }
 
-/// The header, named as it will be reported, and the field it means.
-fn two_row_field<'a>(
-    group: &str,
-    sub: &str,
-    aliases: &'a HeaderAliases,
-) -> (String, Option<&'a str>) {
-    let joined = format!("{group}{sub}");
-    let field = aliases
-        .field_of(&joined)
-        .or_else(|| aliases.field_of(&format!("{}{sub}", group_stem(group))))
-        // "基本信息" over "姓名": the group adds nothing.
-        .or_else(|| aliases.field_of(sub));
-    (joined, field)
+/// A sub-header read alone counts a little more than the group and sub-header joined,
+/// so that "家庭住址" over "乡镇" is the township, while "监护人" over "电话" (the
+/// guardian's phone rather than any phone) still goes by the joined words.
+const SUB_HEADER_BONUS: u32 = 50;
+
+/// The fields a two-row header could mean, best first: the group and sub-header joined
+/// ("父亲情况" over "状况": 父亲情况状况, 父亲状况) or the sub-header alone ("基本信息" over
+/// "姓名": the group adds nothing).
+fn two_row_scores(group: &str, sub: &str, matcher: &HeaderMatcher) -> Vec<(String, u32)> {
+    let mut best: BTreeMap<String, u32> = BTreeMap::new();
+    let joined = matcher
+        .scores(&format!("{group}{sub}"))
+        .into_iter()
+        .chain(matcher.scores(&format!("{}{sub}", group_stem(group))));
+    let alone = matcher
+        .scores(sub)
+        .into_iter()
+        .map(|(f, s)| (f, s + SUB_HEADER_BONUS));
+    for (f, s) in joined.chain(alone) {
+        let slot = best.entry(f).or_insert(0);
+        *slot = (*slot).max(s);
+    }
+    let mut out: Vec<(String, u32)> = best.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+/// One column under the header: what it is headed, what it could mean, what it was taken
+/// for, and whether anything is written in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// 0-based.
+    pub index: u32,
+    /// As Excel shows it: A, B, …, AA.
+    pub letter: String,
+    /// The header as written (a two-row header's group and sub-header joined).
+    pub header: String,
+    /// The field the column is read as; None: not imported.
+    pub field: Option<String>,
+    /// Every field the header could mean, best first.
+    pub candidates: Vec<String>,
+    /// The caller chose this column's field (or chose to leave it out).
+    pub chosen: bool,
+    /// A running-number column (序号): never a field.
+    pub row_number: bool,
+    /// Some data row has a value in this column.
+    pub has_data: bool,
+    /// The first value written in the column.
+    pub sample: Option<String>,
 }
 
 /// Where the data columns are and what they mean.
 struct Layout {
-    columns: Vec<(u32, String)>,
+    columns: Vec<Column>,
     unknown_headers: Vec<String>,
     /// First data row, 0-based.
     data_start: u32,
@@ -443,7 +419,53 @@ fn is_row_number_header(h: &str) -> bool {
     )
 }
 
-fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliases) -> Layout {
+/// Which field each column is read as, given the caller's choices (`mapping`: column
+/// index → field, or None for "do not import"): chosen columns first, then every other
+/// column by score, best first, each field to one column only.
+fn assign(
+    columns: &mut [Column],
+    scores: &[Vec<(String, u32)>],
+    mapping: &BTreeMap<u32, Option<String>>,
+) {
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    for col in columns.iter_mut() {
+        if let Some(choice) = mapping.get(&col.index) {
+            col.chosen = true;
+            col.field = choice.clone().filter(|f| !taken.contains(f));
+            if let Some(f) = &col.field {
+                taken.insert(f.clone());
+            }
+        }
+    }
+    let mut bids: Vec<(u32, usize, &str)> = Vec::new();
+    for (i, col) in columns.iter().enumerate() {
+        if col.chosen || col.row_number {
+            continue;
+        }
+        for (f, s) in &scores[i] {
+            bids.push((*s, i, f.as_str()));
+        }
+    }
+    // Highest score first; between equal scores the column further left.
+    bids.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut placed: BTreeSet<usize> = BTreeSet::new();
+    for (_, i, f) in bids {
+        if placed.contains(&i) || taken.contains(f) {
+            continue;
+        }
+        columns[i].field = Some(f.to_string());
+        taken.insert(f.to_string());
+        placed.insert(i);
+    }
+}
+
+fn layout(
+    top: &Grid,
+    merges: &[Dimensions],
+    header: u32,
+    matcher: &HeaderMatcher,
+    mapping: &BTreeMap<u32, Option<String>>,
+) -> Layout {
     let empty = BTreeMap::new();
     let head = top.get(&header).unwrap_or(&empty);
     let below = top.get(&(header + 1)).unwrap_or(&empty);
@@ -462,8 +484,8 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
         } else {
             region_at(merges, header, *c)
                 .is_some_and(|m| m.start.0 == header && m.end.0 == header && m.end.1 > m.start.1)
-                && (aliases.field_of(&format!("{group}{sub}")).is_some()
-                    || aliases
+                && (matcher.field_of(&format!("{group}{sub}")).is_some()
+                    || matcher
                         .field_of(&format!("{}{sub}", group_stem(&group)))
                         .is_some())
         }
@@ -472,8 +494,11 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
     if two_rows {
         cols.extend(below.keys().copied());
     }
-    let mut columns: Vec<(u32, String)> = Vec::new();
-    let mut unknown_headers: Vec<String> = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
+    let mut scores: Vec<Vec<(String, u32)>> = Vec::new();
+    // Columns whose header is a merge's copy of its neighbour's (a header merged across
+    // columns): reported once, by the first.
+    let mut repeats: BTreeSet<u32> = BTreeSet::new();
     for c in cols {
         let group = text_at(head, &c);
         let sub = if two_rows {
@@ -481,31 +506,46 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
         } else {
             String::new()
         };
-        let (name, field) = if sub.is_empty() || sub == group {
-            let f = aliases.field_of(&group);
+        let (name, candidates) = if sub.is_empty() || sub == group {
+            let f = matcher.scores(&group);
             (group, f)
         } else if group.is_empty() {
-            let f = aliases.field_of(&sub);
+            let f = matcher.scores(&sub);
             (sub, f)
         } else {
-            two_row_field(&group, &sub, aliases)
+            (
+                format!("{group}{sub}"),
+                two_row_scores(&group, &sub, matcher),
+            )
         };
         if name.is_empty() {
             continue;
         }
-        // A header merged across columns repeats itself in each; say so only once.
-        let repeated_by_merge = merged_into(merges, header, c).is_some() && !two_rows;
-        // The first column wins when two mean the same field; the second is reported.
-        match field {
-            Some(f) if !columns.iter().any(|(_, taken)| taken == f) => {
-                columns.push((c, f.to_string()));
-            }
-            _ if repeated_by_merge || is_row_number_header(&name) => {}
-            _ => {
-                if !unknown_headers.contains(&name) {
-                    unknown_headers.push(name);
-                }
-            }
+        if merged_into(merges, header, c).is_some() && !two_rows {
+            repeats.insert(c);
+        }
+        columns.push(Column {
+            index: c,
+            letter: column_letter(c),
+            row_number: is_row_number_header(&name),
+            header: name,
+            field: None,
+            candidates: candidates.iter().map(|(f, _)| f.clone()).collect(),
+            chosen: false,
+            has_data: false,
+            sample: None,
+        });
+        scores.push(candidates);
+    }
+    assign(&mut columns, &scores, mapping);
+    let mut unknown_headers: Vec<String> = Vec::new();
+    for col in &columns {
+        if col.field.is_none()
+            && !col.row_number
+            && !repeats.contains(&col.index)
+            && !unknown_headers.contains(&col.header)
+        {
+            unknown_headers.push(col.header.clone());
         }
     }
     Layout {
@@ -515,8 +555,9 @@ fn layout(top: &Grid, merges: &[Dimensions], header: u32, aliases: &HeaderAliase
     }
 }
 
-/// Reads the data rows of the chosen sheet: only the mapped columns are kept, rows with
-/// nothing in them are skipped, and reading stops at the first row past the limit.
+/// Reads the data rows of the chosen sheet: every headed column is kept (so that the
+/// caller sees what an unmapped column holds), rows with nothing in them but a running
+/// number are skipped, and reading stops at the first row past the limit.
 fn read_data(
     book: &mut Book<'_>,
     sheet: &str,
@@ -524,9 +565,15 @@ fn read_data(
     merges: &[Dimensions],
     max_rows: u32,
 ) -> Result<Grid, SheetError> {
-    let wanted: BTreeSet<u32> = layout.columns.iter().map(|(c, _)| *c).collect();
-    // A merged value whose top-left cell is outside the mapped columns still belongs to
-    // the mapped columns its region covers.
+    let wanted: BTreeSet<u32> = layout.columns.iter().map(|c| c.index).collect();
+    let counted: BTreeSet<u32> = layout
+        .columns
+        .iter()
+        .filter(|c| !c.row_number)
+        .map(|c| c.index)
+        .collect();
+    // A merged value whose top-left cell is outside the headed columns still belongs to
+    // the headed columns its region covers.
     let anchors: BTreeSet<(u32, u32)> = merges
         .iter()
         .filter(|m| m.start.0 >= layout.data_start && !wanted.contains(&m.start.1))
@@ -550,7 +597,7 @@ fn read_data(
             if value.is_empty() {
                 continue;
             }
-            if last_counted != Some(r) {
+            if last_counted != Some(r) && counted.contains(&c) {
                 rows = rows.saturating_add(1);
                 last_counted = Some(r);
                 if rows > max_rows {
@@ -566,6 +613,8 @@ fn read_data(
         }
     }
     drop(reader);
+    // A row with nothing but its running number is an unfilled line.
+    grid.retain(|_, row| row.keys().any(|c| counted.contains(c)));
     // A village written once and merged down beside its children belongs to each child.
     // Only rows with something of their own are filled: a merge running past the last
     // child makes no rows.
@@ -598,15 +647,46 @@ struct Candidate {
     visible: bool,
 }
 
+/// How to read a workbook.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Fields the ledger cannot do without: listed in [`Table::missing_fields`] when no
+    /// column holds them.
+    pub required: Vec<String>,
+    /// The most data rows read; more is refused.
+    pub max_rows: u32,
+    /// The caller's choices: column (0-based) → field, or None for "do not import".
+    /// Other columns are matched by their headers.
+    pub mapping: BTreeMap<u32, Option<String>>,
+}
+
 /// Reads a ledger from .xlsx bytes: the worksheet whose header names the most fields, the
 /// header found among the first 20 rows, merged values filled in, fully blank rows
 /// skipped. More than `max_rows` data rows is refused.
 pub fn read_table(
     bytes: &[u8],
-    aliases: &HeaderAliases,
+    matcher: &HeaderMatcher,
     required: &[&str],
     max_rows: u32,
 ) -> Result<Table, SheetError> {
+    read_table_with(
+        bytes,
+        matcher,
+        &ReadOptions {
+            required: required.iter().map(|s| s.to_string()).collect(),
+            max_rows,
+            mapping: BTreeMap::new(),
+        },
+    )
+}
+
+/// [`read_table`] with the caller's column choices.
+pub fn read_table_with(
+    bytes: &[u8],
+    matcher: &HeaderMatcher,
+    options: &ReadOptions,
+) -> Result<Table, SheetError> {
+    let max_rows = options.max_rows;
     check_unpacked_size(
         bytes,
         UNPACKED_BASE_BYTES + u64::from(max_rows) * UNPACKED_BYTES_PER_ROW,
@@ -630,7 +710,7 @@ pub fn read_table(
             }
         };
         any_content |= !top.is_empty();
-        let Some((header, hits)) = find_header(&top, aliases) else {
+        let Some((header, hits)) = find_header(&top, matcher) else {
             continue;
         };
         // A hidden sheet of drop-down lists loses a tie to the visible ledger.
@@ -666,28 +746,45 @@ pub fn read_table(
         .merge_cells_by_sheet_name(&sheet)
         .map_err(|e| unreadable(&sheet, &e))?;
     fill_top(&mut top, &merges);
-    let layout = layout(&top, &merges, header, aliases);
+    let mut layout = layout(&top, &merges, header, matcher, &options.mapping);
     let grid = read_data(&mut book, &sheet, &layout, &merges, max_rows)?;
-    let rows = grid
-        .into_iter()
-        .map(|(r, mut cells)| SheetRow {
-            row_number: r + 1,
-            cells: layout
-                .columns
-                .iter()
-                .filter_map(|(c, field)| cells.remove(c).map(|v| (field.clone(), v)))
-                .collect(),
-        })
-        .collect();
-    let missing_fields = required
+    let position: BTreeMap<u32, usize> = layout
+        .columns
         .iter()
-        .filter(|f| !layout.columns.iter().any(|(_, taken)| taken == *f))
-        .map(|f| f.to_string())
+        .enumerate()
+        .map(|(i, c)| (c.index, i))
+        .collect();
+    let mut rows = Vec::with_capacity(grid.len());
+    for (r, cells) in grid {
+        let mut by_field = BTreeMap::new();
+        for (c, value) in cells {
+            let Some(col) = position.get(&c).map(|i| &mut layout.columns[*i]) else {
+                continue;
+            };
+            if !col.has_data {
+                col.has_data = true;
+                col.sample = Some(value.text());
+            }
+            if let Some(f) = &col.field {
+                by_field.insert(f.clone(), value);
+            }
+        }
+        rows.push(SheetRow {
+            row_number: r + 1,
+            cells: by_field,
+        });
+    }
+    let missing_fields = options
+        .required
+        .iter()
+        .filter(|f| !layout.columns.iter().any(|c| c.field.as_ref() == Some(*f)))
+        .cloned()
         .collect();
     Ok(Table {
         sheet_name: sheet,
         header_row: header + 1,
         rows,
+        columns: layout.columns,
         unknown_headers: layout.unknown_headers,
         missing_fields,
     })
@@ -746,8 +843,8 @@ mod tests {
     use super::*;
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 
-    fn aliases() -> HeaderAliases {
-        HeaderAliases::new(vec![
+    fn aliases() -> HeaderMatcher {
+        HeaderMatcher::new(vec![
             ("name".into(), vec!["姓名".into(), "儿童姓名".into()]),
             (
                 "id_number".into(),
@@ -982,15 +1079,15 @@ mod tests {
     #[test]
     fn headers_match_through_aliases_whatever_the_spacing_and_marks() {
         let a = aliases();
-        assert_eq!(a.field_of("身份证\n号码"), Some("id_number"));
-        assert_eq!(a.field_of("*姓名（必填）"), Some("name"));
-        assert_eq!(a.field_of("＊姓名(必填)"), Some("name"));
-        assert_eq!(a.field_of("村(居)"), Some("village"));
-        assert_eq!(a.field_of("　所 在 村　"), Some("village"));
+        assert_eq!(a.field_of("身份证\n号码").as_deref(), Some("id_number"));
+        assert_eq!(a.field_of("*姓名（必填）").as_deref(), Some("name"));
+        assert_eq!(a.field_of("＊姓名(必填)").as_deref(), Some("name"));
+        assert_eq!(a.field_of("村(居)").as_deref(), Some("village"));
+        assert_eq!(a.field_of("　所 在 村　").as_deref(), Some("village"));
         assert_eq!(a.field_of("爱好"), None);
         assert_eq!(a.field_of(""), None);
-        let latin = HeaderAliases::new(vec![("id".into(), vec!["ID".into()])]);
-        assert_eq!(latin.field_of("ｉｄ"), Some("id"));
+        let latin = HeaderMatcher::new(vec![("id".into(), vec!["ID".into()])]);
+        assert_eq!(latin.field_of("ｉｄ").as_deref(), Some("id"));
     }
 
     #[test]

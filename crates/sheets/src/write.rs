@@ -185,7 +185,8 @@ pub fn write_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::{read_table, Cell, HeaderAliases};
+    use crate::headers::HeaderMatcher;
+    use crate::read::{read_table, Cell};
     use calamine::{Reader, Xlsx};
     use std::io::{Cursor, Read};
 
@@ -193,8 +194,8 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
-    fn aliases(headers: &[&str]) -> HeaderAliases {
-        HeaderAliases::new(
+    fn aliases(headers: &[&str]) -> HeaderMatcher {
+        HeaderMatcher::new(
             headers
                 .iter()
                 .map(|h| (h.to_string(), vec![h.to_string()]))

@@ -4,7 +4,7 @@
 //! workbooks and oversized sheets have their own tests in read.rs.)
 
 use chrono::NaiveDate;
-use weibao_sheets::{read_table, write_table, HeaderAliases, OutCell};
+use weibao_sheets::{read_table, write_table, HeaderMatcher, OutCell};
 
 /// Mutated files per run.
 const CASES: usize = 3_000;
@@ -24,8 +24,8 @@ impl Rng {
     }
 }
 
-fn aliases() -> HeaderAliases {
-    HeaderAliases::new(vec![
+fn aliases() -> HeaderMatcher {
+    HeaderMatcher::new(vec![
         ("name".into(), vec!["姓名".into()]),
         ("id_number".into(), vec!["身份证号".into()]),
         ("birth".into(), vec!["出生日期".into()]),

@@ -183,8 +183,26 @@ pub struct SessionUser {
     pub expires_at: i64,
 }
 
+/// A username as people type it, folded to the one form accounts are kept under:
+/// trimmed, full-width letters and digits (a phone's Chinese keyboard) made half-width,
+/// Unicode lower case. `DirA`, ` dira ` and `ＤＩＲＡ` are one account.
+pub fn fold_username(input: &str) -> String {
+    input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 fn validate_username(input: &str) -> Result<String, Invalid> {
-    let s = input.trim();
+    let folded = fold_username(input);
+    let s = folded.as_str();
     let ok_len = (3..=32).contains(&s.len());
     let ok_chars = s
         .chars()
@@ -194,7 +212,9 @@ fn validate_username(input: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             "username_format",
-            format!("用户名“{s}”不可用：只能包含小写字母、数字和 . _ -，长度 3 到 32 位"),
+            format!(
+                "用户名“{s}”不可用：只能包含字母、数字和 . _ -（不区分大小写），长度 3 到 32 位"
+            ),
         ))
     }
 }
@@ -484,13 +504,21 @@ impl Store {
         ip: &str,
         user_agent: &str,
     ) -> Result<LoginOutcome, StoreError> {
-        let username = username.trim();
+        let typed = username.trim();
+        let folded = fold_username(typed);
+        let username = folded.as_str();
         let now = self.now_ms();
         let row = {
             let mut conn = self.read().await?;
-            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+            // The folded name first; an account made before names were folded keeps
+            // signing in as it was written.
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE username = $1 OR username = $2
+                 ORDER BY CASE WHEN username = $1 THEN 0 ELSE 1 END LIMIT 1"
+            );
             on!(conn.conn(), |c| sqlx::query_as::<_, UserRow>(&sql)
                 .bind(username)
+                .bind(typed)
                 .fetch_optional(&mut *c)
                 .await)?
         };

@@ -29,8 +29,8 @@ mod totp;
 mod visits;
 
 pub use accounts::{
-    ActiveSession, LoginOutcome, NewUser, PasswordRules, SessionKind, SessionUser, User,
-    PASSWORD_POLICY,
+    fold_username, ActiveSession, LoginOutcome, NewUser, PasswordRules, SessionKind, SessionUser,
+    User, PASSWORD_POLICY,
 };
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};
 pub use blobs::{BlobStore, LocalDir};

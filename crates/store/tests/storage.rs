@@ -2676,3 +2676,72 @@ async fn rotation_reseals_everything_and_retires_the_old_key_and_old_rows_get_se
         std::fs::remove_dir_all(&own).unwrap();
     }
 }
+
+#[tokio::test]
+async fn usernames_are_one_account_whatever_their_case_or_width() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let made = add_user(&db.store, " DirA ", Role::Director, "510812100201").await;
+        assert_eq!(made.username, "dira", "{}", db.label);
+        for typed in ["dira", "DIRA", " DirA ", "ＤｉｒＡ"] {
+            assert!(
+                matches!(
+                    login(&db.store, typed, PASSWORD).await,
+                    LoginOutcome::Success { .. }
+                ),
+                "{}: {typed:?} should sign in",
+                db.label
+            );
+        }
+        // The same name in another case is the same account: 409, nothing created.
+        let again = db
+            .store
+            .create_user(
+                &Scope::system(),
+                NewUser {
+                    username: "dirA".into(),
+                    display_name: "另一个".into(),
+                    role: Role::Director,
+                    division: code("510812100202"),
+                    unit: None,
+                    phone: None,
+                    password: PASSWORD.into(),
+                    must_change_password: false,
+                    designated: false,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                again,
+                StoreError::Conflict {
+                    code: "username_taken",
+                    ..
+                }
+            ),
+            "{}: {again:?}",
+            db.label
+        );
+        // An account stored before names were folded keeps signing in as written.
+        db.raw("UPDATE users SET username = 'OldName' WHERE username = 'dira'")
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                login(&db.store, "OldName", PASSWORD).await,
+                LoginOutcome::Success { .. }
+            ),
+            "{}",
+            db.label
+        );
+        assert!(
+            matches!(
+                login(&db.store, "dira", PASSWORD).await,
+                LoginOutcome::WrongCredentials
+            ),
+            "{}",
+            db.label
+        );
+    }
+}

@@ -90,11 +90,14 @@ function setUpImport(form) {
   const reportBox = document.getElementById("import-report");
   let file = null;
   let division = "";
+  // The user's choices of field per column (letters → field, "" = do not import).
+  let mapping = {};
 
   function send(dryRun) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", `/api/v1/children/import?division=${encodeURIComponent(division)}&dry_run=${dryRun}`);
+      const chosen = Object.keys(mapping).length ? `&mapping=${encodeURIComponent(JSON.stringify(mapping))}` : "";
+      xhr.open("POST", `/api/v1/children/import?division=${encodeURIComponent(division)}&dry_run=${dryRun}${chosen}`);
       xhr.setRequestHeader("X-CSRF-Token", form.dataset.csrf);
       xhr.responseType = "json";
       xhr.upload.addEventListener("progress", (e) => {
@@ -119,6 +122,7 @@ function setUpImport(form) {
     progressBox.hidden = true;
     reportBox.hidden = false;
     reportBox.textContent = "";
+    setTimeout(() => reportBox.scrollIntoView({ block: "start" }), 0);
     const h = document.createElement("h2");
     const p = document.createElement("p");
     if (!body || body.error) {
@@ -138,12 +142,7 @@ function setUpImport(form) {
     h.textContent = body.errors.length ? `发现 ${body.errors.length} 处问题` : "检查通过";
     p.textContent = `工作表“${body.sheet}”，表头在第 ${body.header_row} 行；读取 ${body.rows_read} 行，其中 ${body.rows_good} 行无误。`;
     reportBox.append(h, p);
-    if (body.ignored_headers.length) {
-      const note = document.createElement("p");
-      note.className = "hint";
-      note.textContent = `以下列未识别，已忽略：${body.ignored_headers.join("、")}`;
-      reportBox.append(note);
-    }
+    if (body.columns && body.columns.length) { reportBox.append(mappingTable(body)); }
     if (body.errors.length) {
       const wrap = document.createElement("div");
       wrap.className = "table-wrap";
@@ -166,6 +165,12 @@ function setUpImport(form) {
       const fix = document.createElement("p");
       fix.textContent = "请在 Excel 中修改以上各行后重新试导入；有问题时不会导入任何一行。";
       reportBox.append(fix);
+    } else if ((body.columns || []).some((c) => !c.field && c.has_data && c.candidates.length && !c.chosen)) {
+      const wait = document.createElement("p");
+      wait.id = "import-undecided";
+      wait.className = "alert info";
+      wait.textContent = "标黄的列有内容但没有导入：请在“导入为”中为它选择字段，或选择“不导入”，然后才能确认导入。";
+      reportBox.append(wait);
     } else if (body.rows_good > 0) {
       const go = document.createElement("button");
       go.type = "button";
@@ -175,6 +180,77 @@ function setUpImport(form) {
       go.addEventListener("click", () => run(false));
       reportBox.append(go);
     }
+  }
+
+  // Each column, the field it fills and a select to change it; a change checks again.
+  function mappingTable(body) {
+    const box = document.createElement("details");
+    box.id = "import-mapping";
+    const lost = body.columns.filter((c) => !c.field && c.has_data && c.candidates.length && !c.chosen);
+    box.open = true;
+    const summary = document.createElement("summary");
+    summary.textContent = `列的对应（${body.columns.filter((c) => c.field).length} 列导入` +
+      (lost.length ? `，${lost.length} 列有内容但未导入，请确认` : "") + "）";
+    const hint = document.createElement("p");
+    hint.className = "hint";
+    hint.textContent = "系统按表头的意思自动对应了各列；如有不对，请在“导入为”中改选，系统会按新的对应重新检查。";
+    const wrap = document.createElement("div");
+    wrap.className = "table-wrap";
+    const table = document.createElement("table");
+    table.innerHTML = "<thead><tr><th>列</th><th>表头（第一行内容）</th><th>导入为</th></tr></thead>";
+    const tbody = document.createElement("tbody");
+    for (const c of body.columns) {
+      const tr = document.createElement("tr");
+      tr.dataset.column = c.column;
+      if (!c.field && c.has_data && c.candidates.length && !c.chosen) { tr.className = "warn"; }
+      const letter = document.createElement("td");
+      letter.textContent = c.column;
+      const head = document.createElement("td");
+      head.textContent = c.header;
+      if (c.sample) {
+        const sample = document.createElement("div");
+        sample.className = "hint";
+        sample.textContent = c.sample;
+        head.append(sample);
+      }
+      tr.append(letter, head);
+      const td = document.createElement("td");
+      const select = document.createElement("select");
+      select.name = `map-${c.column}`;
+      select.setAttribute("aria-label", `第 ${c.column} 列“${c.header}”导入为`);
+      const none = document.createElement("option");
+      none.value = ""; none.textContent = "不导入";
+      select.append(none);
+      const ordered = c.candidates.concat(body.fields.map((f) => f.field).filter((f) => !c.candidates.includes(f)));
+      for (const f of ordered) {
+        const o = document.createElement("option");
+        o.value = f;
+        o.textContent = (body.fields.find((x) => x.field === f) || { label: f }).label;
+        select.append(o);
+      }
+      select.value = c.field || "";
+      select.addEventListener("change", () => {
+        // A field goes to one column: the column that had it is now left out, and says so.
+        for (const other of body.columns) {
+          if (other.column !== c.column && select.value && other.field === select.value) { mapping[other.column] = ""; }
+        }
+        mapping[c.column] = select.value;
+        run(true);
+      });
+      td.append(select);
+      if (c.note) {
+        const note = document.createElement("div");
+        note.className = "hint";
+        note.textContent = c.note;
+        td.append(note);
+      }
+      tr.append(td);
+      tbody.append(tr);
+    }
+    table.append(tbody);
+    wrap.append(table);
+    box.append(summary, hint, wrap);
+    return box;
   }
 
   async function run(dryRun) {
@@ -193,6 +269,7 @@ function setUpImport(form) {
     e.preventDefault();
     file = form.elements.file.files[0];
     division = form.elements.division.value;
+    mapping = {};
     if (file) { run(true); }
   });
 }

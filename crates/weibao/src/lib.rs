@@ -216,6 +216,10 @@ pub enum ImportCommand {
         /// Check and report every bad row; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The field of a column where the dry run's choice should change: JSON from column
+        /// letters to a field ("" = do not import), e.g. '{"H":"guardian_phone","I":""}'.
+        #[arg(long)]
+        mapping: Option<String>,
     },
 }
 
@@ -565,8 +569,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     file,
                     division,
                     dry_run,
+                    mapping,
                 },
-        } => import_children(&cli.db, &file, &division, dry_run).await,
+        } => import_children(&cli.db, &file, &division, dry_run, mapping.as_deref()).await,
         Command::Export {
             command: ExportCommand::Children { division, out },
         } => {
@@ -858,9 +863,15 @@ async fn import_children(
     file: &Path,
     division: &str,
     dry_run: bool,
+    mapping: Option<&str>,
 ) -> Result<(), String> {
     let division =
         DivisionCode::parse(division).map_err(|e| format!("--division：{}", e.message))?;
+    let mapping = match mapping {
+        Some(m) => weibao_web::ledger_io::parse_mapping(m)
+            .map_err(|e| format!("--mapping：{}", e.message))?,
+        None => Default::default(),
+    };
     let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
     let store = open(db).await?;
     let started = std::time::Instant::now();
@@ -874,6 +885,7 @@ async fn import_children(
         division,
         &bytes,
         dry_run,
+        &mapping,
         "cli",
         |stage, done, total| {
             bar.set_message(if stage == "check" { "检查" } else { "写入" });
@@ -898,6 +910,15 @@ async fn import_children(
         secs,
         report.rows_read as f64 / secs.max(0.001)
     );
+    println!("列的对应：");
+    for c in &report.columns {
+        let note = c
+            .note
+            .as_deref()
+            .map(|n| format!("（{n}）"))
+            .unwrap_or_default();
+        println!("  {} 列“{}” → {}{note}", c.column, c.header, c.field_label);
+    }
     for e in report.errors.iter().take(200) {
         println!("  第 {} 行 [{}]：{}", e.row, e.field, e.message);
     }

@@ -746,7 +746,7 @@ fn export_names(app: &TestApp, token: &str, division: &str) -> Vec<String> {
         None,
     );
     assert_eq!(status, 200);
-    let aliases = weibao_sheets::HeaderAliases::new(vec![
+    let aliases = weibao_sheets::HeaderMatcher::new(vec![
         ("name".into(), vec!["姓名".into()]),
         ("id".into(), vec!["身份证号（脱敏）".into()]),
     ]);

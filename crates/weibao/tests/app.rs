@@ -3,6 +3,9 @@
 
 mod support;
 
+#[path = "app/import_corpus.rs"]
+mod import_corpus;
+
 use serde_json::json;
 use support::{Browser, TestApp, PASSWORD};
 
@@ -376,7 +379,7 @@ fn the_security_officer_ends_a_session_and_the_auditor_exports_the_log() {
         None,
     );
     assert_eq!(status, 200);
-    let aliases = weibao_sheets::HeaderAliases::new(vec![
+    let aliases = weibao_sheets::HeaderMatcher::new(vec![
         ("action".into(), vec!["操作".into()]),
         ("target".into(), vec!["对象".into()]),
     ]);
@@ -1129,7 +1132,7 @@ fn an_export_opens_as_a_workbook_with_masked_ids_and_neutralised_formulas() {
     );
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut res.into_reader(), &mut bytes).unwrap();
-    let aliases = weibao_sheets::HeaderAliases::new(vec![
+    let aliases = weibao_sheets::HeaderMatcher::new(vec![
         ("name".into(), vec!["姓名".into()]),
         ("id".into(), vec!["身份证号（脱敏）".into()]),
     ]);
@@ -1253,7 +1256,7 @@ fn cli_imports_and_exports_the_ledger() {
         String::from_utf8_lossy(&out.stderr)
     );
     let bytes = std::fs::read(&out_file).unwrap();
-    let aliases = weibao_sheets::HeaderAliases::new(vec![
+    let aliases = weibao_sheets::HeaderMatcher::new(vec![
         ("name".into(), vec!["姓名".into()]),
         ("id".into(), vec!["身份证号（脱敏）".into()]),
     ]);

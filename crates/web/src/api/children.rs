@@ -652,6 +652,11 @@ pub struct ImportQuery {
     pub division: String,
     /// true (default): check only and report; false: import all rows or none.
     pub dry_run: Option<bool>,
+    /// The field each column fills, where the report's choice should change: a JSON
+    /// object from column letters to a field name (see the report's `fields`), or `""`
+    /// for "do not import", e.g. `{"H":"guardian_phone","I":""}`. Other columns are
+    /// recognised by their headers.
+    pub mapping: Option<String>,
 }
 
 /// The multipart body of an import.
@@ -680,6 +685,12 @@ pub async fn import_children(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let division = parse_code("division", &q.division)?;
+    let mapping = match q.mapping.as_deref().filter(|m| !m.trim().is_empty()) {
+        Some(m) => {
+            crate::ledger_io::parse_mapping(m).map_err(|e| ApiError::invalid("mapping", e))?
+        }
+        None => Default::default(),
+    };
     caller
         .scope()
         .check(weibao_domain::access::Action::EditChildren, division)
@@ -708,6 +719,7 @@ pub async fn import_children(
         division,
         &bytes,
         dry_run,
+        &mapping,
         &caller.ip,
         |_, _, _| {},
     )
