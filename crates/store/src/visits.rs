@@ -1684,8 +1684,8 @@ impl Store {
         let child = self
             .child_by_id(scope, child_id, Action::RecordVisits)
             .await?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 200 {
+        // Counted as sent, so that the API document's maxLength is the rule.
+        if reason.trim().is_empty() || reason.chars().count() > 200 {
             return Err(StoreError::invalid(
                 "reason",
                 Invalid::new(
@@ -1694,6 +1694,7 @@ impl Store {
                 ),
             ));
         }
+        let reason = reason.trim();
         let now = self.now_ms();
         let new = card_token();
         let mut tx = self.begin().await?;
@@ -1991,8 +1992,7 @@ impl Store {
             .child_by_id(scope, child_id, Action::ViewChildren)
             .await?;
         scope.check(Action::ResolveAlerts, child.record.division())?;
-        let resolution = resolution.trim();
-        if resolution.is_empty() || resolution.chars().count() > 1000 {
+        if resolution.trim().is_empty() || resolution.chars().count() > 1000 {
             return Err(StoreError::invalid(
                 "resolution",
                 Invalid::new(
@@ -2001,6 +2001,7 @@ impl Store {
                 ),
             ));
         }
+        let resolution = resolution.trim();
         let now = self.now_ms();
         let mut tx = self.begin().await?;
         let n = on!(tx.conn(), |c| sqlx::query(

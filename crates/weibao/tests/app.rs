@@ -50,6 +50,58 @@ fn login_returns_a_token_that_opens_the_division_tree() {
 }
 
 #[test]
+fn out_of_range_and_malformed_parameters_are_refused_in_json_not_clamped() {
+    let app = TestApp::sqlite();
+    let token = app.token("office");
+    for (path, field) in [
+        ("/api/v1/children?per_page=201", "per_page"),
+        ("/api/v1/children?per_page=0", "per_page"),
+        ("/api/v1/children?page=0", "page"),
+        ("/api/v1/children?page=100001", "page"),
+        ("/api/v1/visits/due?per_page=500", "per_page"),
+        ("/api/v1/children?age_min=151", "age_min"),
+        ("/api/v1/children?sort=random", "sort"),
+    ] {
+        let (status, body) = app.get(path, Some(&token));
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(body["error"]["field"], field, "{path}");
+    }
+    // What the query parser itself refuses comes back as JSON too.
+    let (status, body) = app.get("/api/v1/children?page=-1", Some(&token));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_query");
+    let (status, body) = app.get("/api/v1/children?per_page=200", Some(&token));
+    assert_eq!((status, body["per_page"].as_u64()), (200, Some(200)));
+    // An upload that is not multipart is refused in JSON.
+    let (status, ct, body) = app.raw(
+        "POST",
+        "/api/v1/children/import?division=510812",
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("content-type", "text/plain"),
+        ],
+        Some(b"hello"),
+    );
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(ct.starts_with("application/json"), "{ct}");
+    // An optional body may be null, but not another JSON value.
+    let (status, _) = app.send(
+        "POST",
+        "/api/v1/auth/totp/setup",
+        Some(&token),
+        Some("null".into()),
+    );
+    assert_eq!(status, 200);
+    let (status, body) = app.send(
+        "POST",
+        "/api/v1/auth/totp/setup",
+        Some(&token),
+        Some(r#"["123456"]"#.into()),
+    );
+    assert_eq!(status, 422, "{body}");
+}
+
+#[test]
 fn the_api_refuses_without_a_token_and_explains_bad_input() {
     for app in TestApp::all() {
         let (status, body) = app.get(&format!("/api/v1/divisions/{COUNTY}/children"), None);

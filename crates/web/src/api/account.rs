@@ -188,17 +188,31 @@ pub async fn totp_setup(
     Auth(caller): Auth,
     body: axum::body::Bytes,
 ) -> Result<Json<TotpSetupView>, ApiError> {
-    // The body is optional: empty, or {"code": "123456"} when replacing.
+    // The body is optional: empty, null, or {"code": "123456"} when replacing.
     let replace: Option<TotpReplace> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        Some(serde_json::from_slice(&body).map_err(|e| {
+        let refuse = |why: String| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_body",
-                format!("请求内容应为 {{\"code\": \"6 位验证码\"}} 或留空：{e}"),
+                format!("请求内容应为 {{\"code\": \"6 位验证码\"}}、null 或留空：{why}"),
             )
-        })?)
+        };
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Null) => None,
+            Ok(v @ serde_json::Value::Object(_)) => {
+                Some(serde_json::from_value(v).map_err(|e| refuse(e.to_string()))?)
+            }
+            Ok(_) => return Err(refuse("不是 JSON 对象".into())),
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    format!("请求内容不是有效的 JSON：{e}"),
+                ))
+            }
+        }
     };
     let code = replace.as_ref().and_then(|b| b.code.as_deref());
     let setup = state.store.totp_setup(caller.scope(), code).await?;

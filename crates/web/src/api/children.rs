@@ -1,6 +1,6 @@
 //! The children's ledger over the API: register, read, change, list, history, transfers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use weibao_domain::Sex;
 use weibao_store::{ChildFilter, ChildSort, ChildSummary, ChildVersion, StoredChild, Transfer};
 
 use super::divisions::parse_code;
-use super::JsonBody;
+use super::{JsonBody, PathParams, QueryParams};
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
@@ -257,27 +257,72 @@ pub struct ChildQuery {
     /// Division subtree (short or 12-digit code); default: your home division.
     pub division: Option<String>,
     /// A category, e.g. 农村留守儿童.
+    #[param(schema_with = category_choices)]
     pub category: Option<String>,
     /// 低, 中 or 高.
+    #[param(schema_with = risk_choices)]
     pub risk: Option<String>,
     /// 男 or 女.
+    #[param(schema_with = sex_choices)]
     pub sex: Option<String>,
     /// 就学状况, e.g. 小学.
+    #[param(schema_with = school_choices)]
     pub school: Option<String>,
     /// 低保, 特困 or 低收入.
+    #[param(schema_with = support_choices)]
     pub support: Option<String>,
-    /// Age band, completed years, inclusive.
+    /// Age band, completed years, inclusive (0 to 150).
+    #[param(maximum = 150)]
     pub age_min: Option<u32>,
+    #[param(maximum = 150)]
     pub age_max: Option<u32>,
     /// Name, pinyin initials (zxh) or a 身份证号.
     pub q: Option<String>,
     /// division (default), name, age, risk or updated.
+    #[param(schema_with = sort_choices)]
     pub sort: Option<String>,
+    /// From 1 (default 1).
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
-    /// At most 200; default 50.
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u32>,
     /// Include those who have turned 18.
     pub include_adults: Option<bool>,
+}
+
+/// A filter's choices as the document lists them: the Chinese names, or empty for none.
+fn choices(values: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::Object {
+    let mut all: Vec<&str> = vec![""];
+    all.extend(values);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(all))
+        .build()
+}
+
+fn category_choices() -> utoipa::openapi::Object {
+    choices(Category::ALL.iter().map(|c| c.label()))
+}
+
+fn risk_choices() -> utoipa::openapi::Object {
+    choices(Risk::ALL.iter().map(|r| r.label()))
+}
+
+fn sex_choices() -> utoipa::openapi::Object {
+    choices(["男", "女", "male", "female"])
+}
+
+fn school_choices() -> utoipa::openapi::Object {
+    choices(SchoolStatus::ALL.iter().map(|s| s.label()))
+}
+
+fn support_choices() -> utoipa::openapi::Object {
+    choices(Support::ALL.iter().map(|s| s.label()))
+}
+
+fn sort_choices() -> utoipa::openapi::Object {
+    choices(["division", "name", "age", "risk", "updated"])
 }
 
 fn pick<T: Copy>(
@@ -317,6 +362,15 @@ impl ChildQuery {
                 ))
             }
         };
+        let (page, per_page) = super::paging(self.page, self.per_page)?;
+        for (field, age) in [("age_min", self.age_min), ("age_max", self.age_max)] {
+            if age.is_some_and(|a| a > 150) {
+                return Err(ApiError::invalid(
+                    field,
+                    weibao_domain::Invalid::new("age_range", "年龄应在 0 到 150 岁之间"),
+                ));
+            }
+        }
         Ok(ChildFilter {
             division: match self.division.as_deref().filter(|d| !d.is_empty()) {
                 Some(d) => Some(parse_code("division", d)?),
@@ -351,8 +405,8 @@ impl ChildQuery {
             q: self.q.clone(),
             include_adults: self.include_adults.unwrap_or(false),
             sort,
-            page: self.page.unwrap_or(1).max(1),
-            per_page: self.per_page.unwrap_or(50).clamp(1, 200),
+            page,
+            per_page,
         })
     }
 }
@@ -364,7 +418,7 @@ impl ChildQuery {
 pub async fn list_children(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(q): Query<ChildQuery>,
+    QueryParams(q): QueryParams<ChildQuery>,
 ) -> Result<Json<ChildList>, ApiError> {
     let filter = q.to_filter()?;
     let (rows, total) = state.store.list_children(caller.scope(), &filter).await?;
@@ -380,7 +434,8 @@ pub async fn list_children(
 
 /// The body of a create or change: every field optional on change; `name`, `id_number`
 /// and `division` required on create. Enumerations take their Chinese names.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ChildInputDoc {
     pub name: Option<String>,
@@ -448,8 +503,8 @@ pub struct RevealQuery {
 pub async fn get_child(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
-    Query(q): Query<RevealQuery>,
+    PathParams(id): PathParams<String>,
+    QueryParams(q): QueryParams<RevealQuery>,
 ) -> Result<Json<ChildView>, ApiError> {
     let reveal = q.reveal.unwrap_or(false);
     let child = state
@@ -478,8 +533,8 @@ pub struct VersionQuery {
 pub async fn update_child(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
-    Query(q): Query<VersionQuery>,
+    PathParams(id): PathParams<String>,
+    QueryParams(q): QueryParams<VersionQuery>,
     JsonBody(patch): JsonBody<ChildPatch>,
 ) -> Result<Json<ChildView>, ApiError> {
     let child = state
@@ -536,7 +591,7 @@ impl VersionView {
 pub async fn child_history(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<Vec<VersionView>>, ApiError> {
     let versions = state.store.child_history(caller.scope(), &id).await?;
     Ok(Json(versions.into_iter().map(VersionView::new).collect()))
@@ -588,7 +643,7 @@ impl From<Transfer> for TransferView {
 pub async fn request_transfer(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<TransferRequest>,
 ) -> Result<(StatusCode, Json<TransferView>), ApiError> {
     let to = parse_code("to_division", &req.to_division)?;
@@ -629,7 +684,7 @@ pub struct TransferDecision {
 pub async fn decide_transfer(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<TransferDecision>,
 ) -> Result<Json<TransferView>, ApiError> {
     let t = state
@@ -668,20 +723,30 @@ pub struct ImportUpload {
     pub file: String,
 }
 
+/// A refused import: the report of what is wrong (rows, columns), or an error when the
+/// file or a parameter could not be used at all.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ImportRefused {
+    Report(crate::ledger_io::ImportReport),
+    Error(ErrorBody),
+}
+
 /// Largest workbook accepted (a county's 100k-row ledger is about 10 MB).
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 #[utoipa::path(post, path = "/api/v1/children/import", tag = "children", params(ImportQuery),
     request_body(content = ImportUpload, content_type = "multipart/form-data"),
     responses((status = 200, description = "试导入报告，或导入完成", body = crate::ledger_io::ImportReport),
-              (status = 422, description = "有错误行：未导入任何记录", body = crate::ledger_io::ImportReport),
+              (status = 422, description = "有错误行（报告，未导入任何记录），或文件、参数无效（错误）", body = ImportRefused),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 429, description = "导入过于频繁（见 Retry-After）", body = ErrorBody)))]
 pub async fn import_children(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(q): Query<ImportQuery>,
-    multipart: axum::extract::Multipart,
+    QueryParams(q): QueryParams<ImportQuery>,
+    multipart: super::Upload,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let division = parse_code("division", &q.division)?;
@@ -746,7 +811,7 @@ pub async fn import_children(
 pub async fn export_children(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(q): Query<ChildQuery>,
+    QueryParams(q): QueryParams<ChildQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let filter = q.to_filter()?;

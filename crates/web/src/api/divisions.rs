@@ -1,12 +1,13 @@
 //! The division tree, read within the caller's subtree.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 use weibao_domain::DivisionCode;
 use weibao_store::Division;
 
+use super::PathParams;
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
@@ -41,7 +42,7 @@ pub fn parse_code(field: &'static str, input: &str) -> Result<DivisionCode, ApiE
 pub async fn get_division(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(code): Path<String>,
+    PathParams(code): PathParams<String>,
 ) -> Result<Json<DivisionView>, ApiError> {
     let code = parse_code("code", &code)?;
     Ok(Json(
@@ -56,7 +57,7 @@ pub async fn get_division(
 pub async fn division_children(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(code): Path<String>,
+    PathParams(code): PathParams<String>,
 ) -> Result<Json<Vec<DivisionView>>, ApiError> {
     let code = parse_code("code", &code)?;
     let children = state.store.division_children(caller.scope(), code).await?;

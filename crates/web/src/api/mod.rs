@@ -7,6 +7,7 @@
 mod account;
 pub mod children;
 mod divisions;
+mod document;
 mod users;
 pub mod visits;
 
@@ -20,7 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use weibao_domain::access::{allows, Action, Role};
+use weibao_domain::access::Action;
 
 use crate::auth::RouteAccess;
 use crate::error::ApiError;
@@ -154,51 +155,10 @@ pub fn routes() -> Router<AppState> {
     router.route("/api/v1/openapi.json", get(openapi))
 }
 
-/// The OpenAPI document, with each operation's `x-weibao-access` and `x-weibao-roles`.
+/// The OpenAPI document (see document.rs for what is added to utoipa's).
 pub fn openapi_json() -> String {
     let (_, doc) = api_router().split_for_parts();
-    let mut value = serde_json::to_value(&doc).expect("OpenAPI document serialises");
-    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
-        for item in paths.values_mut() {
-            let Some(item) = item.as_object_mut() else {
-                continue;
-            };
-            for op in item.values_mut() {
-                let Some(op) = op.as_object_mut() else {
-                    continue;
-                };
-                let id = op
-                    .get("operationId")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                let Some((_, access)) = ROUTE_ACCESS.iter().find(|(op_id, _)| *op_id == id) else {
-                    continue;
-                };
-                let (label, roles): (String, Vec<&str>) = match access {
-                    RouteAccess::Public => ("public".into(), vec![]),
-                    RouteAccess::SignedIn => (
-                        "signed_in".into(),
-                        Role::ALL.iter().map(|r| r.as_str()).collect(),
-                    ),
-                    RouteAccess::Action(a) => (
-                        a.as_str().into(),
-                        Role::ALL
-                            .iter()
-                            .filter(|r| allows(**r, *a))
-                            .map(|r| r.as_str())
-                            .collect(),
-                    ),
-                };
-                op.insert("x-weibao-access".into(), label.into());
-                op.insert("x-weibao-roles".into(), roles.into());
-                if *access != RouteAccess::Public {
-                    op.insert("security".into(), serde_json::json!([{ "bearer": [] }]));
-                }
-            }
-        }
-    }
-    serde_json::to_string_pretty(&value).expect("JSON value serialises")
+    document::complete(serde_json::to_value(&doc).expect("OpenAPI document serialises"))
 }
 
 async fn openapi(State(state): State<AppState>) -> Response {
@@ -208,6 +168,83 @@ async fn openapi(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// Query parameters whose refusal is an API error (422, naming what is wrong), not
+/// axum's plain-text 400.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(QueryParams(v)),
+            Err(rejection) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_query",
+                format!("查询参数有误：{}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// Path parameters whose refusal is an API error (a path that does not decode is 400 in
+/// JSON like every other refusal).
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for PathParams<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(PathParams(v)),
+            Err(rejection) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                format!("地址有误：{}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// The `page` and `per_page` of a list: page from 1, at most [`MAX_PER_PAGE`] a page;
+/// anything else is refused (422) rather than quietly changed.
+pub fn paging(page: Option<u32>, per_page: Option<u32>) -> Result<(u32, u32), ApiError> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(ApiError::invalid(
+            "page",
+            weibao_domain::Invalid::new(
+                "page_range",
+                format!("页码 page 应在 1 到 {MAX_PAGE} 之间，实际为 {page}"),
+            ),
+        ));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::invalid(
+            "per_page",
+            weibao_domain::Invalid::new(
+                "per_page_range",
+                format!("每页条数 per_page 应在 1 到 {MAX_PER_PAGE} 之间，实际为 {per_page}"),
+            ),
+        ));
+    }
+    Ok((page, per_page))
+}
+
+/// The most rows a list page holds.
+pub const MAX_PER_PAGE: u32 = 200;
+/// The deepest page a list goes to (20 million rows at 200 a page).
+pub const MAX_PAGE: u32 = 100_000;
 
 /// A JSON body whose refusal is an API error: 400 for malformed JSON, 422 for a body that
 /// is JSON but lacks or mistypes a field.
@@ -244,11 +281,34 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A multipart upload whose refusal (not multipart, no boundary) is an API error.
+pub struct Upload(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(Upload)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_upload",
+                    format!(
+                        "请以 multipart/form-data 上传，文件放在字段 file 中：{}",
+                        e.body_text()
+                    ),
+                )
+            })
+    }
+}
+
 /// Reads the first multipart field named `file`. `too_large` words the refusal when the
 /// body limit cuts the upload (given the reader's error text); `missing` when there is no
 /// such field.
 pub async fn multipart_file(
-    mut multipart: axum::extract::Multipart,
+    Upload(mut multipart): Upload,
     too_large: impl FnOnce(String) -> String,
     missing: &str,
 ) -> Result<axum::body::Bytes, ApiError> {

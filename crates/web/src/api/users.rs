@@ -1,6 +1,6 @@
 //! User accounts within the caller's subtree.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use weibao_domain::access::Role;
 use weibao_store::{NewUser, User};
 
 use super::divisions::parse_code;
-use super::JsonBody;
+use super::{JsonBody, PathParams, QueryParams};
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
@@ -62,7 +62,7 @@ pub struct UserList {
 pub async fn list_users(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(filter): Query<UserFilter>,
+    QueryParams(filter): QueryParams<UserFilter>,
 ) -> Result<Json<UserList>, ApiError> {
     let within = match filter.division.as_deref().filter(|d| !d.is_empty()) {
         Some(d) => Some(parse_code("division", d)?),
@@ -181,7 +181,7 @@ pub async fn list_sessions(
 pub async fn end_session(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    axum::extract::Path(handle): axum::extract::Path<String>,
+    PathParams(handle): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
     state
         .store

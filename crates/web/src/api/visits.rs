@@ -1,6 +1,6 @@
 //! Home visits over the API: cards, visits (idempotent), photos, worklists, alerts.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,7 +10,7 @@ use weibao_domain::visit::VisitInput;
 use weibao_store::{Alert, DueItem, Progress, StoredVisit};
 
 use super::divisions::parse_code;
-use super::JsonBody;
+use super::{JsonBody, PathParams, QueryParams};
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
@@ -96,24 +96,54 @@ impl VisitView {
     }
 }
 
-/// The body of a visit (new or correction). Only `duration_minutes` and `checks` are
-/// needed for the common case; the rest default (now, 入户, the child's current risk).
-#[derive(ToSchema)]
+/// One check item of a visit.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CheckInputDoc {
+    #[schema(schema_with = check_items)]
+    pub item: String,
+    #[schema(schema_with = findings)]
+    pub finding: String,
+    pub note: Option<String>,
+}
+
+fn labels(values: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.into_iter().collect::<Vec<_>>()))
+        .build()
+}
+
+fn check_items() -> utoipa::openapi::Object {
+    use weibao_domain::visit::CheckItem;
+    labels(CheckItem::ALL.iter().map(|c| c.label()))
+}
+
+fn findings() -> utoipa::openapi::Object {
+    use weibao_domain::visit::Finding;
+    labels(Finding::ALL.iter().map(|c| c.label()))
+}
+
+/// A new visit. `duration_minutes` and `checks` are needed; the rest default (now, 入户,
+/// the child's current risk). The checks must cover 生活, 就学, 健康, 心理, 安全 and 监护,
+/// and 父母每周联系 for a left-behind child (refused with 422 otherwise).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct VisitInputDoc {
     /// RFC 3339, or "YYYY-MM-DD HH:MM" in China Standard Time; default now.
     pub visited_at: Option<String>,
     /// 入户 (default), 电话, 视频, 到校, 其他
     pub method: Option<String>,
-    pub duration_minutes: Option<u32>,
+    #[schema(minimum = 1, maximum = 600)]
+    pub duration_minutes: u32,
     /// 儿童本人, 监护人, 实际照料人, 父母, 老师, 其他
     pub present: Option<Vec<String>>,
     pub caregiver: Option<String>,
     /// Written entrustment of care (书面委托) exists.
     pub entrustment: Option<bool>,
-    /// [{item, finding, note}] covering 生活, 就学, 健康, 心理, 安全, 监护 (and
-    /// 父母每周联系 for left-behind children); finding 正常, 关注 or 危险.
-    pub checks: Option<Vec<serde_json::Value>>,
+    pub checks: Vec<CheckInputDoc>,
     pub needs: Option<String>,
     pub help_given: Option<String>,
     pub referral: Option<String>,
@@ -124,6 +154,29 @@ pub struct VisitInputDoc {
     /// Ids from `POST /api/v1/children/{id}/photos`, at most 6.
     pub photos: Option<Vec<String>>,
     /// {lat, lon, accuracy_m}
+    pub location: Option<serde_json::Value>,
+}
+
+/// A correction of a visit: only the fields that change; the rest stay as recorded.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct VisitCorrectionDoc {
+    pub visited_at: Option<String>,
+    pub method: Option<String>,
+    #[schema(minimum = 1, maximum = 600)]
+    pub duration_minutes: Option<u32>,
+    pub present: Option<Vec<String>>,
+    pub caregiver: Option<String>,
+    pub entrustment: Option<bool>,
+    pub checks: Option<Vec<CheckInputDoc>>,
+    pub needs: Option<String>,
+    pub help_given: Option<String>,
+    pub referral: Option<String>,
+    pub risk_after: Option<String>,
+    pub next_visit: Option<String>,
+    pub notes: Option<String>,
+    pub photos: Option<Vec<String>>,
     pub location: Option<serde_json::Value>,
 }
 
@@ -152,7 +205,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 pub async fn create_visit(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<VisitInput>,
 ) -> Result<(StatusCode, Json<VisitView>), ApiError> {
@@ -176,7 +229,7 @@ pub struct VisitList {
 pub async fn child_visits(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<VisitList>, ApiError> {
     let visits = state.store.child_visits(caller.scope(), &id).await?;
     Ok(Json(VisitList {
@@ -191,7 +244,7 @@ pub async fn child_visits(
 pub async fn get_visit(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((id, visit_id)): Path<(String, String)>,
+    PathParams((id, visit_id)): PathParams<(String, String)>,
 ) -> Result<Json<VisitView>, ApiError> {
     let v = state.store.visit(caller.scope(), &id, &visit_id).await?;
     Ok(Json(VisitView::new(&v)))
@@ -206,15 +259,15 @@ pub struct VersionQuery {
 
 #[utoipa::path(patch, path = "/api/v1/children/{id}/visits/{visit_id}", tag = "visits",
     params(("id" = String, Path), ("visit_id" = String, Path), VersionQuery),
-    request_body = VisitInputDoc,
+    request_body = VisitCorrectionDoc,
     responses((status = 200, body = VisitView), (status = 404, body = ErrorBody),
               (status = 409, description = "超过 24 小时（只能由督导员更正）或版本已变", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn correct_visit(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((id, visit_id)): Path<(String, String)>,
-    Query(q): Query<VersionQuery>,
+    PathParams((id, visit_id)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<VersionQuery>,
     JsonBody(input): JsonBody<VisitInput>,
 ) -> Result<Json<VisitView>, ApiError> {
     let v = state
@@ -251,8 +304,8 @@ pub const MAX_PHOTO_UPLOAD: usize = weibao_store::MAX_PHOTO_BYTES + 64 * 1024;
 pub async fn upload_photo(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
-    multipart: axum::extract::Multipart,
+    PathParams(id): PathParams<String>,
+    multipart: super::Upload,
 ) -> Result<(StatusCode, Json<PhotoCreated>), ApiError> {
     let bytes = super::multipart_file(
         multipart,
@@ -274,12 +327,13 @@ pub async fn upload_photo(
 
 #[utoipa::path(get, path = "/api/v1/children/{id}/photos/{photo_id}", tag = "visits",
     params(("id" = String, Path), ("photo_id" = String, Path)),
-    responses((status = 200, description = "照片", content_type = "image/jpeg"),
+    responses((status = 200, description = "照片（JPEG、PNG 或 WebP，按上传的原样）",
+               content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))),
               (status = 404, body = ErrorBody)))]
 pub async fn get_photo(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((id, photo_id)): Path<(String, String)>,
+    PathParams((id, photo_id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let photo = state
         .store
@@ -323,7 +377,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 pub async fn card_svg(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let card = state.store.card(caller.scope(), &id, &caller.ip).await?;
@@ -337,7 +391,8 @@ pub async fn card_svg(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReissueBody {
-    /// 遗失, 损坏, 卡面信息泄露, ...
+    /// 遗失, 损坏, 卡面信息泄露, ...: at most 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -359,7 +414,7 @@ pub struct CardView {
 pub async fn reissue_card(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ReissueBody>,
 ) -> Result<Json<CardView>, ApiError> {
@@ -382,8 +437,11 @@ pub async fn reissue_card(
 pub struct DueQuery {
     /// Division subtree; default your home division.
     pub division: Option<String>,
+    /// From 1 (default 1).
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
-    /// At most 200; default 50.
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u32>,
 }
 
@@ -434,14 +492,13 @@ pub struct DueList {
 pub async fn due_visits(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(q): Query<DueQuery>,
+    QueryParams(q): QueryParams<DueQuery>,
 ) -> Result<Json<DueList>, ApiError> {
     let division = match q.division.as_deref().filter(|d| !d.is_empty()) {
         Some(d) => Some(parse_code("division", d)?),
         None => None,
     };
-    let page = q.page.unwrap_or(1).max(1);
-    let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
+    let (page, per_page) = super::paging(q.page, q.per_page)?;
     let (items, total) = state
         .store
         .due_list(
@@ -502,7 +559,7 @@ pub fn progress_view(p: &Progress) -> ProgressView {
 pub async fn visit_progress(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(q): Query<ProgressQuery>,
+    QueryParams(q): QueryParams<ProgressQuery>,
 ) -> Result<Json<ProgressList>, ApiError> {
     let division = match q.division.as_deref().filter(|d| !d.is_empty()) {
         Some(d) => parse_code("division", d)?,
@@ -568,7 +625,8 @@ pub async fn open_alerts(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResolveBody {
-    /// What was done (已复访, 已报告派出所, ...).
+    /// What was done (已复访, 已报告派出所, ...): at most 1000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub resolution: String,
 }
 
@@ -579,7 +637,7 @@ pub struct ResolveBody {
 pub async fn resolve_alert(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((id, alert_id)): Path<(String, String)>,
+    PathParams((id, alert_id)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<ResolveBody>,
 ) -> Result<StatusCode, ApiError> {
     state
