@@ -188,10 +188,24 @@ pub enum Action {
     ReviewVisits,
     /// Close an alert raised by a finding of danger.
     ResolveAlerts,
+    /// File a report of harm (强制报告 and the like); reporter accounts see only their own.
+    FileReports,
+    /// Read reports, referrals and cases (units: only what is referred to them).
+    ViewReports,
+    /// Triage reports, refer them, merge duplicates, put work under supervision (督办).
+    TriageReports,
+    /// Accept, return, pass on and answer referrals sent to one's own unit.
+    HandleReferrals,
+    /// Open cases, move them through their states, plan tasks, hold conferences.
+    ManageCases,
+    /// Keep the registry of units and the working-day calendar.
+    ManageUnits,
+    /// Grant time-limited access to a sealed record.
+    GrantSealedAccess,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 21] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -206,6 +220,13 @@ impl Action {
         Action::RecordVisits,
         Action::ReviewVisits,
         Action::ResolveAlerts,
+        Action::FileReports,
+        Action::ViewReports,
+        Action::TriageReports,
+        Action::HandleReferrals,
+        Action::ManageCases,
+        Action::ManageUnits,
+        Action::GrantSealedAccess,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -224,6 +245,13 @@ impl Action {
             Action::RecordVisits => "record_visits",
             Action::ReviewVisits => "review_visits",
             Action::ResolveAlerts => "resolve_alerts",
+            Action::FileReports => "file_reports",
+            Action::ViewReports => "view_reports",
+            Action::TriageReports => "triage_reports",
+            Action::HandleReferrals => "handle_referrals",
+            Action::ManageCases => "manage_cases",
+            Action::ManageUnits => "manage_units",
+            Action::GrantSealedAccess => "grant_sealed_access",
         }
     }
 }
@@ -242,15 +270,23 @@ pub fn allows(role: Role, action: Action) -> bool {
         // administrator's; whoever manages accounts reads neither.
         ViewAudit => role == Auditor,
         ManageSessions => role == Security,
-        // The ledger is kept by directors and read by everyone who works with children;
-        // administrators run the system, not the cases (separation of duties).
-        ViewChildren => matches!(role, Office | Supervisor | Director | Unit),
+        // The ledger is kept by directors and read by those who look after the children;
+        // administrators run the system, not the cases (separation of duties). A member
+        // unit reads a child only while a referral to it is open (Scope::by_referral),
+        // never the county's ledger (个人信息保护法 Art. 6, minimum necessary).
+        ViewChildren => matches!(role, Office | Supervisor | Director),
         EditChildren | RevealChild | ExportChildren | TransferChildren | RecordVisits => {
             matches!(role, Office | Supervisor | Director)
         }
         // 督导员 review their township's visits; the office follows up on danger too.
         ReviewVisits => role == Supervisor,
         ResolveAlerts => matches!(role, Office | Supervisor),
+        FileReports | ViewReports => {
+            matches!(role, Office | Supervisor | Director | Unit | Reporter)
+        }
+        TriageReports | ManageCases | GrantSealedAccess => role == Office,
+        HandleReferrals => matches!(role, Office | Supervisor | Unit),
+        ManageUnits => matches!(role, Office | Admin),
     }
 }
 
@@ -272,8 +308,14 @@ pub struct Scope {
     /// `None` only for the command line's system scope, which reaches everywhere.
     home: Option<DivisionCode>,
     pub unit: Option<String>,
+    /// The unit of the registry the account acts for (a member-unit liaison, a reporting
+    /// institution); referrals and tasks go to units.
+    pub unit_id: Option<String>,
     /// Designated to handle 受艾滋病影响儿童 records; nobody else sees them.
     pub designated: bool,
+    /// The office head (未保办主任): approves closing cases, receives late supervised
+    /// items.
+    pub head: bool,
 }
 
 impl Scope {
@@ -290,8 +332,28 @@ impl Scope {
             role,
             home: Some(home),
             unit,
+            unit_id: None,
             designated: false,
+            head: false,
         }
+    }
+
+    /// Sets the unit of the registry the account acts for.
+    pub fn with_unit_id(mut self, unit_id: Option<String>) -> Scope {
+        self.unit_id = unit_id;
+        self
+    }
+
+    /// Marks the scope as the office head's.
+    pub fn with_head(mut self, head: bool) -> Scope {
+        self.head = head;
+        self
+    }
+
+    /// A member-unit liaison reads a child only through a referral to their unit: the
+    /// store checks the grant instead of the subtree.
+    pub fn by_referral(&self, action: Action) -> bool {
+        self.role == Role::Unit && action == Action::ViewChildren && !self.is_system()
     }
 
     /// Marks the scope as designated for 受艾滋病影响儿童 records.
@@ -309,7 +371,9 @@ impl Scope {
             role: Role::Admin,
             home: None,
             unit: None,
+            unit_id: None,
             designated: true,
+            head: true,
         }
     }
 
@@ -448,7 +512,7 @@ mod tests {
         #[test]
         fn check_never_reaches_outside_home(
             home_village in 1u64..400, other_village in 1u64..400,
-            role_i in 0usize..7, action_i in 0usize..10,
+            role_i in 0usize..8, action_i in 0usize..21,
         ) {
             let home = code(&format!("510812100{home_village:03}"));
             let other = code(&format!("510812100{other_village:03}"));

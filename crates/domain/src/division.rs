@@ -277,6 +277,16 @@ impl DivisionCode {
         chain
     }
 
+    /// The unit of `level` this one lies in (itself when it is of that level or above):
+    /// the township of a village.
+    pub fn at_level(self, level: Level) -> DivisionCode {
+        if self.level() <= level {
+            return self;
+        }
+        let scale = 10u64.pow((12 - level.prefix_len()) as u32);
+        DivisionCode(self.0 / scale * scale)
+    }
+
     /// Whether `other` lies in this unit's subtree (a unit contains itself).
     pub fn contains(self, other: DivisionCode) -> bool {
         let scale = self.level().scale();

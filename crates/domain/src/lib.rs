@@ -7,12 +7,15 @@
 pub mod access;
 pub mod categories;
 pub mod child;
+mod coded;
 pub mod credit_code;
 pub mod division;
 pub mod error;
 pub mod id_number;
 pub mod record;
+pub mod reports;
 pub mod visit;
+pub mod work;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use division::{DivisionCode, Level, VillageArea};

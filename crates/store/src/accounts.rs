@@ -25,6 +25,10 @@ pub struct User {
     pub disabled: bool,
     pub designated: bool,
     pub created_at: i64,
+    /// The unit of the registry a liaison or institution acts for.
+    pub unit_id: Option<String>,
+    /// The office head (未保办主任).
+    pub head: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -43,6 +47,8 @@ struct UserRow {
     disabled: bool,
     designated: bool,
     created_at: i64,
+    unit_id: Option<String>,
+    head: bool,
 }
 
 impl UserRow {
@@ -60,13 +66,15 @@ impl UserRow {
             disabled: self.disabled,
             designated: self.designated,
             created_at: self.created_at,
+            unit_id: self.unit_id,
+            head: self.head,
         }
     }
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, division_code, unit, phone, \
      password_hash, must_change_password, password_changed_at, locked_until, disabled, designated, \
-     created_at";
+     created_at, unit_id, head";
 
 /// The password rules an installation may set (`weibao settings set --key password_policy`,
 /// platform-wide): how many days a password lasts (0: no expiry) and how many earlier
@@ -392,14 +400,26 @@ impl Store {
             disabled: false,
             designated: new.designated,
             created_at: now,
+            unit_id: None,
+            head: false,
         };
+        let mut user = user;
         let mut tx = self.begin().await?;
+        // A liaison or an institution acts for its county's unit of that kind.
+        if let Some(kind) = user
+            .unit
+            .as_deref()
+            .and_then(weibao_domain::work::UnitKind::from_member_unit)
+        {
+            let unit = crate::work::units::unit_for(&mut tx, user.division, kind, now).await?;
+            user.unit_id = Some(unit.id);
+        }
         let inserted = on!(tx.conn(), |c| {
             sqlx::query(
             "INSERT INTO users (id, username, display_name, role, division_code, unit, phone,
                                 password_hash, must_change_password, password_changed_at, created_at,
-                                designated)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                designated, unit_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (username) DO NOTHING"
         )
         .bind(&user.id)
@@ -414,6 +434,7 @@ impl Store {
         .bind(now)
         .bind(now)
         .bind(user.designated)
+        .bind(&user.unit_id)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())
@@ -440,6 +461,54 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// An account within the caller's reach.
+    pub async fn user(&self, scope: &Scope, id: &str) -> Result<User, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row: Option<UserRow> = {
+            let mut c = self.read().await?;
+            on!(c.conn(), |c| sqlx::query_as(&sql)
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await)?
+        };
+        let user = row.ok_or(StoreError::NotFound)?.into_user();
+        if !scope.is_system() && !scope.reaches(user.division) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(user)
+    }
+
+    /// Makes an office account the office head (未保办主任) or not: the head approves the
+    /// closing of cases and receives late supervised items.
+    pub async fn set_head(&self, scope: &Scope, id: &str, head: bool) -> Result<User, StoreError> {
+        let user = self.user(scope, id).await?;
+        scope.check(Action::ManageUsers, user.division)?;
+        if user.role != Role::Office {
+            return Err(StoreError::invalid(
+                "head",
+                Invalid::new("head_office_only", "只有未保办工作人员可以设为未保办主任"),
+            ));
+        }
+        let now = self.now_ms();
+        let mut tx = self.begin().await?;
+        on!(tx.conn(), |c| sqlx::query("UPDATE users SET head = $2 WHERE id = $1")
+            .bind(id)
+            .bind(head)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "user.head", id)
+                .in_county(user.division.county_code())
+                .detail(head.to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        self.user(scope, id).await
     }
 
     /// Accounts whose home division lies within `within` (default: the caller's home).
@@ -675,11 +744,13 @@ impl Store {
             must_change_password: bool,
             disabled: bool,
             designated: bool,
+            unit_id: Option<String>,
+            head: bool,
         }
         let row: Option<Row> = on!(conn.conn(), |c| sqlx::query_as(
             "SELECT s.kind, s.csrf_token, s.created_at, s.last_seen_at, u.id AS user_id,
                     u.username, u.display_name, u.role, u.division_code, u.unit,
-                    u.must_change_password, u.disabled, u.designated
+                    u.must_change_password, u.disabled, u.designated, u.unit_id, u.head
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id_hash = $1"
         )
@@ -711,7 +782,9 @@ impl Store {
         let home = DivisionCode::parse(&row.division_code).expect("stored codes are valid");
         Ok(Some(SessionUser {
             scope: Scope::new(row.user_id, row.username, role, home, row.unit)
-                .with_designated(row.designated),
+                .with_designated(row.designated)
+                .with_unit_id(row.unit_id)
+                .with_head(row.head && role == Role::Office),
             display_name: row.display_name,
             csrf_token: row.csrf_token,
             must_change_password: row.must_change_password,

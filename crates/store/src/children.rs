@@ -582,6 +582,27 @@ impl Store {
         Ok((self.stored(found.row, &params)?, policy))
     }
 
+    /// A member unit reads a child only while a referral (or a case task) to it is open
+    /// and for the grace days after (the grant rows the referral wrote); otherwise, and
+    /// for 受艾滋病影响儿童 without designation, not found.
+    async fn child_by_grant(&self, scope: &Scope, id: &str) -> Result<StoredChild, StoreError> {
+        let unit = scope.unit_id.as_deref().ok_or(StoreError::NotFound)?;
+        let (child, _) = self
+            .child_with_policy(&Scope::system(), id, Action::ViewChildren)
+            .await?;
+        if !self.unit_may_read(&child.county_code, id, unit).await? {
+            return Err(StoreError::NotFound);
+        }
+        if child
+            .record
+            .has(weibao_domain::child::Category::AffectedByHiv)
+            && !scope.designated
+        {
+            return Err(StoreError::NotFound);
+        }
+        Ok(child)
+    }
+
     /// Reads a record (audited as a read of personal data; `reveal` also audits that the
     /// full 身份证号 and phone numbers were shown, and needs a role that may see them).
     pub async fn read_child(
@@ -591,7 +612,11 @@ impl Store {
         reveal: bool,
         ip: &str,
     ) -> Result<StoredChild, StoreError> {
-        let child = self.child_by_id(scope, id, Action::ViewChildren).await?;
+        let child = if scope.by_referral(Action::ViewChildren) {
+            self.child_by_grant(scope, id).await?
+        } else {
+            self.child_by_id(scope, id, Action::ViewChildren).await?
+        };
         if reveal {
             scope.check(Action::RevealChild, child.record.division())?;
         }
@@ -1355,6 +1380,18 @@ impl Store {
                     now,
                 )
                 .await?;
+                // What later modules hold about the child (reports, cases) follows it:
+                // they read this event; the ledger does not know them.
+                let mut event = crate::script::Script::default();
+                crate::work::event_to(
+                    &mut event,
+                    &new_county,
+                    crate::work::EVENT_CHILD_MOVED,
+                    &t.child_id,
+                    &serde_json::json!({"from": old_county, "to": new_county}),
+                    now,
+                );
+                event.run(tx.conn()).await?;
             }
             set_status(tx.conn(), &new_county, &t.child_id, ChildStatus::Active).await?;
             let changes = vec![FieldChange {

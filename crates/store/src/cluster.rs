@@ -137,6 +137,115 @@ pub const PLAN: &[(&str, Placement)] = &[
             group: "cards",
         },
     ),
+    // Reports, referrals, cases and the shared machinery (0007).
+    ("units", Placement::Reference),
+    ("calendar_years", Placement::Reference),
+    ("calendar_days", Placement::Reference),
+    (
+        "locator",
+        Placement::Distributed {
+            column: "id",
+            group: "locator",
+        },
+    ),
+    (
+        "report_tracking",
+        Placement::Distributed {
+            column: "hash",
+            group: "report_tracking",
+        },
+    ),
+    (
+        "events",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "timeline",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "work_items",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "outbox",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "access_grants",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "reports",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "referrals",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "referral_acceptances",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "cases",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "case_measures",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "case_conferences",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "sealed_readers",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "sealed_access",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
 ];
 
 /// What `distribute` found or did for one table.

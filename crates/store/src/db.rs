@@ -53,6 +53,8 @@ pub struct Store {
     pub(crate) key_file: std::sync::Arc<std::path::PathBuf>,
     pub(crate) keys:
         std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::keys::FieldKeys>>>>,
+    /// The working-day calendar, read at most once a minute (work/calendar.rs).
+    pub(crate) calendar: std::sync::Arc<crate::work::calendar::CalendarCache>,
 }
 
 /// A borrowed connection of either backend; queries are written once and run on both
@@ -189,6 +191,7 @@ impl Store {
             blobs: std::sync::Arc::new(crate::blobs::LocalDir::new(data_dir.join("photos"))),
             key_file: std::sync::Arc::new(crate::keys::key_path(key_file, data_dir)),
             keys: Default::default(),
+            calendar: Default::default(),
         })
     }
 

@@ -285,7 +285,22 @@ const RESEAL_BATCH: i64 = 500;
 pub struct Resealed {
     pub children: u64,
     pub versions: u64,
+    /// Reports, referrals, cases, their measures, conferences and timelines, units'
+    /// webhooks.
+    pub records: u64,
 }
+
+/// The other sealed columns, each sealed for "table.column:id" and keyed by
+/// (county_code, id).
+const SEALED_COLUMNS: &[(&str, &str)] = &[
+    ("reports", "details"),
+    ("referrals", "details"),
+    ("cases", "details"),
+    ("case_measures", "detail"),
+    ("case_conferences", "record"),
+    ("timeline", "detail"),
+    ("units", "webhook_url"),
+];
 
 impl Store {
     /// The checked keys (after [`Store::migrate`]).
@@ -490,6 +505,41 @@ impl Store {
                 .map(|r| r.rows_affected()))?;
             }
             tx.commit().await?;
+        }
+        // Reports, cases and what hangs off them.
+        for (table, column) in SEALED_COLUMNS {
+            let select = format!(
+                "SELECT county_code, id, {column} FROM {table}
+                 WHERE {column} <> '' AND {column} NOT LIKE $1 LIMIT $2"
+            );
+            let update = format!("UPDATE {table} SET {column} = $3 WHERE county_code = $1 AND id = $2");
+            loop {
+                let rows: Vec<(String, String, String)> = {
+                    let mut c = self.read().await?;
+                    on!(c.conn(), |c| sqlx::query_as(&select)
+                        .bind(&current)
+                        .bind(RESEAL_BATCH)
+                        .fetch_all(&mut *c)
+                        .await)?
+                };
+                if rows.is_empty() {
+                    break;
+                }
+                let mut tx = self.begin().await?;
+                for (county, id, value) in rows {
+                    let aad = format!("{table}.{column}:{id}");
+                    let plain = keys.open(&aad, &value)?;
+                    on!(tx.conn(), |c| sqlx::query(&update)
+                        .bind(&county)
+                        .bind(&id)
+                        .bind(keys.seal(&aad, &plain))
+                        .execute(&mut *c)
+                        .await
+                        .map(|r| r.rows_affected()))?;
+                    done.records += 1;
+                }
+                tx.commit().await?;
+            }
         }
         // Histories.
         loop {

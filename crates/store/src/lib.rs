@@ -20,6 +20,7 @@ mod integrity;
 mod keys;
 mod limits;
 mod migrate;
+mod reports;
 mod script;
 mod settings;
 mod stations;
@@ -27,6 +28,7 @@ mod stations;
 pub mod testing;
 mod totp;
 mod visits;
+mod work;
 
 pub use accounts::{
     fold_username, ActiveSession, LoginOutcome, NewUser, PasswordRules, SessionKind, SessionUser,
@@ -48,11 +50,20 @@ pub use error::StoreError;
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
 pub use settings::{
-    default_distress_subtypes, CATEGORY_RULES, DISTRESS_SUBTYPES, IMPORT_HEADER_ALIASES,
-    SETTING_KEYS,
+    default_distress_subtypes, CATEGORY_RULES, DEADLINE_RULES, DISTRESS_SUBTYPES,
+    IMPORT_HEADER_ALIASES, REFERRAL_ACCESS_DAYS, SETTING_KEYS,
 };
 pub use stations::Station;
 pub use totp::{base32, code_at, code_for, totp_allowed, TotpSetup};
+pub use reports::{
+    tracking_hash, CaseSummary, CaseTaskInput, ConferenceInput, FiledReport, NewReport,
+    PublicStatus, ReferralTarget, ReportDetails, ReportFilter, SealedRequest, StoredCase,
+    StoredReferral, StoredReport, CASE_KIND,
+};
+pub use work::{
+    CalendarYear, Event, NewUnit, NewWork, Notification, Supervision, TimelineEntry, Unit,
+    UnitContact, Webhook, WebhookKind, WorkItem, WorkOwner,
+};
 pub use visits::{
     Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,
     DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, REGION_DUE_ROWS, VISIT_POLICY,

@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_field_keys"),
     migration!(5, "0005_password_history"),
     migration!(6, "0006_totp"),
+    migration!(7, "0007_reports"),
 ];
 
 impl Store {
@@ -44,6 +45,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<Vec<&'static str>, StoreError> {
         let done = self.migrate_until(i64::MAX).await?;
         self.bind_keys().await?;
+        self.ensure_calendar().await?;
         Ok(done)
     }
 

@@ -24,6 +24,7 @@ pub(crate) enum Val {
     Text(String),
     OptText(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
     Bool(bool),
     Date(NaiveDate),
     OptDate(Option<NaiveDate>),
@@ -59,6 +60,12 @@ impl From<i64> for Val {
     }
 }
 
+impl From<Option<i64>> for Val {
+    fn from(n: Option<i64>) -> Val {
+        Val::OptInt(n)
+    }
+}
+
 impl From<bool> for Val {
     fn from(b: bool) -> Val {
         Val::Bool(b)
@@ -91,6 +98,7 @@ macro_rules! bind_all {
                 Val::Text(s) => q.bind(s),
                 Val::OptText(s) => q.bind(s),
                 Val::Int(n) => q.bind(n),
+                Val::OptInt(n) => q.bind(n),
                 Val::Bool(b) => q.bind(b),
                 Val::Date(d) => q.bind(d),
                 Val::OptDate(d) => q.bind(d),

@@ -17,6 +17,10 @@ use crate::on;
 pub const CATEGORY_RULES: &str = "category_rules";
 pub const DISTRESS_SUBTYPES: &str = "distress_subtypes";
 pub const IMPORT_HEADER_ALIASES: &str = "import_header_aliases";
+/// How long each kind of work may take (weibao_domain::work::DeadlineRules).
+pub const DEADLINE_RULES: &str = "deadline_rules";
+/// Days a member unit keeps reading a child after the referral that opened it ends.
+pub const REFERRAL_ACCESS_DAYS: &str = "referral_access_days";
 
 /// Every key `weibao settings set` accepts, with what its value must look like.
 pub const SETTING_KEYS: &[(&str, &str)] = &[
@@ -36,6 +40,11 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
         IMPORT_HEADER_ALIASES,
         r#"{"name":["孩子姓名"],"village":["所属村居"]}"#,
     ),
+    (
+        DEADLINE_RULES,
+        r#"{"referral_reply":{"days":30},"referral_reply.hotline":{"working_days":5},"urgent_ack":{"hours":1},"referral_response":{"working_days":2}}"#,
+    ),
+    (REFERRAL_ACCESS_DAYS, "30"),
     (
         crate::accounts::PASSWORD_POLICY,
         r#"{"max_age_days":90,"history":5}"#,

@@ -2402,10 +2402,30 @@ fn alert_to(
             child.id.as_str().into(),
             child.record.division().full().into(),
             visit_id.into(),
-            summary.into(),
+            summary.clone().into(),
             now.into(),
             scope.username.as_str().into(),
         ],
+    );
+    // The reports module opens a report for it (an event: visits do not know reports).
+    let guardianship = record.checks.iter().any(|c| {
+        c.finding == weibao_domain::visit::Finding::Danger
+            && c.item == weibao_domain::visit::CheckItem::Guardianship
+    });
+    crate::work::event_to(
+        script,
+        &child.county_code,
+        crate::work::EVENT_VISIT_DANGER,
+        &child.id,
+        &serde_json::json!({
+            "visit_id": visit_id,
+            "child_id": child.id,
+            "division": child.record.division().full(),
+            "summary": summary,
+            "author_name": scope.username,
+            "guardianship": guardianship,
+        }),
+        now,
     );
 }
 
