@@ -493,12 +493,14 @@ impl Store {
         }
         let now = self.now_ms();
         let mut tx = self.begin().await?;
-        on!(tx.conn(), |c| sqlx::query("UPDATE users SET head = $2 WHERE id = $1")
-            .bind(id)
-            .bind(head)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on!(tx.conn(), |c| sqlx::query(
+            "UPDATE users SET head = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(head)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         append(
             &mut tx,
             now,

@@ -1388,7 +1388,7 @@ impl Store {
                     &new_county,
                     crate::work::EVENT_CHILD_MOVED,
                     &t.child_id,
-                    &serde_json::json!({"from": old_county, "to": new_county}),
+                    &serde_json::json!({"from": old_county, "to": new_county, "division": to.full()}),
                     now,
                 );
                 event.run(tx.conn()).await?;

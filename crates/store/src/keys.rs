@@ -512,7 +512,8 @@ impl Store {
                 "SELECT county_code, id, {column} FROM {table}
                  WHERE {column} <> '' AND {column} NOT LIKE $1 LIMIT $2"
             );
-            let update = format!("UPDATE {table} SET {column} = $3 WHERE county_code = $1 AND id = $2");
+            let update =
+                format!("UPDATE {table} SET {column} = $3 WHERE county_code = $1 AND id = $2");
             loop {
                 let rows: Vec<(String, String, String)> = {
                     let mut c = self.read().await?;

@@ -49,24 +49,24 @@ pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
+pub use reports::{
+    tracking_hash, CaseSummary, CaseTaskInput, ConferenceInput, FiledReport, NewReport,
+    PublicStatus, ReferralTarget, ReportDetails, ReportFilter, SealedRequest, StoredCase,
+    StoredReferral, StoredReport, CASE_KIND,
+};
 pub use settings::{
     default_distress_subtypes, CATEGORY_RULES, DEADLINE_RULES, DISTRESS_SUBTYPES,
     IMPORT_HEADER_ALIASES, REFERRAL_ACCESS_DAYS, SETTING_KEYS,
 };
 pub use stations::Station;
 pub use totp::{base32, code_at, code_for, totp_allowed, TotpSetup};
-pub use reports::{
-    tracking_hash, CaseSummary, CaseTaskInput, ConferenceInput, FiledReport, NewReport,
-    PublicStatus, ReferralTarget, ReportDetails, ReportFilter, SealedRequest, StoredCase,
-    StoredReferral, StoredReport, CASE_KIND,
+pub use visits::{
+    Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,
+    DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, REGION_DUE_ROWS, VISIT_POLICY,
 };
 pub use work::{
     CalendarYear, Event, NewUnit, NewWork, Notification, Supervision, TimelineEntry, Unit,
     UnitContact, Webhook, WebhookKind, WorkItem, WorkOwner,
-};
-pub use visits::{
-    Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,
-    DUE_HORIZON_DAYS, MAX_PHOTO_BYTES, REGION_DUE_ROWS, VISIT_POLICY,
 };
 
 /// How many rows a list matched. Counting every match of a county- or province-wide list

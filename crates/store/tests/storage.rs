@@ -10,6 +10,10 @@ use weibao_store::{
 
 const PASSWORD: &str = "Weibao@2026";
 
+#[path = "storage/reports.rs"]
+mod reports;
+use reports::refer_child_to_police;
+
 fn code(s: &str) -> DivisionCode {
     DivisionCode::parse(s).unwrap()
 }
@@ -68,6 +72,8 @@ async fn add_user(store: &Store, username: &str, role: Role, at: &str) -> weibao
 
 fn scope_of(u: &weibao_store::User) -> Scope {
     Scope::new(&u.id, &u.username, u.role, u.division, u.unit.clone())
+        .with_unit_id(u.unit_id.clone())
+        .with_head(u.head)
 }
 
 async fn login(store: &Store, username: &str, password: &str) -> LoginOutcome {
@@ -1207,6 +1213,13 @@ async fn reading_and_revealing_a_record_are_audited_and_units_may_not_reveal() {
         s.read_child(&dir, &child.id, true, "10.0.0.9")
             .await
             .unwrap();
+        // A member unit reads a child only through a referral to it.
+        assert!(matches!(
+            s.read_child(&unit, &child.id, false, "").await,
+            Err(StoreError::NotFound)
+        ));
+        let office = scope_of(&add_user(s, "office", Role::Office, "510812").await);
+        refer_child_to_police(s, &office, &child.id).await;
         s.read_child(&unit, &child.id, false, "10.0.0.8")
             .await
             .unwrap();
@@ -1842,7 +1855,12 @@ async fn photos_are_served_only_to_those_who_may_see_the_child() {
             })
         ));
         assert_eq!(s.photo(&dir, &id, &photo, "").await.unwrap().bytes, jpeg(1));
-        let p = s.photo(&police, &id, &second, "").await.unwrap();
+        // A member unit sees no visit photos, referral or not.
+        assert!(matches!(
+            s.photo(&police, &id, &second, "").await,
+            Err(StoreError::Forbidden)
+        ));
+        let p = s.photo(&dir, &id, &second, "").await.unwrap();
         assert_eq!((p.content_type.as_str(), p.bytes), ("image/jpeg", jpeg(2)));
         for outsider in [&dir_b, &sup_other] {
             assert!(matches!(

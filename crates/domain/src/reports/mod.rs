@@ -53,7 +53,10 @@ coded_enum!(
 impl Situation {
     /// One of the nine mandatory-reporting situations.
     pub fn is_harm(self) -> bool {
-        !matches!(self, Situation::Hardship | Situation::Policy | Situation::Other)
+        !matches!(
+            self,
+            Situation::Hardship | Situation::Policy | Situation::Other
+        )
     }
 
     /// Sexual harm: the report and any case from it are sealed (only named users read
@@ -263,7 +266,11 @@ impl ReportInput {
                 refuse(
                     "situations",
                     "choice",
-                    format!("情形“{}”无法识别，可选：{}", s.trim(), Situation::codes().join("、")),
+                    format!(
+                        "情形“{}”无法识别，可选：{}",
+                        s.trim(),
+                        Situation::codes().join("、")
+                    ),
                 )
             })?;
             if !situations.contains(&v) {
@@ -278,7 +285,12 @@ impl ReportInput {
             ));
         }
         situations.sort();
-        let description = text("description", "情况描述", &self.description, MAX_DESCRIPTION)?;
+        let description = text(
+            "description",
+            "情况描述",
+            &self.description,
+            MAX_DESCRIPTION,
+        )?;
         if description.is_empty() {
             return Err(refuse(
                 "description",
@@ -287,12 +299,20 @@ impl ReportInput {
             ));
         }
         let place = text("place", "地点", self.place.as_deref().unwrap_or(""), 200)?;
-        let urgency = match self.urgency.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let urgency = match self
+            .urgency
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => Urgency::parse(s).ok_or_else(|| {
                 refuse(
                     "urgency",
                     "choice",
-                    format!("紧急程度“{s}”无法识别，可选：{}", Urgency::codes().join("、")),
+                    format!(
+                        "紧急程度“{s}”无法识别，可选：{}",
+                        Urgency::codes().join("、")
+                    ),
                 )
             })?,
             None if situations.iter().any(|s| s.is_harm()) => Urgency::Priority,
@@ -467,27 +487,54 @@ mod tests {
         i.situations = vec!["s9".into(), "s2".into()];
         let r = i.check(now(), None).unwrap();
         assert!(r.sealed());
-        assert_eq!(r.situations, vec![Situation::GirlUnder14, Situation::OtherSerious]);
+        assert_eq!(
+            r.situations,
+            vec![Situation::GirlUnder14, Situation::OtherSerious]
+        );
     }
 
     #[test]
     fn bad_reports_are_refused_naming_the_field() {
         let cases: Vec<(Box<dyn Fn(&mut ReportInput)>, &str)> = vec![
             (Box::new(|i| i.situations.clear()), "situations"),
-            (Box::new(|i| i.situations = vec!["s10".into()]), "situations"),
+            (
+                Box::new(|i| i.situations = vec!["s10".into()]),
+                "situations",
+            ),
             (Box::new(|i| i.description = "  ".into()), "description"),
-            (Box::new(|i| i.reporter.institution = None), "reporter.institution"),
+            (
+                Box::new(|i| i.reporter.institution = None),
+                "reporter.institution",
+            ),
             (Box::new(|i| i.reporter.unit.clear()), "reporter.unit"),
-            (Box::new(|i| i.reporter.anonymous = true), "reporter.anonymous"),
-            (Box::new(|i| i.reporter.phone = "12345".into()), "reporter.phone"),
+            (
+                Box::new(|i| i.reporter.anonymous = true),
+                "reporter.anonymous",
+            ),
+            (
+                Box::new(|i| i.reporter.phone = "12345".into()),
+                "reporter.phone",
+            ),
             (Box::new(|i| i.child.age = Some(18)), "child.age"),
             (Box::new(|i| i.child.sex = "x".into()), "child.sex"),
-            (Box::new(|i| i.child.id_number = "510812".into()), "child.id_number"),
-            (Box::new(|i| i.discovered_at = Some("2026-12-01".into())), "discovered_at"),
-            (Box::new(|i| i.discovered_at = Some("昨天".into())), "discovered_at"),
+            (
+                Box::new(|i| i.child.id_number = "510812".into()),
+                "child.id_number",
+            ),
+            (
+                Box::new(|i| i.discovered_at = Some("2026-12-01".into())),
+                "discovered_at",
+            ),
+            (
+                Box::new(|i| i.discovered_at = Some("昨天".into())),
+                "discovered_at",
+            ),
             (Box::new(|i| i.channel = Some("fax".into())), "channel"),
             (Box::new(|i| i.urgency = Some("very".into())), "urgency"),
-            (Box::new(|i| i.description = "字".repeat(5001)), "description"),
+            (
+                Box::new(|i| i.description = "字".repeat(5001)),
+                "description",
+            ),
         ];
         for (change, field) in cases {
             let mut i = input();

@@ -154,7 +154,10 @@ mod tests {
 
     #[test]
     fn the_receiver_accepts_returns_forwards_and_completes_the_sender_revokes() {
-        assert_eq!(step(S::Pending, T::Accept, Party::Receiver, ""), Ok(S::Accepted));
+        assert_eq!(
+            step(S::Pending, T::Accept, Party::Receiver, ""),
+            Ok(S::Accepted)
+        );
         assert_eq!(
             step(S::Pending, T::Return, Party::Receiver, "不属于本单位职责"),
             Ok(S::Returned)
@@ -163,8 +166,14 @@ mod tests {
             step(S::Accepted, T::Forward, Party::Receiver, "应由教育局办理"),
             Ok(S::Forwarded)
         );
-        assert_eq!(step(S::Accepted, T::Revoke, Party::Sender, "重复转介"), Ok(S::Revoked));
-        assert_eq!(step(S::Accepted, T::Complete, Party::Receiver, "已处理"), Ok(S::Done));
+        assert_eq!(
+            step(S::Accepted, T::Revoke, Party::Sender, "重复转介"),
+            Ok(S::Revoked)
+        );
+        assert_eq!(
+            step(S::Accepted, T::Complete, Party::Receiver, "已处理"),
+            Ok(S::Done)
+        );
     }
 
     #[test]

@@ -70,7 +70,9 @@ impl YearCalendar {
                         .next()
                         .and_then(|w| w.parse().ok())
                         .filter(|y| (2000..=2100).contains(y))
-                        .ok_or_else(|| line_error(n, "year 后应是 2000 到 2100 之间的年份".into()))?;
+                        .ok_or_else(|| {
+                            line_error(n, "year 后应是 2000 到 2100 之间的年份".into())
+                        })?;
                     if year.replace(y).is_some() {
                         return Err(line_error(n, "一个文件只能有一个 year 行".into()));
                     }
@@ -383,7 +385,10 @@ mod tests {
             ("holiday 2027-01-01", "缺少 year"),
             ("year 2027\nholiday 2027-13-01", "第 2 行"),
             ("year 2027\nholiday 2028-01-01", "不在 2027 年内"),
-            ("year 2027\nholiday 2027-01-01\nworkday 2027-01-01", "既放假又上班"),
+            (
+                "year 2027\nholiday 2027-01-01\nworkday 2027-01-01",
+                "既放假又上班",
+            ),
             ("year 2027\nvacation 2027-01-01", "无法识别"),
             ("year 2027\nworkday 2027-01-02", "没有任何放假日期"),
             ("year 2027\nholiday 2027-01-05 2027-01-01", "结束日期"),

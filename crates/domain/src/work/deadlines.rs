@@ -136,8 +136,8 @@ impl DeadlineRules {
                 (None, None, Some(d)) if (1..=250).contains(&d) => Span::WorkingDays(d),
                 _ => {
                     return Err(bad(format!(
-                        "期限“{key}”应只写一项：hours（1-720）、days（1-366）或 working_days（1-250）"
-                    )))
+                    "期限“{key}”应只写一项：hours（1-720）、days（1-366）或 working_days（1-250）"
+                )))
                 }
             };
             spans.insert(key.clone(), span);
@@ -191,7 +191,10 @@ mod tests {
             Span::WorkingDays(3)
         );
         // A channel the rules do not name takes the kind's rule.
-        assert_eq!(r.span(WorkKind::ReferralReply, Some("hotline")), Span::Days(15));
+        assert_eq!(
+            r.span(WorkKind::ReferralReply, Some("hotline")),
+            Span::Days(15)
+        );
         assert_eq!(r.span(WorkKind::UrgentAck, None), Span::Hours(2));
     }
 
@@ -200,8 +203,14 @@ mod tests {
         for (v, says) in [
             (json!([1]), "JSON 对象"),
             (json!({"reply": {"days": 3}}), "不是已知的事项"),
-            (json!({"referral_reply.fax": {"days": 3}}), "来源“fax”不存在"),
-            (json!({"referral_reply": {"days": 3, "hours": 2}}), "只写一项"),
+            (
+                json!({"referral_reply.fax": {"days": 3}}),
+                "来源“fax”不存在",
+            ),
+            (
+                json!({"referral_reply": {"days": 3, "hours": 2}}),
+                "只写一项",
+            ),
             (json!({"referral_reply": {"days": 0}}), "只写一项"),
             (json!({"referral_reply": {"weeks": 2}}), "应写成"),
         ] {

@@ -63,7 +63,10 @@ impl UnitKind {
     /// One unit of this kind per county (a member unit or the office), named after the
     /// county; agencies and townships are named one by one.
     pub fn one_per_county(self) -> bool {
-        !matches!(self, UnitKind::Township | UnitKind::Agency | UnitKind::Other)
+        !matches!(
+            self,
+            UnitKind::Township | UnitKind::Agency | UnitKind::Other
+        )
     }
 
     /// The name a county's unit of this kind gets when it is first needed:
@@ -115,7 +118,10 @@ mod tests {
         }
         assert_eq!(UnitKind::parse("police"), Some(UnitKind::Police));
         assert_eq!(UnitKind::parse(" 公安 "), Some(UnitKind::Police));
-        assert!(UnitKind::parse_or_refuse("消防").unwrap_err().message.contains("可选"));
+        assert!(UnitKind::parse_or_refuse("消防")
+            .unwrap_err()
+            .message
+            .contains("可选"));
         assert!(UnitKind::Agency.needs_consent() && !UnitKind::Police.needs_consent());
         assert_eq!(UnitKind::Police.default_name("朝天区"), "朝天区公安局");
     }

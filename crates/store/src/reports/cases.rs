@@ -179,24 +179,35 @@ impl Store {
             Role::Unit => {
                 let units = self.units_of(scope).await?;
                 units.contains(&row.lead_unit_id)
-                    || self.unit_has_referral(scope, &row.county_code, &row.id).await?
-                    || self.unit_has_task(&units, &row.county_code, &row.id).await?
+                    || self
+                        .unit_has_referral(scope, &row.county_code, &row.id)
+                        .await?
+                    || self
+                        .unit_has_task(&units, &row.county_code, &row.id)
+                        .await?
             }
             _ => false,
         })
     }
 
-    async fn unit_has_task(&self, units: &[String], county: &str, case_id: &str) -> Result<bool, StoreError> {
+    async fn unit_has_task(
+        &self,
+        units: &[String],
+        county: &str,
+        case_id: &str,
+    ) -> Result<bool, StoreError> {
         let mut c = self.read().await?;
         for unit in units {
-            let row: Option<(i64,)> = on!(c.conn(), |c| sqlx::query_as(
+            let row: Option<(i32,)> = on!(c.conn(), |c| {
+                sqlx::query_as(
                 "SELECT 1 FROM work_items WHERE county_code = $1 AND subject_id = $2 AND owner_unit_id = $3 LIMIT 1"
             )
             .bind(county)
             .bind(case_id)
             .bind(unit)
             .fetch_optional(&mut *c)
-            .await)?;
+            .await
+            })?;
             if row.is_some() {
                 return Ok(true);
             }
@@ -205,7 +216,10 @@ impl Store {
     }
 
     async fn case_view(&self, scope: &Scope, row: CaseRow) -> Result<StoredCase, StoreError> {
-        let withheld = row.sealed && !self.may_read_sealed(scope, &row.county_code, &row.id, None).await?;
+        let withheld = row.sealed
+            && !self
+                .may_read_sealed(scope, &row.county_code, &row.id, None)
+                .await?;
         let details: CaseDetails = if withheld {
             CaseDetails::default()
         } else {
@@ -254,9 +268,14 @@ impl Store {
         let (division, child, sealed, report) = match (report_id, child_id) {
             (Some(r), _) => {
                 let row = self.report_row(r).await.map_err(|_| {
-                    StoreError::invalid("report_id", Invalid::new("report_unknown", "report_id 不是已登记的报告"))
+                    StoreError::invalid(
+                        "report_id",
+                        Invalid::new("report_unknown", "report_id 不是已登记的报告"),
+                    )
                 })?;
-                if !weibao_domain::reports::ReportState::parse(&row.state).is_some_and(|s| s.is_open()) {
+                if !weibao_domain::reports::ReportState::parse(&row.state)
+                    .is_some_and(|s| s.is_open())
+                {
                     return Err(StoreError::Conflict {
                         field: "report_id",
                         code: "report_closed",
@@ -265,13 +284,15 @@ impl Store {
                 }
                 let existing: Option<(String,)> = {
                     let mut c = self.read().await?;
-                    on!(c.conn(), |c| sqlx::query_as(
+                    on!(c.conn(), |c| {
+                        sqlx::query_as(
                         "SELECT number FROM cases WHERE county_code = $1 AND report_id = $2 LIMIT 1"
                     )
                     .bind(&row.county_code)
                     .bind(r)
                     .fetch_optional(&mut *c)
-                    .await)?
+                    .await
+                    })?
                 };
                 if let Some((number,)) = existing {
                     return Err(StoreError::Conflict {
@@ -280,23 +301,39 @@ impl Store {
                         message: format!("该报告已立案（{number}）"),
                     });
                 }
-                (row.division_code.clone(), row.child_id.clone(), row.sealed, Some(row))
+                (
+                    row.division_code.clone(),
+                    row.child_id.clone(),
+                    row.sealed,
+                    Some(row),
+                )
             }
             (None, Some(c)) => {
-                let child = self.child_by_id(scope, c, weibao_domain::access::Action::ViewChildren).await?;
-                (child.record.division().full(), Some(c.to_string()), false, None)
+                let child = self
+                    .child_by_id(scope, c, weibao_domain::access::Action::ViewChildren)
+                    .await?;
+                (
+                    child.record.division().full(),
+                    Some(c.to_string()),
+                    false,
+                    None,
+                )
             }
             (None, None) => {
                 return Err(StoreError::invalid(
                     "report_id",
-                    Invalid::new("subject_required", "立案请给出 report_id（由报告立案）或 child_id"),
+                    Invalid::new(
+                        "subject_required",
+                        "立案请给出 report_id（由报告立案）或 child_id",
+                    ),
                 ))
             }
         };
         let division_code = DivisionCode::parse(&division).map_err(|_| StoreError::NotFound)?;
         scope.check(Action::ManageCases, division_code)?;
         let county = division_code.county_code();
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let now = self.now_ms();
         let id = new_id();
         let number = report_number("A", now);
@@ -307,11 +344,23 @@ impl Store {
                 .unit_by_id(&u)
                 .await?
                 .filter(|x| x.county_code == county)
-                .ok_or_else(|| StoreError::invalid("lead_unit_id", Invalid::new("unit_unknown", "牵头单位须为本县（区）登记的单位")))?,
-            Some(ReferralTarget::Kind(k)) if k.one_per_county() => unit_for(&mut tx, county_code, k, now).await?,
-            Some(ReferralTarget::Township(t)) => unit_for(&mut tx, t, UnitKind::Township, now).await?,
+                .ok_or_else(|| {
+                    StoreError::invalid(
+                        "lead_unit_id",
+                        Invalid::new("unit_unknown", "牵头单位须为本县（区）登记的单位"),
+                    )
+                })?,
+            Some(ReferralTarget::Kind(k)) if k.one_per_county() => {
+                unit_for(&mut tx, county_code, k, now).await?
+            }
+            Some(ReferralTarget::Township(t)) => {
+                unit_for(&mut tx, t, UnitKind::Township, now).await?
+            }
             Some(ReferralTarget::Kind(_)) => {
-                return Err(StoreError::invalid("lead_unit_id", Invalid::new("unit_kind_named", "请按单位选择牵头单位")))
+                return Err(StoreError::invalid(
+                    "lead_unit_id",
+                    Invalid::new("unit_kind_named", "请按单位选择牵头单位"),
+                ))
             }
         };
         let details = self.keys()?.seal(&format!("cases.details:{id}"), "{}");
@@ -343,7 +392,16 @@ impl Store {
             );
         }
         if lead_unit.kind != UnitKind::Office {
-            notify(&mut s, &county, Some(&lead_unit.id), None, "您单位牵头的 1 个个案已立案", &format!("/cases/{id}"), now, None);
+            notify(
+                &mut s,
+                &county,
+                Some(&lead_unit.id),
+                None,
+                "您单位牵头的 1 个个案已立案",
+                &format!("/cases/{id}"),
+                now,
+                None,
+            );
         }
         s.run(tx.conn()).await?;
         if let Some(r) = report_id {
@@ -353,11 +411,41 @@ impl Store {
             grant(&mut tx, &county, c, &lead_unit.id, &id).await?;
         }
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, &id, scope, &unit, "受理立案", &format!("牵头单位：{}", lead_unit.name), now).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            &id,
+            scope,
+            &unit,
+            "受理立案",
+            &format!("牵头单位：{}", lead_unit.name),
+            now,
+        )
+        .await?;
         if let Some(r) = report_id {
-            record_step(self, &mut tx, &county, r, scope, &unit, "立案", &format!("个案 {number}"), now).await?;
+            record_step(
+                self,
+                &mut tx,
+                &county,
+                r,
+                scope,
+                &unit,
+                "立案",
+                &format!("个案 {number}"),
+                now,
+            )
+            .await?;
         }
-        append(&mut tx, now, &AuditEvent::by(scope, "case.open", &id).in_county(&county).from_ip(ip).detail(report_id.unwrap_or_default())).await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "case.open", &id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(report_id.unwrap_or_default()),
+        )
+        .await?;
         tx.commit().await?;
         let row = self.case_row(&county, &id).await?;
         self.case_view(scope, row).await
@@ -373,9 +461,17 @@ impl Store {
         let county = row.county_code.clone();
         let case = self.case_view(scope, row).await?;
         self.audit(
-            AuditEvent::by(scope, if case.withheld { "case.read_withheld" } else { "case.read" }, id)
-                .in_county(&county)
-                .from_ip(ip),
+            AuditEvent::by(
+                scope,
+                if case.withheld {
+                    "case.read_withheld"
+                } else {
+                    "case.read"
+                },
+                id,
+            )
+            .in_county(&county)
+            .from_ip(ip),
         )
         .await?;
         Ok(case)
@@ -423,9 +519,15 @@ impl Store {
     }
 
     /// The cases of a ledger child the caller may see (for the child's page).
-    pub async fn child_cases(&self, scope: &Scope, child_id: &str) -> Result<Vec<StoredCase>, StoreError> {
+    pub async fn child_cases(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+    ) -> Result<Vec<StoredCase>, StoreError> {
         scope.check_role(Action::ViewReports)?;
-        let child = self.child_by_id(scope, child_id, Action::ViewChildren).await?;
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE county_code = $1 AND child_id = $2 ORDER BY opened_at DESC");
         let rows: Vec<CaseRow> = {
             let mut c = self.read().await?;
@@ -445,7 +547,12 @@ impl Store {
     }
 
     /// A case for a change by the office of its county (the lead unit too, where `lead`).
-    async fn case_for_change(&self, scope: &Scope, id: &str, lead_may: bool) -> Result<CaseRow, StoreError> {
+    async fn case_for_change(
+        &self,
+        scope: &Scope,
+        id: &str,
+        lead_may: bool,
+    ) -> Result<CaseRow, StoreError> {
         scope.check_role(Action::ViewReports)?;
         let row = self.located_case(id).await?;
         if !self.may_read_case(scope, &row).await? {
@@ -457,7 +564,11 @@ impl Store {
         if !office && !lead {
             return Err(StoreError::Forbidden);
         }
-        if row.sealed && !self.may_read_sealed(scope, &row.county_code, &row.id, None).await? {
+        if row.sealed
+            && !self
+                .may_read_sealed(scope, &row.county_code, &row.id, None)
+                .await?
+        {
             return Err(StoreError::Forbidden);
         }
         Ok(row)
@@ -532,8 +643,27 @@ impl Store {
             }
         }
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, id, scope, &unit, &format!("{} → {}", from.label(), to.label()), reason.trim(), now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "case.transition", id).in_county(&county).from_ip(ip).detail(format!("{} -> {}", from.code(), to.code()))).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            id,
+            scope,
+            &unit,
+            &format!("{} → {}", from.label(), to.label()),
+            reason.trim(),
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "case.transition", id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(format!("{} -> {}", from.code(), to.code())),
+        )
+        .await?;
         tx.commit().await?;
         let row = self.case_row(&county, id).await?;
         self.case_view(scope, row).await
@@ -541,7 +671,13 @@ impl Store {
 
     /// Asks the office head to approve closing a case (the head is told; it waits in the
     /// head's inbox).
-    pub async fn request_closure(&self, scope: &Scope, id: &str, note: &str, ip: &str) -> Result<(), StoreError> {
+    pub async fn request_closure(
+        &self,
+        scope: &Scope,
+        id: &str,
+        note: &str,
+        ip: &str,
+    ) -> Result<(), StoreError> {
         let row = self.case_for_change(scope, id, true).await?;
         let facts_ok = row.assessed_at.is_some() && row.replied_at.is_some();
         if !facts_ok {
@@ -560,8 +696,11 @@ impl Store {
         }
         let now = self.now_ms();
         let county = row.county_code.clone();
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
-        let due = self.due(&county, WorkKind::ClosureApproval, None, now).await?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let due = self
+            .due(&county, WorkKind::ClosureApproval, None, now)
+            .await?;
         let mut tx = self.begin().await?;
         close_work(&mut tx, &county, id, &[WorkKind::ClosureApproval], now).await?;
         let office = unit_for(&mut tx, county_code, UnitKind::Office, now).await?;
@@ -589,12 +728,39 @@ impl Store {
         .await)?;
         let mut s = Script::default();
         for (head,) in heads {
-            notify(&mut s, &county, None, Some(&head), "有 1 个个案申请结案，待您审批", &format!("/cases/{id}"), now, None);
+            notify(
+                &mut s,
+                &county,
+                None,
+                Some(&head),
+                "有 1 个个案申请结案，待您审批",
+                &format!("/cases/{id}"),
+                now,
+                None,
+            );
         }
         s.run(tx.conn()).await?;
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, id, scope, &unit, "申请结案", note.trim(), now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "case.request_closure", id).in_county(&county).from_ip(ip)).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            id,
+            scope,
+            &unit,
+            "申请结案",
+            note.trim(),
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "case.request_closure", id)
+                .in_county(&county)
+                .from_ip(ip),
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -615,7 +781,9 @@ impl Store {
                 message: "个案已结束，不能再修改".into(),
             });
         }
-        let plain = self.keys()?.open(&format!("cases.details:{id}"), &row.details)?;
+        let plain = self
+            .keys()?
+            .open(&format!("cases.details:{id}"), &row.details)?;
         let mut d: CaseDetails = serde_json::from_str(&plain).unwrap_or_default();
         let mut what = Vec::new();
         for (field, label, value, slot) in [
@@ -642,7 +810,10 @@ impl Store {
         }
         let now = self.now_ms();
         let county = row.county_code.clone();
-        let sealed = self.keys()?.seal(&format!("cases.details:{id}"), &serde_json::to_string(&d).expect("details serialise"));
+        let sealed = self.keys()?.seal(
+            &format!("cases.details:{id}"),
+            &serde_json::to_string(&d).expect("details serialise"),
+        );
         let mut tx = self.begin().await?;
         exec(
             &mut tx,
@@ -661,8 +832,27 @@ impl Store {
         )
         .await?;
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, id, scope, &unit, &format!("记录{}", what.join("、")), "", now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "case.record", id).in_county(&county).from_ip(ip).detail(what.join(","))).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            id,
+            scope,
+            &unit,
+            &format!("记录{}", what.join("、")),
+            "",
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "case.record", id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(what.join(",")),
+        )
+        .await?;
         tx.commit().await?;
         let row = self.case_row(&county, id).await?;
         self.case_view(scope, row).await
@@ -681,16 +871,24 @@ impl Store {
         let row = self.case_for_change(scope, id, true).await?;
         let today = self.clock.today();
         if taken_on > today {
-            return Err(StoreError::invalid("taken_on", Invalid::new("date_future", "措施日期不能晚于今天")));
+            return Err(StoreError::invalid(
+                "taken_on",
+                Invalid::new("date_future", "措施日期不能晚于今天"),
+            ));
         }
         let detail = detail.trim();
         if detail.chars().count() > 2000 {
-            return Err(StoreError::invalid("detail", Invalid::new("too_long", "措施说明最多 2000 字")));
+            return Err(StoreError::invalid(
+                "detail",
+                Invalid::new("too_long", "措施说明最多 2000 字"),
+            ));
         }
         let now = self.now_ms();
         let county = row.county_code.clone();
         let mid = new_id();
-        let sealed = self.keys()?.seal(&format!("case_measures.detail:{mid}"), detail);
+        let sealed = self
+            .keys()?
+            .seal(&format!("case_measures.detail:{mid}"), detail);
         let mut tx = self.begin().await?;
         exec(
             &mut tx,
@@ -710,8 +908,27 @@ impl Store {
         )
         .await?;
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, id, scope, &unit, &format!("措施：{}", kind.label()), detail, now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "case.measure", id).in_county(&county).from_ip(ip).detail(kind.code())).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            id,
+            scope,
+            &unit,
+            &format!("措施：{}", kind.label()),
+            detail,
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "case.measure", id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(kind.code()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(StoredMeasure {
             id: mid,
@@ -753,7 +970,13 @@ impl Store {
     }
 
     /// Adds a task of the case plan for a unit, due by its date (or the rule's).
-    pub async fn add_case_task(&self, scope: &Scope, id: &str, task: CaseTaskInput, ip: &str) -> Result<WorkItem, StoreError> {
+    pub async fn add_case_task(
+        &self,
+        scope: &Scope,
+        id: &str,
+        task: CaseTaskInput,
+        ip: &str,
+    ) -> Result<WorkItem, StoreError> {
         let row = self.case_for_change(scope, id, true).await?;
         let title = task.title.trim();
         if title.is_empty() || title.chars().count() > 100 {
@@ -763,17 +986,25 @@ impl Store {
             ));
         }
         let county = row.county_code.clone();
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let now = self.now_ms();
         let due = match task.due_on {
             Some(d) => {
                 if d < self.clock.today() {
-                    return Err(StoreError::invalid("due_on", Invalid::new("date_past", "任务期限不能早于今天")));
+                    return Err(StoreError::invalid(
+                        "due_on",
+                        Invalid::new("date_past", "任务期限不能早于今天"),
+                    ));
                 }
                 let cal = self.calendar().await?;
                 weibao_domain::work::Deadline {
                     at_ms: weibao_domain::work::calendar::end_of_day_ms(d),
-                    guessed_years: if cal.has_year(chrono::Datelike::year(&d)) { vec![] } else { vec![chrono::Datelike::year(&d)] },
+                    guessed_years: if cal.has_year(chrono::Datelike::year(&d)) {
+                        vec![]
+                    } else {
+                        vec![chrono::Datelike::year(&d)]
+                    },
                 }
             }
             None => self.due(&county, WorkKind::CaseTask, None, now).await?,
@@ -784,10 +1015,22 @@ impl Store {
                 .unit_by_id(u)
                 .await?
                 .filter(|x| x.county_code == county && x.active)
-                .ok_or_else(|| StoreError::invalid("unit_id", Invalid::new("unit_unknown", "任务单位须为本县（区）登记的单位")))?,
-            ReferralTarget::Kind(k) if k.one_per_county() => unit_for(&mut tx, county_code, *k, now).await?,
+                .ok_or_else(|| {
+                    StoreError::invalid(
+                        "unit_id",
+                        Invalid::new("unit_unknown", "任务单位须为本县（区）登记的单位"),
+                    )
+                })?,
+            ReferralTarget::Kind(k) if k.one_per_county() => {
+                unit_for(&mut tx, county_code, *k, now).await?
+            }
             ReferralTarget::Township(t) => unit_for(&mut tx, *t, UnitKind::Township, now).await?,
-            ReferralTarget::Kind(_) => return Err(StoreError::invalid("unit_id", Invalid::new("unit_kind_named", "请按单位选择"))),
+            ReferralTarget::Kind(_) => {
+                return Err(StoreError::invalid(
+                    "unit_id",
+                    Invalid::new("unit_kind_named", "请按单位选择"),
+                ))
+            }
         };
         let work = add_work(
             &mut tx,
@@ -809,11 +1052,39 @@ impl Store {
             grant(&mut tx, &county, child, &unit.id, id).await?;
         }
         let mut s = Script::default();
-        notify(&mut s, &county, Some(&unit.id), None, "您单位有 1 项新的个案任务", &format!("/cases/{id}"), now, None);
+        notify(
+            &mut s,
+            &county,
+            Some(&unit.id),
+            None,
+            "您单位有 1 项新的个案任务",
+            &format!("/cases/{id}"),
+            now,
+            None,
+        );
         s.run(tx.conn()).await?;
         let actor = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, id, scope, &actor, "布置任务", &format!("{}：{title}", unit.name), now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "case.task", id).in_county(&county).from_ip(ip).detail(&work)).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            id,
+            scope,
+            &actor,
+            "布置任务",
+            &format!("{}：{title}", unit.name),
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "case.task", id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(&work),
+        )
+        .await?;
         tx.commit().await?;
         self.work_item(&Scope::system(), &work).await
     }
@@ -834,7 +1105,13 @@ impl Store {
     }
 
     /// The unit that owns a task (or the office) marks it done, saying what was done.
-    pub async fn complete_task(&self, scope: &Scope, work_id: &str, note: &str, ip: &str) -> Result<WorkItem, StoreError> {
+    pub async fn complete_task(
+        &self,
+        scope: &Scope,
+        work_id: &str,
+        note: &str,
+        ip: &str,
+    ) -> Result<WorkItem, StoreError> {
         let item = self.work_item(scope, work_id).await?;
         if item.kind != WorkKind::CaseTask.as_str() && item.kind != WorkKind::Supervision.as_str() {
             return Err(StoreError::Conflict {
@@ -844,11 +1121,18 @@ impl Store {
             });
         }
         if item.state != "open" {
-            return Err(StoreError::Conflict { field: "id", code: "work_closed", message: "该任务已完成".into() });
+            return Err(StoreError::Conflict {
+                field: "id",
+                code: "work_closed",
+                message: "该任务已完成".into(),
+            });
         }
         let note = note.trim();
         if note.is_empty() || note.chars().count() > 2000 {
-            return Err(StoreError::invalid("note", Invalid::new("note_required", "请写明完成情况（2000 字以内）")));
+            return Err(StoreError::invalid(
+                "note",
+                Invalid::new("note_required", "请写明完成情况（2000 字以内）"),
+            ));
         }
         let now = self.now_ms();
         let county = item.county_code.clone();
@@ -860,47 +1144,100 @@ impl Store {
         )
         .await?;
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, &item.subject_id, scope, &unit, &format!("完成任务：{}", item.title), note, now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "work.complete", work_id).in_county(&county).from_ip(ip)).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            &item.subject_id,
+            scope,
+            &unit,
+            &format!("完成任务：{}", item.title),
+            note,
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "work.complete", work_id)
+                .in_county(&county)
+                .from_ip(ip),
+        )
+        .await?;
         tx.commit().await?;
         self.work_item(&Scope::system(), work_id).await
     }
 
     /// Records a case conference; each decision becomes a task for its unit.
-    pub async fn hold_conference(&self, scope: &Scope, id: &str, input: ConferenceInput, ip: &str) -> Result<StoredConference, StoreError> {
+    pub async fn hold_conference(
+        &self,
+        scope: &Scope,
+        id: &str,
+        input: ConferenceInput,
+        ip: &str,
+    ) -> Result<StoredConference, StoreError> {
         let row = self.case_for_change(scope, id, true).await?;
         let today = self.clock.today();
         let held_on = input.held_on.unwrap_or(today);
         if held_on > today {
-            return Err(StoreError::invalid("held_on", Invalid::new("date_future", "会商日期不能晚于今天")));
+            return Err(StoreError::invalid(
+                "held_on",
+                Invalid::new("date_future", "会商日期不能晚于今天"),
+            ));
         }
         if input.minutes.trim().is_empty() || input.minutes.chars().count() > 10_000 {
-            return Err(StoreError::invalid("minutes", Invalid::new("minutes_required", "请填写会商纪要（10000 字以内）")));
+            return Err(StoreError::invalid(
+                "minutes",
+                Invalid::new("minutes_required", "请填写会商纪要（10000 字以内）"),
+            ));
         }
         if input.units.is_empty() && input.people.is_empty() {
-            return Err(StoreError::invalid("units", Invalid::new("attendees_required", "请填写参加会商的单位或人员")));
+            return Err(StoreError::invalid(
+                "units",
+                Invalid::new("attendees_required", "请填写参加会商的单位或人员"),
+            ));
         }
         if input.decisions.len() > 30 {
-            return Err(StoreError::invalid("decisions", Invalid::new("too_many", "一次会商最多 30 项决定")));
+            return Err(StoreError::invalid(
+                "decisions",
+                Invalid::new("too_many", "一次会商最多 30 项决定"),
+            ));
         }
         for d in &input.decisions {
             if d.text.trim().is_empty() || d.text.chars().count() > 100 {
-                return Err(StoreError::invalid("decisions", Invalid::new("decision_text", "每项决定请写明要做什么（100 字以内，不要写儿童姓名）")));
+                return Err(StoreError::invalid(
+                    "decisions",
+                    Invalid::new(
+                        "decision_text",
+                        "每项决定请写明要做什么（100 字以内，不要写儿童姓名）",
+                    ),
+                ));
             }
             if d.unit_id.trim().is_empty() {
-                return Err(StoreError::invalid("decisions", Invalid::new("decision_unit", "每项决定请选择负责单位")));
+                return Err(StoreError::invalid(
+                    "decisions",
+                    Invalid::new("decision_unit", "每项决定请选择负责单位"),
+                ));
             }
         }
         let county = row.county_code.clone();
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let now = self.now_ms();
         let cid = new_id();
         let mut tx = self.begin().await?;
         let convening = match &scope.unit_id {
             Some(u) => u.clone(),
-            None => unit_for(&mut tx, county_code, UnitKind::Office, now).await?.id,
+            None => {
+                unit_for(&mut tx, county_code, UnitKind::Office, now)
+                    .await?
+                    .id
+            }
         };
-        let sealed = self.keys()?.seal(&format!("case_conferences.record:{cid}"), &serde_json::to_string(&input).expect("record serialises"));
+        let sealed = self.keys()?.seal(
+            &format!("case_conferences.record:{cid}"),
+            &serde_json::to_string(&input).expect("record serialises"),
+        );
         let mut s = Script::default();
         s.push(
             "INSERT INTO case_conferences (county_code, id, case_id, held_on, convening_unit_id, record, recorded_by, recorded_at)
@@ -925,15 +1262,47 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, id, scope, &unit, "个案会商", &format!("{held_on}，决定 {} 项", input.decisions.len()), now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "case.conference", id).in_county(&county).from_ip(ip).detail(&cid)).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            id,
+            scope,
+            &unit,
+            "个案会商",
+            &format!("{held_on}，决定 {} 项", input.decisions.len()),
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "case.conference", id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(&cid),
+        )
+        .await?;
         tx.commit().await?;
-        let name = self.unit_by_id(&convening).await?.map(|u| u.name).unwrap_or_default();
-        Ok(StoredConference { id: cid, held_on, convening_unit: name, record: input, recorded_by: scope.username.clone() })
+        let name = self
+            .unit_by_id(&convening)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_default();
+        Ok(StoredConference {
+            id: cid,
+            held_on,
+            convening_unit: name,
+            record: input,
+            recorded_by: scope.username.clone(),
+        })
     }
 
     /// The conferences of a case.
-    pub async fn case_conferences(&self, case: &StoredCase) -> Result<Vec<StoredConference>, StoreError> {
+    pub async fn case_conferences(
+        &self,
+        case: &StoredCase,
+    ) -> Result<Vec<StoredConference>, StoreError> {
         if case.withheld {
             return Ok(vec![]);
         }
@@ -953,7 +1322,11 @@ impl Store {
         for (id, held_on, unit, record, recorded_by) in rows {
             let plain = keys.open(&format!("case_conferences.record:{id}"), &record)?;
             out.push(StoredConference {
-                convening_unit: self.unit_by_id(&unit).await?.map(|u| u.name).unwrap_or_default(),
+                convening_unit: self
+                    .unit_by_id(&unit)
+                    .await?
+                    .map(|u| u.name)
+                    .unwrap_or_default(),
                 record: serde_json::from_str(&plain).unwrap_or_default(),
                 id,
                 held_on,
@@ -964,12 +1337,21 @@ impl Store {
     }
 
     /// The timeline of a case and its referrals.
-    pub async fn case_timeline(&self, scope: &Scope, case: &StoredCase) -> Result<Vec<TimelineEntry>, StoreError> {
+    pub async fn case_timeline(
+        &self,
+        scope: &Scope,
+        case: &StoredCase,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         if case.withheld {
             return Ok(vec![]);
         }
         let mut subjects = vec![case.id.clone()];
-        subjects.extend(self.referrals_of(scope, &case.county_code, &case.id).await?.into_iter().map(|r| r.id));
+        subjects.extend(
+            self.referrals_of(scope, &case.county_code, &case.id)
+                .await?
+                .into_iter()
+                .map(|r| r.id),
+        );
         self.timeline_of(&case.county_code, &subjects).await
     }
 }

@@ -13,7 +13,9 @@ use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
 use crate::work::units::unit_for;
-use crate::work::{add_work, exec, Event, NewWork, WorkOwner, EVENT_CHILD_MOVED, EVENT_VISIT_DANGER};
+use crate::work::{
+    add_work, exec, Event, NewWork, WorkOwner, EVENT_CHILD_MOVED, EVENT_VISIT_DANGER,
+};
 
 /// What a visit tells about a danger it found.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -43,7 +45,11 @@ impl Store {
             exec(
                 &mut tx,
                 "UPDATE events SET consumed_at = $3 WHERE county_code = $1 AND id = $2",
-                vec![e.county_code.clone().into(), e.id.clone().into(), self.now_ms().into()],
+                vec![
+                    e.county_code.clone().into(),
+                    e.id.clone().into(),
+                    self.now_ms().into(),
+                ],
             )
             .await?;
             tx.commit().await?;
@@ -59,7 +65,7 @@ impl Store {
                 return Ok(());
             }
         };
-        let exists: Option<(i64,)> = {
+        let exists: Option<(i32,)> = {
             let mut c = self.read().await?;
             on!(c.conn(), |c| sqlx::query_as(
                 "SELECT 1 FROM reports WHERE county_code = $1 AND visit_id = $2"
@@ -127,6 +133,7 @@ impl Store {
         struct Moved {
             from: String,
             to: String,
+            division: String,
         }
         let Ok(moved) = serde_json::from_str::<Moved>(&e.payload) else {
             return Ok(());
@@ -135,23 +142,27 @@ impl Store {
             return Ok(());
         }
         let child = e.subject_id.clone();
-        let (old, new) = (moved.from, moved.to);
+        let (old, new, division) = (moved.from, moved.to, moved.division);
         let now = self.now_ms();
         let reports: Vec<(String,)> = {
             let mut c = self.read().await?;
-            on!(c.conn(), |c| sqlx::query_as("SELECT id FROM reports WHERE county_code = $1 AND child_id = $2")
-                .bind(&old)
-                .bind(&child)
-                .fetch_all(&mut *c)
-                .await)?
+            on!(c.conn(), |c| sqlx::query_as(
+                "SELECT id FROM reports WHERE county_code = $1 AND child_id = $2"
+            )
+            .bind(&old)
+            .bind(&child)
+            .fetch_all(&mut *c)
+            .await)?
         };
         let cases: Vec<(String,)> = {
             let mut c = self.read().await?;
-            on!(c.conn(), |c| sqlx::query_as("SELECT id FROM cases WHERE county_code = $1 AND child_id = $2")
-                .bind(&old)
-                .bind(&child)
-                .fetch_all(&mut *c)
-                .await)?
+            on!(c.conn(), |c| sqlx::query_as(
+                "SELECT id FROM cases WHERE county_code = $1 AND child_id = $2"
+            )
+            .bind(&old)
+            .bind(&child)
+            .fetch_all(&mut *c)
+            .await)?
         };
         if reports.is_empty() && cases.is_empty() {
             return Ok(());
@@ -159,7 +170,11 @@ impl Store {
         let new_county = DivisionCode::parse(&new).map_err(|e| StoreError::Config(e.message))?;
         let mut tx = self.begin().await?;
         let office = unit_for(&mut tx, new_county, UnitKind::Office, now).await?;
-        let subjects: Vec<String> = reports.iter().chain(&cases).map(|(id,)| id.clone()).collect();
+        let subjects: Vec<String> = reports
+            .iter()
+            .chain(&cases)
+            .map(|(id,)| id.clone())
+            .collect();
         for subject in &subjects {
             // The referrals of the subject: open ones end here; all move.
             exec(
@@ -169,13 +184,15 @@ impl Store {
                 vec![old.clone().into(), subject.clone().into(), now.into()],
             )
             .await?;
-            let referral_ids: Vec<(String,)> = on!(tx.conn(), |c| sqlx::query_as(
+            let referral_ids: Vec<(String,)> = on!(tx.conn(), |c| {
+                sqlx::query_as(
                 "SELECT id FROM referrals WHERE county_code = $1 AND (report_id = $2 OR case_id = $2)"
             )
             .bind(&old)
             .bind(subject)
             .fetch_all(&mut *c)
-            .await)?;
+            .await
+            })?;
             for (rid,) in &referral_ids {
                 move_rows(&mut tx, "referral", rid, &old, &new).await?;
             }
@@ -183,13 +200,23 @@ impl Store {
         }
         for (id,) in &reports {
             move_table(&mut tx, "reports", "id", id, &old, &new).await?;
+            exec(
+                &mut tx,
+                "UPDATE reports SET division_code = $3 WHERE county_code = $1 AND id = $2",
+                vec![
+                    new.clone().into(),
+                    id.clone().into(),
+                    division.clone().into(),
+                ],
+            )
+            .await?;
         }
         for (id,) in &cases {
             move_table(&mut tx, "cases", "id", id, &old, &new).await?;
             exec(
                 &mut tx,
-                "UPDATE cases SET lead_unit_id = $3 WHERE county_code = $1 AND id = $2",
-                vec![new.clone().into(), id.clone().into(), office.id.clone().into()],
+                "UPDATE cases SET lead_unit_id = $3, division_code = $4 WHERE county_code = $1 AND id = $2",
+                vec![new.clone().into(), id.clone().into(), office.id.clone().into(), division.clone().into()],
             )
             .await?;
         }
@@ -206,7 +233,11 @@ impl Store {
                 &NewWork {
                     county: new.clone(),
                     kind: WorkKind::Triage,
-                    subject_kind: if reports.iter().any(|(r,)| r == subject) { "report" } else { "case" },
+                    subject_kind: if reports.iter().any(|(r,)| r == subject) {
+                        "report"
+                    } else {
+                        "case"
+                    },
                     subject_id: subject.clone(),
                     title: "迁入儿童的报告或个案，待研判".into(),
                     owner: WorkOwner::Unit(office.id.clone()),

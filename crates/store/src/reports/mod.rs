@@ -32,7 +32,10 @@ use crate::error::StoreError;
 use crate::on;
 use crate::script::Script;
 use crate::work::units::unit_for;
-use crate::work::{add_work, close_work, exec, grant, locate_in, new_id, notify, record_step, NewWork, TimelineEntry, WorkOwner};
+use crate::work::{
+    add_work, close_work, exec, grant, locate_in, new_id, notify, record_step, NewWork,
+    TimelineEntry, WorkOwner,
+};
 
 /// The locator's kind of a report.
 pub const REPORT_KIND: &str = "report";
@@ -197,7 +200,13 @@ fn tracking_code() -> String {
         .iter()
         .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
         .collect();
-    format!("{}-{}-{}-{}", &raw[0..5], &raw[5..10], &raw[10..15], &raw[15..20])
+    format!(
+        "{}-{}-{}-{}",
+        &raw[0..5],
+        &raw[5..10],
+        &raw[10..15],
+        &raw[15..20]
+    )
 }
 
 /// A tracking code as typed (spaces, dashes, lower case) to its hash.
@@ -211,7 +220,11 @@ pub fn tracking_hash(code: &str) -> String {
 }
 
 impl ReportRow {
-    fn into_report(self, store: &Store, reading: Option<Reading>) -> Result<StoredReport, StoreError> {
+    fn into_report(
+        self,
+        store: &Store,
+        reading: Option<Reading>,
+    ) -> Result<StoredReport, StoreError> {
         let details = match reading {
             Some(r) => {
                 let plain = store
@@ -280,7 +293,10 @@ impl Store {
                 .map_err(|_| {
                     StoreError::invalid(
                         "child_id",
-                        Invalid::new("child_unknown", "child_id 不是台账中的儿童：不清楚时请不填，在“儿童情况”中写明已知信息"),
+                        Invalid::new(
+                            "child_unknown",
+                            "child_id 不是台账中的儿童：不清楚时请不填，在“儿童情况”中写明已知信息",
+                        ),
                     )
                 })?;
             new.division = child.record.division();
@@ -288,29 +304,42 @@ impl Store {
         if new.division.level() < Level::County {
             return Err(StoreError::invalid(
                 "division",
-                Invalid::new("division_level", "请选择事发地所在的县（区）、乡镇或村（居）"),
+                Invalid::new(
+                    "division_level",
+                    "请选择事发地所在的县（区）、乡镇或村（居）",
+                ),
             ));
         }
         if !scope.is_system() && scope.role != Role::Reporter && !scope.reaches(new.division) {
             return Err(StoreError::NotFound);
         }
         if scope.role == Role::Reporter
-            && scope.home().is_some_and(|h| h.county_code() != new.division.county_code())
+            && scope
+                .home()
+                .is_some_and(|h| h.county_code() != new.division.county_code())
         {
             return Err(StoreError::invalid(
                 "division",
-                Invalid::new("division_outside", "只能报告本县（区）发生的情况：请联系当地公安机关或拨打 110"),
+                Invalid::new(
+                    "division_outside",
+                    "只能报告本县（区）发生的情况：请联系当地公安机关或拨打 110",
+                ),
             ));
         }
         if !self.division_exists(new.division).await? {
             return Err(StoreError::invalid(
                 "division",
-                Invalid::new("division_unknown", format!("区划 {} 不在区划库中", new.division.full())),
+                Invalid::new(
+                    "division_unknown",
+                    format!("区划 {} 不在区划库中", new.division.full()),
+                ),
             ));
         }
         let public = new.report.channel == Channel::Public;
         let tracking = public.then(tracking_code);
-        let filed = self.write_report(scope, &new, tracking.as_deref(), ip).await?;
+        let filed = self
+            .write_report(scope, &new, tracking.as_deref(), ip)
+            .await?;
         Ok(FiledReport {
             tracking_code: tracking,
             ..filed
@@ -339,16 +368,21 @@ impl Store {
             &format!("reports.details:{id}"),
             &serde_json::to_string(&details).expect("details serialise"),
         );
-        let situations = serde_json::to_string(
-            &r.situations.iter().map(|s| s.code()).collect::<Vec<_>>(),
-        )
-        .expect("codes serialise");
-        let triage_due = self.due(&county, WorkKind::Triage, Some(r.channel.code()), now).await?;
-        let ack_due = self.due(&county, WorkKind::UrgentAck, Some(r.channel.code()), now).await?;
-        let police_due = self
-            .due(&county, WorkKind::ReferralResponse, Some(r.channel.code()), now)
+        let situations =
+            serde_json::to_string(&r.situations.iter().map(|s| s.code()).collect::<Vec<_>>())
+                .expect("codes serialise");
+        let triage_due = self
+            .due(&county, WorkKind::Triage, Some(r.channel.code()), now)
             .await?;
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let ack_due = self
+            .due(&county, WorkKind::UrgentAck, Some(r.channel.code()), now)
+            .await?;
+        // The police have an urgent report as long as the office has to acknowledge it.
+        let police_due = self
+            .due(&county, WorkKind::UrgentAck, Some(r.channel.code()), now)
+            .await?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let mut tx = self.begin().await?;
         let office = unit_for(&mut tx, county_code, UnitKind::Office, now).await?;
         let mut s = Script::default();
@@ -382,7 +416,11 @@ impl Store {
         if let Some(code) = tracking {
             s.push(
                 "INSERT INTO report_tracking (hash, county_code, report_id) VALUES ($1, $2, $3)",
-                vec![tracking_hash(code).into(), county.clone().into(), id.clone().into()],
+                vec![
+                    tracking_hash(code).into(),
+                    county.clone().into(),
+                    id.clone().into(),
+                ],
             );
         }
         notify(
@@ -425,13 +463,28 @@ impl Store {
             scope,
             &actor_unit,
             "登记报告",
-            &format!("来源：{}；紧急程度：{}", r.channel.label(), r.urgency.label()),
+            &format!(
+                "来源：{}；紧急程度：{}",
+                r.channel.label(),
+                r.urgency.label()
+            ),
             now,
         )
         .await?;
         if r.urgency == Urgency::Urgent {
-            self.urgent_path(&mut tx, scope, &county, &id, new.child_id.as_deref(), r.sealed(), &office.id, ack_due, police_due, now)
-                .await?;
+            self.urgent_path(
+                &mut tx,
+                scope,
+                &county,
+                &id,
+                new.child_id.as_deref(),
+                r.sealed(),
+                &office.id,
+                ack_due,
+                police_due,
+                now,
+            )
+            .await?;
         }
         append(
             &mut tx,
@@ -485,7 +538,8 @@ impl Store {
         .await?;
         let county_code = DivisionCode::parse(county).map_err(|e| StoreError::Config(e.message))?;
         let police = unit_for(tx, county_code, UnitKind::Police, now).await?;
-        let already: Option<(String,)> = on!(tx.conn(), |c| sqlx::query_as(
+        let already: Option<(String,)> = on!(tx.conn(), |c| {
+            sqlx::query_as(
             "SELECT id FROM referrals WHERE county_code = $1 AND report_id = $2 AND to_unit_id = $3
                AND state IN ('pending', 'accepted') LIMIT 1"
         )
@@ -493,7 +547,8 @@ impl Store {
         .bind(report_id)
         .bind(&police.id)
         .fetch_optional(&mut *c)
-        .await)?;
+        .await
+        })?;
         if already.is_none() {
             referrals::insert_referral(
                 self,
@@ -553,7 +608,9 @@ impl Store {
         }
         let division = DivisionCode::parse(&row.division_code).map_err(|_| StoreError::NotFound)?;
         let reading = match scope.role {
-            Role::Reporter => (row.filed_by.as_deref() == Some(&scope.user_id)).then_some(Reading::Full),
+            Role::Reporter => {
+                (row.filed_by.as_deref() == Some(&scope.user_id)).then_some(Reading::Full)
+            }
             Role::Office if scope.reaches(division) => Some(Reading::Full),
             Role::Unit => self
                 .unit_has_referral(scope, &row.county_code, &row.id)
@@ -583,7 +640,7 @@ impl Store {
                 .await?;
         let mut c = self.read().await?;
         for unit in units {
-            let row: Option<(i64,)> = on!(c.conn(), |c| sqlx::query_as(
+            let row: Option<(i32,)> = on!(c.conn(), |c| sqlx::query_as(
                 "SELECT 1 FROM referrals WHERE county_code = $1 AND to_unit_id = $2
                    AND (report_id = $3 OR case_id = $3)
                    AND (state IN ('pending', 'accepted') OR closed_at > $4) LIMIT 1"
@@ -606,7 +663,8 @@ impl Store {
             .locate_record(id, REPORT_KIND)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE county_code = $1 AND id = $2");
+        let sql =
+            format!("SELECT {REPORT_COLUMNS} FROM reports WHERE county_code = $1 AND id = $2");
         let mut c = self.read().await?;
         let row: Option<ReportRow> = on!(c.conn(), |c| sqlx::query_as(&sql)
             .bind(&county)
@@ -617,14 +675,23 @@ impl Store {
     }
 
     /// A report as the caller may see it (404 when they may not), the read audited.
-    pub async fn report(&self, scope: &Scope, id: &str, ip: &str) -> Result<StoredReport, StoreError> {
+    pub async fn report(
+        &self,
+        scope: &Scope,
+        id: &str,
+        ip: &str,
+    ) -> Result<StoredReport, StoreError> {
         scope.check_role(Action::ViewReports)?;
         let row = self.report_row(id).await?;
         let reading = self
             .report_reading(scope, &row)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let reading = if row.sealed && !self.may_read_sealed(scope, &row.county_code, &row.id, row.filed_by.as_deref()).await? {
+        let reading = if row.sealed
+            && !self
+                .may_read_sealed(scope, &row.county_code, &row.id, row.filed_by.as_deref())
+                .await?
+        {
             None
         } else {
             Some(reading)
@@ -632,16 +699,28 @@ impl Store {
         let county = row.county_code.clone();
         let report = row.into_report(self, reading)?;
         self.audit(
-            AuditEvent::by(scope, if report.withheld { "report.read_withheld" } else { "report.read" }, id)
-                .in_county(&county)
-                .from_ip(ip),
+            AuditEvent::by(
+                scope,
+                if report.withheld {
+                    "report.read_withheld"
+                } else {
+                    "report.read"
+                },
+                id,
+            )
+            .in_county(&county)
+            .from_ip(ip),
         )
         .await?;
         Ok(report)
     }
 
     /// The timeline of a report and its referrals, for a reader who may read the report.
-    pub async fn report_timeline(&self, scope: &Scope, report: &StoredReport) -> Result<Vec<TimelineEntry>, StoreError> {
+    pub async fn report_timeline(
+        &self,
+        scope: &Scope,
+        report: &StoredReport,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         if report.withheld {
             return Ok(vec![]);
         }
@@ -726,7 +805,9 @@ impl Store {
             sql.push_str(" AND ");
             push("channel = ?", c.code().into(), &mut sql);
         }
-        sql.push_str(&format!(" ORDER BY created_at DESC LIMIT {per_page} OFFSET {offset}"));
+        sql.push_str(&format!(
+            " ORDER BY created_at DESC LIMIT {per_page} OFFSET {offset}"
+        ));
         let rows: Vec<ReportRow> = {
             let mut c = self.read().await?;
             on!(c.conn(), |c| {
@@ -757,9 +838,15 @@ impl Store {
     }
 
     /// The reports about a ledger child the caller may see (for the child's page).
-    pub async fn child_reports(&self, scope: &Scope, child_id: &str) -> Result<Vec<StoredReport>, StoreError> {
+    pub async fn child_reports(
+        &self,
+        scope: &Scope,
+        child_id: &str,
+    ) -> Result<Vec<StoredReport>, StoreError> {
         scope.check_role(Action::ViewReports)?;
-        let child = self.child_by_id(scope, child_id, Action::ViewChildren).await?;
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
         let sql = format!(
             "SELECT {REPORT_COLUMNS} FROM reports WHERE county_code = $1 AND child_id = $2 ORDER BY created_at DESC"
         );
@@ -774,7 +861,11 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             if let Some(reading) = self.report_reading(scope, &row).await? {
-                let reading = if row.sealed && !self.may_read_sealed(scope, &row.county_code, &row.id, row.filed_by.as_deref()).await? {
+                let reading = if row.sealed
+                    && !self
+                        .may_read_sealed(scope, &row.county_code, &row.id, row.filed_by.as_deref())
+                        .await?
+                {
                     None
                 } else {
                     Some(reading)
@@ -787,7 +878,11 @@ impl Store {
 
     /// Open reports about the same child (or with the same child 身份证号 given): offered
     /// to the handler to merge or keep apart, except those already kept apart.
-    pub async fn possible_duplicates(&self, scope: &Scope, report: &StoredReport) -> Result<Vec<StoredReport>, StoreError> {
+    pub async fn possible_duplicates(
+        &self,
+        scope: &Scope,
+        report: &StoredReport,
+    ) -> Result<Vec<StoredReport>, StoreError> {
         if report.withheld || scope.role != Role::Office && !scope.is_system() {
             return Ok(vec![]);
         }
@@ -807,10 +902,15 @@ impl Store {
                 .fetch_all(&mut *c)
                 .await)?
         };
-        let kept = self.timeline_of(&report.county_code, std::slice::from_ref(&report.id)).await?;
+        let kept = self
+            .timeline_of(&report.county_code, std::slice::from_ref(&report.id))
+            .await?;
         let mut out = Vec::new();
         for row in rows {
-            if kept.iter().any(|e| e.action == "分开处理" && e.detail.contains(&row.number)) {
+            if kept
+                .iter()
+                .any(|e| e.action == "分开处理" && e.detail.contains(&row.number))
+            {
                 continue;
             }
             out.push(row.into_report(self, Some(Reading::Full))?);
@@ -849,9 +949,14 @@ impl Store {
         let now = self.now_ms();
         let county = row.county_code.clone();
         let was = Urgency::parse(&row.urgency).unwrap_or(Urgency::Normal);
-        let ack_due = self.due(&county, WorkKind::UrgentAck, Some(&row.channel), now).await?;
-        let police_due = self.due(&county, WorkKind::ReferralResponse, Some(&row.channel), now).await?;
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let ack_due = self
+            .due(&county, WorkKind::UrgentAck, Some(&row.channel), now)
+            .await?;
+        let police_due = self
+            .due(&county, WorkKind::UrgentAck, Some(&row.channel), now)
+            .await?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let mut tx = self.begin().await?;
         exec(
             &mut tx,
@@ -869,17 +974,52 @@ impl Store {
         close_work(&mut tx, &county, id, &[WorkKind::Triage], now).await?;
         if urgency == Urgency::Urgent && was != Urgency::Urgent {
             let office = unit_for(&mut tx, county_code, UnitKind::Office, now).await?;
-            self.urgent_path(&mut tx, scope, &county, id, row.child_id.as_deref(), row.sealed, &office.id, ack_due, police_due, now)
-                .await?;
+            self.urgent_path(
+                &mut tx,
+                scope,
+                &county,
+                id,
+                row.child_id.as_deref(),
+                row.sealed,
+                &office.id,
+                ack_due,
+                police_due,
+                now,
+            )
+            .await?;
         }
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &county, id, scope, &unit, "研判", &format!("紧急程度：{}。{}", urgency.label(), note.trim()), now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "report.triage", id).in_county(&county).from_ip(ip).detail(urgency.code())).await?;
+        record_step(
+            self,
+            &mut tx,
+            &county,
+            id,
+            scope,
+            &unit,
+            "研判",
+            &format!("紧急程度：{}。{}", urgency.label(), note.trim()),
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "report.triage", id)
+                .in_county(&county)
+                .from_ip(ip)
+                .detail(urgency.code()),
+        )
+        .await?;
         tx.commit().await
     }
 
     /// The office acknowledges an urgent report: it leaves the top of the office screens.
-    pub async fn acknowledge_report(&self, scope: &Scope, id: &str, ip: &str) -> Result<(), StoreError> {
+    pub async fn acknowledge_report(
+        &self,
+        scope: &Scope,
+        id: &str,
+        ip: &str,
+    ) -> Result<(), StoreError> {
         let row = self.report_for_office(scope, id).await?;
         if row.acknowledged_at.is_some() {
             return Ok(());
@@ -890,13 +1030,36 @@ impl Store {
             &mut tx,
             "UPDATE reports SET acknowledged_at = $3, acknowledged_by = $4, updated_at = $3
              WHERE county_code = $1 AND id = $2",
-            vec![row.county_code.clone().into(), id.into(), now.into(), scope.username.clone().into()],
+            vec![
+                row.county_code.clone().into(),
+                id.into(),
+                now.into(),
+                scope.username.clone().into(),
+            ],
         )
         .await?;
         close_work(&mut tx, &row.county_code, id, &[WorkKind::UrgentAck], now).await?;
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &row.county_code, id, scope, &unit, "确认紧急报告", "", now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "report.acknowledge", id).in_county(&row.county_code).from_ip(ip)).await?;
+        record_step(
+            self,
+            &mut tx,
+            &row.county_code,
+            id,
+            scope,
+            &unit,
+            "确认紧急报告",
+            "",
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "report.acknowledge", id)
+                .in_county(&row.county_code)
+                .from_ip(ip),
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -910,12 +1073,14 @@ impl Store {
         let mut n = 0;
         let mut c = self.read().await?;
         for unit in units {
-            let (count,): (i64,) = on!(c.conn(), |c| sqlx::query_as(
+            let (count,): (i64,) = on!(c.conn(), |c| {
+                sqlx::query_as(
                 "SELECT COUNT(*) FROM work_items WHERE owner_unit_id = $1 AND state = 'open' AND kind = 'urgent_ack'"
             )
             .bind(&unit)
             .fetch_one(&mut *c)
-            .await)?;
+            .await
+            })?;
             n += count;
         }
         Ok(n)
@@ -923,13 +1088,24 @@ impl Store {
 
     /// Links a report to a ledger child (a child first known only by what was said, now
     /// found): units with open referrals on the report may read the child.
-    pub async fn link_report_child(&self, scope: &Scope, id: &str, child_id: &str, ip: &str) -> Result<(), StoreError> {
+    pub async fn link_report_child(
+        &self,
+        scope: &Scope,
+        id: &str,
+        child_id: &str,
+        ip: &str,
+    ) -> Result<(), StoreError> {
         let row = self.report_for_office(scope, id).await?;
-        let child = self.child_by_id(scope, child_id, Action::ViewChildren).await?;
+        let child = self
+            .child_by_id(scope, child_id, Action::ViewChildren)
+            .await?;
         if child.county_code != row.county_code {
             return Err(StoreError::invalid(
                 "child_id",
-                Invalid::new("child_elsewhere", "该儿童不在本报告所属的县（区）：请先办理迁移，或核对儿童"),
+                Invalid::new(
+                    "child_elsewhere",
+                    "该儿童不在本报告所属的县（区）：请先办理迁移，或核对儿童",
+                ),
             ));
         }
         let now = self.now_ms();
@@ -937,7 +1113,12 @@ impl Store {
         exec(
             &mut tx,
             "UPDATE reports SET child_id = $3, updated_at = $4 WHERE county_code = $1 AND id = $2",
-            vec![row.county_code.clone().into(), id.into(), child_id.into(), now.into()],
+            vec![
+                row.county_code.clone().into(),
+                id.into(),
+                child_id.into(),
+                now.into(),
+            ],
         )
         .await?;
         let open: Vec<(String, String)> = on!(tx.conn(), |c| sqlx::query_as(
@@ -952,8 +1133,27 @@ impl Store {
             grant(&mut tx, &row.county_code, child_id, &unit, &referral).await?;
         }
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &row.county_code, id, scope, &unit, "关联台账儿童", "", now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "report.link_child", id).in_county(&row.county_code).from_ip(ip).detail(child_id)).await?;
+        record_step(
+            self,
+            &mut tx,
+            &row.county_code,
+            id,
+            scope,
+            &unit,
+            "关联台账儿童",
+            "",
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "report.link_child", id)
+                .in_county(&row.county_code)
+                .from_ip(ip)
+                .detail(child_id),
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -1003,19 +1203,86 @@ impl Store {
             )
             .await?;
             close_work(&mut tx, &county, id, &WorkKind::ALL, now).await?;
-            record_step(self, &mut tx, &county, id, scope, &unit, "合并", &format!("并入 {}：{reason}", into.number), now).await?;
-            record_step(self, &mut tx, &county, other, scope, &unit, "合并", &format!("{} 并入本报告：{reason}", row.number), now).await?;
+            record_step(
+                self,
+                &mut tx,
+                &county,
+                id,
+                scope,
+                &unit,
+                "合并",
+                &format!("并入 {}：{reason}", into.number),
+                now,
+            )
+            .await?;
+            record_step(
+                self,
+                &mut tx,
+                &county,
+                other,
+                scope,
+                &unit,
+                "合并",
+                &format!("{} 并入本报告：{reason}", row.number),
+                now,
+            )
+            .await?;
         } else {
-            record_step(self, &mut tx, &county, id, scope, &unit, "分开处理", &format!("与 {} 分开处理：{reason}", into.number), now).await?;
-            record_step(self, &mut tx, &county, other, scope, &unit, "分开处理", &format!("与 {} 分开处理：{reason}", row.number), now).await?;
+            record_step(
+                self,
+                &mut tx,
+                &county,
+                id,
+                scope,
+                &unit,
+                "分开处理",
+                &format!("与 {} 分开处理：{reason}", into.number),
+                now,
+            )
+            .await?;
+            record_step(
+                self,
+                &mut tx,
+                &county,
+                other,
+                scope,
+                &unit,
+                "分开处理",
+                &format!("与 {} 分开处理：{reason}", row.number),
+                now,
+            )
+            .await?;
         }
-        append(&mut tx, now, &AuditEvent::by(scope, if merge { "report.merge" } else { "report.keep_apart" }, id).in_county(&county).from_ip(ip).detail(other)).await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(
+                scope,
+                if merge {
+                    "report.merge"
+                } else {
+                    "report.keep_apart"
+                },
+                id,
+            )
+            .in_county(&county)
+            .from_ip(ip)
+            .detail(other),
+        )
+        .await?;
         tx.commit().await
     }
 
     /// The office's reply to the reporter (the public sees it by tracking code); with
     /// `close`, the report is done.
-    pub async fn reply_report(&self, scope: &Scope, id: &str, reply: &str, close: bool, ip: &str) -> Result<(), StoreError> {
+    pub async fn reply_report(
+        &self,
+        scope: &Scope,
+        id: &str,
+        reply: &str,
+        close: bool,
+        ip: &str,
+    ) -> Result<(), StoreError> {
         let row = self.report_for_office(scope, id).await?;
         let reply = reply.trim();
         if reply.is_empty() || reply.chars().count() > 2000 {
@@ -1042,22 +1309,62 @@ impl Store {
                 id.into(),
                 reply.into(),
                 now.into(),
-                if close { ReportState::Closed } else { ReportState::Replied }.code().into(),
+                if close {
+                    ReportState::Closed
+                } else {
+                    ReportState::Replied
+                }
+                .code()
+                .into(),
             ],
         )
         .await?;
         if close {
-            close_work(&mut tx, &row.county_code, id, &[WorkKind::Triage, WorkKind::UrgentAck], now).await?;
+            close_work(
+                &mut tx,
+                &row.county_code,
+                id,
+                &[WorkKind::Triage, WorkKind::UrgentAck],
+                now,
+            )
+            .await?;
         }
         let unit = self.actor_unit_name(scope).await;
-        record_step(self, &mut tx, &row.county_code, id, scope, &unit, if close { "办结并答复" } else { "答复报告人" }, reply, now).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "report.reply", id).in_county(&row.county_code).from_ip(ip).detail(if close { "close" } else { "reply" })).await?;
+        record_step(
+            self,
+            &mut tx,
+            &row.county_code,
+            id,
+            scope,
+            &unit,
+            if close {
+                "办结并答复"
+            } else {
+                "答复报告人"
+            },
+            reply,
+            now,
+        )
+        .await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "report.reply", id)
+                .in_county(&row.county_code)
+                .from_ip(ip)
+                .detail(if close { "close" } else { "reply" }),
+        )
+        .await?;
         tx.commit().await
     }
 
     /// What the public sees by a tracking code: the state and the reply (None for an
     /// unknown code). Looking up is audited by the code's hash.
-    pub async fn track_report(&self, code: &str, ip: &str) -> Result<Option<PublicStatus>, StoreError> {
+    pub async fn track_report(
+        &self,
+        code: &str,
+        ip: &str,
+    ) -> Result<Option<PublicStatus>, StoreError> {
         let hash = tracking_hash(code);
         let found: Option<(String, String)> = {
             let mut c = self.read().await?;
@@ -1073,13 +1380,15 @@ impl Store {
         };
         let row: Option<(String, String, String, i64)> = {
             let mut c = self.read().await?;
-            on!(c.conn(), |c| sqlx::query_as(
+            on!(c.conn(), |c| {
+                sqlx::query_as(
                 "SELECT number, state, reply, updated_at FROM reports WHERE county_code = $1 AND id = $2"
             )
             .bind(&county)
             .bind(&id)
             .fetch_optional(&mut *c)
-            .await)?
+            .await
+            })?
         };
         self.audit(AuditEvent {
             county_code: county,

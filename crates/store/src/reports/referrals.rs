@@ -6,12 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 use weibao_domain::access::{Action, Scope};
-use weibao_domain::reports::referral::{step, Consent, Party, ReferralState, ReferralStep, StepRefused};
+use weibao_domain::reports::referral::{
+    step, Consent, Party, ReferralState, ReferralStep, StepRefused,
+};
 use weibao_domain::reports::Urgency;
 use weibao_domain::work::{Deadline, UnitKind, WorkKind};
 use weibao_domain::{DivisionCode, Invalid};
 
-use super::{REPORT_KIND, CASE_KIND};
+use super::{CASE_KIND, REPORT_KIND};
 use crate::audit::{append, AuditEvent};
 use crate::db::{Store, Tx};
 use crate::error::StoreError;
@@ -239,7 +241,11 @@ pub(crate) async fn insert_referral(
         grant(tx, &r.county, child, &r.to.id, &id).await?;
     }
     let unit = store.actor_unit_name(scope).await;
-    let subject = r.report_id.as_deref().or(r.case_id.as_deref()).unwrap_or(&id);
+    let subject = r
+        .report_id
+        .as_deref()
+        .or(r.case_id.as_deref())
+        .unwrap_or(&id);
     record_step(
         store,
         tx,
@@ -266,12 +272,19 @@ impl Store {
     ) -> Result<Unit, StoreError> {
         match target {
             ReferralTarget::Unit(id) => {
-                let unit = self.unit_by_id(id).await?.filter(|u| u.active).ok_or_else(|| {
-                    StoreError::invalid(
-                        "to_unit",
-                        Invalid::new("unit_unknown", "接收单位不存在或已停用：请从单位列表中选择"),
-                    )
-                })?;
+                let unit = self
+                    .unit_by_id(id)
+                    .await?
+                    .filter(|u| u.active)
+                    .ok_or_else(|| {
+                        StoreError::invalid(
+                            "to_unit",
+                            Invalid::new(
+                                "unit_unknown",
+                                "接收单位不存在或已停用：请从单位列表中选择",
+                            ),
+                        )
+                    })?;
                 if unit.county_code != county.county_code() {
                     return Err(StoreError::invalid(
                         "to_unit",
@@ -291,7 +304,9 @@ impl Store {
                 ),
             )),
             ReferralTarget::Township(t) => {
-                if t.county_code() != county.county_code() || t.level() != weibao_domain::Level::Township {
+                if t.county_code() != county.county_code()
+                    || t.level() != weibao_domain::Level::Township
+                {
                     return Err(StoreError::invalid(
                         "to_unit",
                         Invalid::new("township", "请选择本县（区）的乡镇（街道），9 位代码"),
@@ -358,18 +373,25 @@ impl Store {
         if note.is_empty() || note.chars().count() > 2000 {
             return Err(StoreError::invalid(
                 "note",
-                Invalid::new("note_required", "请写明转介事由和需要接收单位做什么（2000 字以内）"),
+                Invalid::new(
+                    "note_required",
+                    "请写明转介事由和需要接收单位做什么（2000 字以内）",
+                ),
             ));
         }
         let now = self.now_ms();
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let due = self
             .due(&county, WorkKind::ReferralResponse, Some(&channel), now)
             .await?;
         let mut tx = self.begin().await?;
         let to = self.target_unit(&mut tx, county_code, &target, now).await?;
         let consent = if to.kind.needs_consent() {
-            Some(Consent::check(consent_by, consent_note).map_err(|e| StoreError::invalid("consent", e))?)
+            Some(
+                Consent::check(consent_by, consent_note)
+                    .map_err(|e| StoreError::invalid("consent", e))?,
+            )
         } else {
             None
         };
@@ -493,13 +515,21 @@ impl Store {
     }
 
     /// The referrals sent to the caller's units, newest first (open ones first).
-    pub async fn incoming_referrals(&self, scope: &Scope, open_only: bool) -> Result<Vec<StoredReferral>, StoreError> {
+    pub async fn incoming_referrals(
+        &self,
+        scope: &Scope,
+        open_only: bool,
+    ) -> Result<Vec<StoredReferral>, StoreError> {
         scope.check_role(Action::HandleReferrals)?;
         let units = self.units_of(scope).await?;
         let mut out = Vec::new();
         let sql = format!(
             "{REFERRAL_SELECT} WHERE r.to_unit_id = $1 {} ORDER BY r.created_at DESC LIMIT 200",
-            if open_only { "AND r.state IN ('pending', 'accepted')" } else { "" }
+            if open_only {
+                "AND r.state IN ('pending', 'accepted')"
+            } else {
+                ""
+            }
         );
         for unit in units {
             let rows: Vec<ReferralRow> = {
@@ -559,7 +589,8 @@ impl Store {
             ));
         }
         let county = r.county_code.clone();
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let now = self.now_ms();
         let grace = self.grant_grace_ms(county_code).await?;
         let channel = match &r.report_id {
@@ -567,13 +598,22 @@ impl Store {
             None => None,
         };
         let reply_due = match &channel {
-            Some(row) if row.channel == "hotline" && row.hotline_due_at.is_some() => {
-                Deadline { at_ms: row.hotline_due_at.unwrap_or_default(), guessed_years: vec![] }
+            Some(row) if row.channel == "hotline" && row.hotline_due_at.is_some() => Deadline {
+                at_ms: row.hotline_due_at.unwrap_or_default(),
+                guessed_years: vec![],
+            },
+            Some(row) => {
+                self.due(&county, WorkKind::ReferralReply, Some(&row.channel), now)
+                    .await?
             }
-            Some(row) => self.due(&county, WorkKind::ReferralReply, Some(&row.channel), now).await?,
-            None => self.due(&county, WorkKind::ReferralReply, None, now).await?,
+            None => {
+                self.due(&county, WorkKind::ReferralReply, None, now)
+                    .await?
+            }
         };
-        let forward_due = self.due(&county, WorkKind::ReferralResponse, None, now).await?;
+        let forward_due = self
+            .due(&county, WorkKind::ReferralResponse, None, now)
+            .await?;
         let unit_name = self.actor_unit_name(scope).await;
         let mut tx = self.begin().await?;
         if what == ReferralStep::Accept {
@@ -664,10 +704,21 @@ impl Store {
                 let (to_tell, text_for) = match what {
                     ReferralStep::Revoke => (r.to_unit_id.clone(), "有 1 条转介已被撤回"),
                     ReferralStep::Complete => (r.from_unit_id.clone(), "有 1 条转介已办结答复"),
-                    ReferralStep::Return => (r.from_unit_id.clone(), "有 1 条转介被退回，请重新研判"),
+                    ReferralStep::Return => {
+                        (r.from_unit_id.clone(), "有 1 条转介被退回，请重新研判")
+                    }
                     _ => (r.from_unit_id.clone(), "有 1 条转介已被转交其他单位"),
                 };
-                notify(&mut s, &county, Some(&to_tell), None, text_for, &format!("/referrals/{id}"), now, None);
+                notify(
+                    &mut s,
+                    &county,
+                    Some(&to_tell),
+                    None,
+                    text_for,
+                    &format!("/referrals/{id}"),
+                    now,
+                    None,
+                );
             }
         }
         s.run(tx.conn()).await?;
@@ -706,7 +757,10 @@ impl Store {
             let consent = if to.kind.needs_consent() {
                 return Err(StoreError::invalid(
                     "to_unit",
-                    Invalid::new("consent_needed", "转交给社会组织需记录同意：请退回未保办，由未保办转介"),
+                    Invalid::new(
+                        "consent_needed",
+                        "转交给社会组织需记录同意：请退回未保办，由未保办转介",
+                    ),
                 ));
             } else {
                 None

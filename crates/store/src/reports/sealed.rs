@@ -48,7 +48,7 @@ impl Store {
         }
         let now = self.now_ms();
         let mut c = self.read().await?;
-        let named: Option<(i64,)> = on!(c.conn(), |c| sqlx::query_as(
+        let named: Option<(i32,)> = on!(c.conn(), |c| sqlx::query_as(
             "SELECT 1 FROM sealed_readers WHERE county_code = $1 AND user_id = $2"
         )
         .bind(county)
@@ -58,7 +58,8 @@ impl Store {
         if named.is_some() {
             return Ok(true);
         }
-        let granted: Option<(i64,)> = on!(c.conn(), |c| sqlx::query_as(
+        let granted: Option<(i32,)> = on!(c.conn(), |c| {
+            sqlx::query_as(
             "SELECT 1 FROM sealed_access WHERE county_code = $1 AND user_id = $2 AND subject_id = $3
                AND granted AND until_ms > $4 LIMIT 1"
         )
@@ -67,7 +68,8 @@ impl Store {
         .bind(subject_id)
         .bind(now)
         .fetch_optional(&mut *c)
-        .await)?;
+        .await
+        })?;
         Ok(granted.is_some())
     }
 
@@ -110,16 +112,28 @@ impl Store {
         append(
             &mut tx,
             now,
-            &AuditEvent::by(scope, if reader { "sealed.name_reader" } else { "sealed.unname_reader" }, user_id)
-                .in_county(&county)
-                .from_ip(ip),
+            &AuditEvent::by(
+                scope,
+                if reader {
+                    "sealed.name_reader"
+                } else {
+                    "sealed.unname_reader"
+                },
+                user_id,
+            )
+            .in_county(&county)
+            .from_ip(ip),
         )
         .await?;
         tx.commit().await
     }
 
     /// The named readers of a county (user ids and usernames).
-    pub async fn sealed_readers(&self, scope: &Scope, county: DivisionCode) -> Result<Vec<(String, String)>, StoreError> {
+    pub async fn sealed_readers(
+        &self,
+        scope: &Scope,
+        county: DivisionCode,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         scope.check(Action::GrantSealedAccess, county)?;
         let mut c = self.read().await?;
         Ok(on!(c.conn(), |c| sqlx::query_as(
@@ -164,27 +178,58 @@ impl Store {
         }
         let now = self.now_ms();
         let id = new_id();
-        let county_code = DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        let county_code =
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
         let mut tx = self.begin().await?;
         exec(
             &mut tx,
             "INSERT INTO sealed_access (county_code, id, subject_id, user_id, reason, requested_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            vec![county.clone().into(), id.clone().into(), subject_id.into(), scope.user_id.clone().into(), reason.into(), now.into()],
+            vec![
+                county.clone().into(),
+                id.clone().into(),
+                subject_id.into(),
+                scope.user_id.clone().into(),
+                reason.into(),
+                now.into(),
+            ],
         )
         .await?;
-        let office = unit_for(&mut tx, county_code, weibao_domain::work::UnitKind::Office, now).await?;
+        let office = unit_for(
+            &mut tx,
+            county_code,
+            weibao_domain::work::UnitKind::Office,
+            now,
+        )
+        .await?;
         let mut s = Script::default();
-        notify(&mut s, &county, Some(&office.id), None, "有 1 条查看封存记录的申请待审批", "/sealed", now, None);
+        notify(
+            &mut s,
+            &county,
+            Some(&office.id),
+            None,
+            "有 1 条查看封存记录的申请待审批",
+            "/sealed",
+            now,
+            None,
+        );
         s.run(tx.conn()).await?;
-        append(&mut tx, now, &AuditEvent::by(scope, "sealed.request", subject_id).in_county(&county).from_ip(ip)).await?;
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, "sealed.request", subject_id)
+                .in_county(&county)
+                .from_ip(ip),
+        )
+        .await?;
         tx.commit().await?;
         self.sealed_request(&county, &id).await
     }
 
     async fn sealed_request(&self, county: &str, id: &str) -> Result<SealedRequest, StoreError> {
         let mut c = self.read().await?;
-        let row: Option<SealedRequest> = on!(c.conn(), |c| sqlx::query_as(
+        let row: Option<SealedRequest> = on!(c.conn(), |c| {
+            sqlx::query_as(
             "SELECT a.county_code, a.id, a.subject_id, a.user_id, u.username, a.reason, a.requested_at,
                     a.decided_by, a.decided_at, a.granted, a.until_ms
              FROM sealed_access a LEFT JOIN users u ON u.id = a.user_id
@@ -193,15 +238,21 @@ impl Store {
         .bind(county)
         .bind(id)
         .fetch_optional(&mut *c)
-        .await)?;
+        .await
+        })?;
         row.ok_or(StoreError::NotFound)
     }
 
     /// The requests of a county, undecided first.
-    pub async fn sealed_requests(&self, scope: &Scope, county: DivisionCode) -> Result<Vec<SealedRequest>, StoreError> {
+    pub async fn sealed_requests(
+        &self,
+        scope: &Scope,
+        county: DivisionCode,
+    ) -> Result<Vec<SealedRequest>, StoreError> {
         scope.check(Action::GrantSealedAccess, county)?;
         let mut c = self.read().await?;
-        Ok(on!(c.conn(), |c| sqlx::query_as(
+        Ok(on!(c.conn(), |c| {
+            sqlx::query_as(
             "SELECT a.county_code, a.id, a.subject_id, a.user_id, u.username, a.reason, a.requested_at,
                     a.decided_by, a.decided_at, a.granted, a.until_ms
              FROM sealed_access a LEFT JOIN users u ON u.id = a.user_id
@@ -209,7 +260,8 @@ impl Store {
         )
         .bind(county.county_code())
         .fetch_all(&mut *c)
-        .await)?)
+        .await
+        })?)
     }
 
     /// Grants (for `hours`) or refuses a request.
@@ -235,7 +287,10 @@ impl Store {
         if grant && !(1..=MAX_GRANT_HOURS).contains(&hours) {
             return Err(StoreError::invalid(
                 "hours",
-                Invalid::new("hours_range", format!("授权时长应为 1 到 {MAX_GRANT_HOURS} 小时")),
+                Invalid::new(
+                    "hours_range",
+                    format!("授权时长应为 1 到 {MAX_GRANT_HOURS} 小时"),
+                ),
             ));
         }
         let now = self.now_ms();
@@ -260,7 +315,11 @@ impl Store {
             &county,
             None,
             Some(&request.user_id),
-            if grant { "您查看封存记录的申请已获批准" } else { "您查看封存记录的申请未获批准" },
+            if grant {
+                "您查看封存记录的申请已获批准"
+            } else {
+                "您查看封存记录的申请未获批准"
+            },
             "/inbox",
             now,
             None,
@@ -269,10 +328,21 @@ impl Store {
         append(
             &mut tx,
             now,
-            &AuditEvent::by(scope, if grant { "sealed.grant" } else { "sealed.refuse" }, &request.subject_id)
-                .in_county(&county)
-                .from_ip(ip)
-                .detail(format!("request={id} user={} hours={hours}", request.user_id)),
+            &AuditEvent::by(
+                scope,
+                if grant {
+                    "sealed.grant"
+                } else {
+                    "sealed.refuse"
+                },
+                &request.subject_id,
+            )
+            .in_county(&county)
+            .from_ip(ip)
+            .detail(format!(
+                "request={id} user={} hours={hours}",
+                request.user_id
+            )),
         )
         .await?;
         tx.commit().await?;

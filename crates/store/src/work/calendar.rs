@@ -35,12 +35,27 @@ pub struct CalendarYear {
 }
 
 async fn write_year(tx: &mut Tx, y: &YearCalendar, now: i64, by: &str) -> Result<(), StoreError> {
-    exec(tx, "DELETE FROM calendar_days WHERE year = $1", vec![i64::from(y.year).into()]).await?;
-    exec(tx, "DELETE FROM calendar_years WHERE year = $1", vec![i64::from(y.year).into()]).await?;
+    exec(
+        tx,
+        "DELETE FROM calendar_days WHERE year = $1",
+        vec![i64::from(y.year).into()],
+    )
+    .await?;
+    exec(
+        tx,
+        "DELETE FROM calendar_years WHERE year = $1",
+        vec![i64::from(y.year).into()],
+    )
+    .await?;
     exec(
         tx,
         "INSERT INTO calendar_years (year, source, loaded_at, loaded_by) VALUES ($1, $2, $3, $4)",
-        vec![i64::from(y.year).into(), y.source.clone().into(), now.into(), by.into()],
+        vec![
+            i64::from(y.year).into(),
+            y.source.clone().into(),
+            now.into(),
+            by.into(),
+        ],
     )
     .await?;
     for (kind, days) in [("holiday", &y.holidays), ("workday", &y.workdays)] {
@@ -48,7 +63,12 @@ async fn write_year(tx: &mut Tx, y: &YearCalendar, now: i64, by: &str) -> Result
             exec(
                 tx,
                 "INSERT INTO calendar_days (day, year, kind, note) VALUES ($1, $2, $3, $4)",
-                vec![(*day).into(), i64::from(y.year).into(), kind.into(), note.clone().into()],
+                vec![
+                    (*day).into(),
+                    i64::from(y.year).into(),
+                    kind.into(),
+                    note.clone().into(),
+                ],
             )
             .await?;
         }
@@ -62,9 +82,11 @@ impl Store {
     pub(crate) async fn ensure_calendar(&self) -> Result<(), StoreError> {
         let have: Vec<(i32,)> = {
             let mut c = self.read().await?;
-            on!(c.conn(), |c| sqlx::query_as("SELECT year FROM calendar_years")
-                .fetch_all(&mut *c)
-                .await)?
+            on!(c.conn(), |c| sqlx::query_as(
+                "SELECT year FROM calendar_years"
+            )
+            .fetch_all(&mut *c)
+            .await)?
         };
         let now = self.now_ms();
         let mut tx = self.begin().await?;
@@ -84,7 +106,11 @@ impl Store {
     }
 
     /// Loads (or replaces) a year's notice, written as [`YearCalendar::parse`] reads it.
-    pub async fn load_calendar(&self, scope: &Scope, text: &str) -> Result<CalendarYear, StoreError> {
+    pub async fn load_calendar(
+        &self,
+        scope: &Scope,
+        text: &str,
+    ) -> Result<CalendarYear, StoreError> {
         scope.check_role(Action::ManageUnits)?;
         let y = YearCalendar::parse(text).map_err(|e| StoreError::invalid("calendar", e))?;
         let now = self.now_ms();
@@ -115,14 +141,16 @@ impl Store {
     /// The loaded years.
     pub async fn calendar_years(&self) -> Result<Vec<CalendarYear>, StoreError> {
         let mut c = self.read().await?;
-        let rows: Vec<(i32, String, i64, String, i64, i64)> = on!(c.conn(), |c| sqlx::query_as(
+        let rows: Vec<(i32, String, i64, String, i64, i64)> = on!(c.conn(), |c| {
+            sqlx::query_as(
             "SELECT y.year, y.source, y.loaded_at, y.loaded_by,
                     (SELECT COUNT(*) FROM calendar_days d WHERE d.year = y.year AND d.kind = 'holiday'),
                     (SELECT COUNT(*) FROM calendar_days d WHERE d.year = y.year AND d.kind = 'workday')
              FROM calendar_years y ORDER BY y.year"
         )
         .fetch_all(&mut *c)
-        .await)?;
+        .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(year, source, loaded_at, loaded_by, h, w)| CalendarYear {

@@ -22,7 +22,12 @@ pub(crate) async fn grant(
         "INSERT INTO access_grants (county_code, child_id, unit_id, source_id, until_ms)
          VALUES ($1, $2, $3, $4, NULL)
          ON CONFLICT (county_code, child_id, unit_id, source_id) DO UPDATE SET until_ms = NULL",
-        vec![county.into(), child_id.into(), unit_id.into(), source_id.into()],
+        vec![
+            county.into(),
+            child_id.into(),
+            unit_id.into(),
+            source_id.into(),
+        ],
     )
     .await?;
     Ok(())
@@ -55,7 +60,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = self.now_ms();
         let mut c = self.read().await?;
-        let row: Option<(i64,)> = on!(c.conn(), |c| sqlx::query_as(
+        let row: Option<(i32,)> = on!(c.conn(), |c| sqlx::query_as(
             "SELECT 1 FROM access_grants
              WHERE county_code = $1 AND child_id = $2 AND unit_id = $3
                AND (until_ms IS NULL OR until_ms > $4) LIMIT 1"
@@ -70,9 +75,16 @@ impl Store {
     }
 
     /// The days a unit keeps access after a referral ends (setting `referral_access_days`).
-    pub(crate) async fn grant_grace_ms(&self, at: weibao_domain::DivisionCode) -> Result<i64, StoreError> {
+    pub(crate) async fn grant_grace_ms(
+        &self,
+        at: weibao_domain::DivisionCode,
+    ) -> Result<i64, StoreError> {
         let days = self
-            .setting_json(crate::settings::REFERRAL_ACCESS_DAYS, Some(at), self.clock.today())
+            .setting_json(
+                crate::settings::REFERRAL_ACCESS_DAYS,
+                Some(at),
+                self.clock.today(),
+            )
             .await?
             .and_then(|v| v.as_i64())
             .filter(|d| (0..=365).contains(d))

@@ -164,7 +164,12 @@ pub(crate) async fn close_work(
             tx,
             "UPDATE work_items SET state = 'done', done_at = $4
              WHERE county_code = $1 AND subject_id = $2 AND kind = $3 AND state = 'open'",
-            vec![county.into(), subject_id.into(), k.as_str().into(), now.into()],
+            vec![
+                county.into(),
+                subject_id.into(),
+                k.as_str().into(),
+                now.into(),
+            ],
         )
         .await?;
     }
@@ -279,9 +284,11 @@ impl Store {
             out.retain(|w| w.kind != WorkKind::ClosureApproval.as_str());
         }
         out.sort_by(|a, b| {
-            b.urgency
-                .cmp(&a.urgency)
-                .then(a.due_at.unwrap_or(i64::MAX).cmp(&b.due_at.unwrap_or(i64::MAX)))
+            b.urgency.cmp(&a.urgency).then(
+                a.due_at
+                    .unwrap_or(i64::MAX)
+                    .cmp(&b.due_at.unwrap_or(i64::MAX)),
+            )
         });
         out.truncate(limit as usize);
         Ok(out)
@@ -297,7 +304,8 @@ impl Store {
     ) -> Result<Vec<WorkItem>, StoreError> {
         scope.check_role(Action::ViewReports)?;
         let mine = self.units_of(scope).await?;
-        if !mine.iter().any(|u| u == unit_id) && !(scope.role == Role::Office || scope.is_system()) {
+        if !mine.iter().any(|u| u == unit_id) && !(scope.role == Role::Office || scope.is_system())
+        {
             return Err(StoreError::NotFound);
         }
         let unit = self.unit(scope, unit_id).await?;
@@ -316,8 +324,12 @@ impl Store {
 
     /// A work item the caller may see (their unit's or their own, or the office's county).
     pub async fn work_item(&self, scope: &Scope, id: &str) -> Result<WorkItem, StoreError> {
-        let county = self.locate_record(id, "work").await?.ok_or(StoreError::NotFound)?;
-        let sql = format!("SELECT {WORK_COLUMNS} FROM work_items WHERE county_code = $1 AND id = $2");
+        let county = self
+            .locate_record(id, "work")
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let sql =
+            format!("SELECT {WORK_COLUMNS} FROM work_items WHERE county_code = $1 AND id = $2");
         let item: Option<WorkItem> = {
             let mut c = self.read().await?;
             on!(c.conn(), |c| sqlx::query_as(&sql)
@@ -334,7 +346,12 @@ impl Store {
                 .owner_unit_id
                 .as_ref()
                 .is_some_and(|u| scope.unit_id.as_ref() == Some(u));
-        let mine = owner || self.units_of(scope).await?.iter().any(|u| item.owner_unit_id.as_ref() == Some(u));
+        let mine = owner
+            || self
+                .units_of(scope)
+                .await?
+                .iter()
+                .any(|u| item.owner_unit_id.as_ref() == Some(u));
         if !(scope.is_system() || office || mine) {
             return Err(StoreError::NotFound);
         }
@@ -396,7 +413,10 @@ impl Store {
             &item.county_code,
             item.owner_unit_id.as_deref(),
             item.owner_user_id.as_deref(),
-            &format!("未保办对您的 1 项待办事项进行了{}，请按期办理", level.label()),
+            &format!(
+                "未保办对您的 1 项待办事项进行了{}，请按期办理",
+                level.label()
+            ),
             "/inbox",
             now,
             None,

@@ -16,7 +16,11 @@ pub(crate) fn locate_in(script: &mut Script, id: &str, county: &str, kind: &'sta
 
 impl Store {
     /// The county of a record of `kind`, or None when there is none such.
-    pub(crate) async fn locate_record(&self, id: &str, kind: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn locate_record(
+        &self,
+        id: &str,
+        kind: &str,
+    ) -> Result<Option<String>, StoreError> {
         if id.len() > 64 {
             return Ok(None);
         }

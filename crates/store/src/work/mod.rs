@@ -22,8 +22,8 @@ pub use units::{NewUnit, Unit, UnitContact};
 
 pub(crate) use events::event_to;
 pub(crate) use grants::{end_grants, grant};
-pub(crate) use items::{add_work, close_work};
 pub(crate) use items::WORK_COLUMNS;
+pub(crate) use items::{add_work, close_work};
 pub(crate) use locator::{locate_in, relocate};
 pub(crate) use outbox::notify;
 pub(crate) use timeline::record_step;
@@ -33,7 +33,11 @@ use crate::error::StoreError;
 use crate::script::{Script, Val};
 
 /// Runs one statement in `tx`; answers the rows it changed.
-pub(crate) async fn exec(tx: &mut Tx, sql: &'static str, vals: Vec<Val>) -> Result<u64, StoreError> {
+pub(crate) async fn exec(
+    tx: &mut Tx,
+    sql: &'static str,
+    vals: Vec<Val>,
+) -> Result<u64, StoreError> {
     let mut s = Script::default();
     s.push(sql, vals);
     s.run(tx.conn()).await

@@ -164,7 +164,11 @@ impl Store {
                     &mut tx,
                     "UPDATE outbox SET delivered_at = $3, attempts = attempts + 1, last_error = ''
                      WHERE county_code = $1 AND id = $2",
-                    vec![hook.county_code.clone().into(), hook.id.clone().into(), now.into()],
+                    vec![
+                        hook.county_code.clone().into(),
+                        hook.id.clone().into(),
+                        now.into(),
+                    ],
                 )
                 .await?;
             }
@@ -228,27 +232,45 @@ impl Store {
     }
 
     /// Marks notifications read (the caller's or their units' only).
-    pub async fn mark_read(&self, scope: &Scope, ids: &[(String, String)]) -> Result<(), StoreError> {
+    pub async fn mark_read(
+        &self,
+        scope: &Scope,
+        ids: &[(String, String)],
+    ) -> Result<(), StoreError> {
         let units = self.units_of(scope).await?;
         let now = self.now_ms();
         let mut tx = self.begin().await?;
         for (county, id) in ids {
             for unit in units.iter().map(Some).chain([None]) {
                 match unit {
-                    Some(u) => super::exec(
-                        &mut tx,
-                        "UPDATE outbox SET read_at = $4 WHERE county_code = $1 AND id = $2
+                    Some(u) => {
+                        super::exec(
+                            &mut tx,
+                            "UPDATE outbox SET read_at = $4 WHERE county_code = $1 AND id = $2
                          AND unit_id = $3 AND read_at IS NULL",
-                        vec![county.clone().into(), id.clone().into(), u.clone().into(), now.into()],
-                    )
-                    .await?,
-                    None => super::exec(
-                        &mut tx,
-                        "UPDATE outbox SET read_at = $4 WHERE county_code = $1 AND id = $2
+                            vec![
+                                county.clone().into(),
+                                id.clone().into(),
+                                u.clone().into(),
+                                now.into(),
+                            ],
+                        )
+                        .await?
+                    }
+                    None => {
+                        super::exec(
+                            &mut tx,
+                            "UPDATE outbox SET read_at = $4 WHERE county_code = $1 AND id = $2
                          AND user_id = $3 AND read_at IS NULL",
-                        vec![county.clone().into(), id.clone().into(), scope.user_id.clone().into(), now.into()],
-                    )
-                    .await?,
+                            vec![
+                                county.clone().into(),
+                                id.clone().into(),
+                                scope.user_id.clone().into(),
+                                now.into(),
+                            ],
+                        )
+                        .await?
+                    }
                 };
             }
         }

@@ -65,14 +65,15 @@ impl Store {
         let mut out = Vec::new();
         let mut c = self.read().await?;
         for subject in subject_ids {
-            let rows: Vec<(String, i64, String, String, String, String)> = on!(c.conn(), |c| sqlx::query_as(
-                "SELECT id, at, actor_name, actor_unit, action, detail FROM timeline
+            let rows: Vec<(String, i64, String, String, String, String)> =
+                on!(c.conn(), |c| sqlx::query_as(
+                    "SELECT id, at, actor_name, actor_unit, action, detail FROM timeline
                  WHERE county_code = $1 AND subject_id = $2 ORDER BY at, id"
-            )
-            .bind(county)
-            .bind(subject)
-            .fetch_all(&mut *c)
-            .await)?;
+                )
+                .bind(county)
+                .bind(subject)
+                .fetch_all(&mut *c)
+                .await)?;
             for (id, at, actor_name, actor_unit, action, detail) in rows {
                 out.push(TimelineEntry {
                     at,

@@ -83,7 +83,10 @@ fn check_name(name: &str) -> Result<String, StoreError> {
     if !(2..=60).contains(&n.chars().count()) {
         return Err(StoreError::invalid(
             "name",
-            Invalid::new("unit_name", "单位名称应为 2 到 60 个字，如：朝天区阳光社会工作服务中心"),
+            Invalid::new(
+                "unit_name",
+                "单位名称应为 2 到 60 个字，如：朝天区阳光社会工作服务中心",
+            ),
         ));
     }
     Ok(n.to_string())
@@ -119,7 +122,9 @@ impl Store {
     /// The units of the counties within the caller's reach (names are not personal data;
     /// every working account sees whom work can go to).
     pub async fn list_units(&self, scope: &Scope) -> Result<Vec<Unit>, StoreError> {
-        scope.check_role(Action::ViewReports).or_else(|_| scope.check_role(Action::ManageUnits))?;
+        scope
+            .check_role(Action::ViewReports)
+            .or_else(|_| scope.check_role(Action::ManageUnits))?;
         let prefix = scope
             .home()
             .map(|h| {
@@ -145,7 +150,10 @@ impl Store {
     pub async fn unit(&self, scope: &Scope, id: &str) -> Result<Unit, StoreError> {
         let unit = self.unit_by_id(id).await?.ok_or(StoreError::NotFound)?;
         let county = DivisionCode::parse(&unit.county_code).map_err(|_| StoreError::NotFound)?;
-        if !scope.is_system() && !scope.reaches(county) && scope.home().map(|h| h.county_code()) != Some(unit.county_code.clone()) {
+        if !scope.is_system()
+            && !scope.reaches(county)
+            && scope.home().map(|h| h.county_code()) != Some(unit.county_code.clone())
+        {
             return Err(StoreError::NotFound);
         }
         Ok(unit)
@@ -167,7 +175,10 @@ impl Store {
         if new.division.level() < Level::County {
             return Err(StoreError::invalid(
                 "division",
-                Invalid::new("division_level", "单位所在区划应为县级或以下（6 位及以上代码）"),
+                Invalid::new(
+                    "division_level",
+                    "单位所在区划应为县级或以下（6 位及以上代码）",
+                ),
             ));
         }
         let name = check_name(&new.name)?;
@@ -185,7 +196,16 @@ impl Store {
             ));
         }
         let mut tx = self.begin().await?;
-        let unit = insert_unit(&mut tx, &new.division.county_code(), new.division, new.kind, &name, &contacts, self.now_ms()).await?;
+        let unit = insert_unit(
+            &mut tx,
+            &new.division.county_code(),
+            new.division,
+            new.kind,
+            &name,
+            &contacts,
+            self.now_ms(),
+        )
+        .await?;
         append(
             &mut tx,
             self.now_ms(),
@@ -209,7 +229,8 @@ impl Store {
         active: Option<bool>,
     ) -> Result<Unit, StoreError> {
         let unit = self.unit(scope, id).await?;
-        let division = DivisionCode::parse(&unit.division_code).map_err(|e| StoreError::Config(e.message))?;
+        let division =
+            DivisionCode::parse(&unit.division_code).map_err(|e| StoreError::Config(e.message))?;
         scope.check(Action::ManageUnits, division)?;
         let now = self.now_ms();
         let keys = self.keys()?;
@@ -219,7 +240,13 @@ impl Store {
             exec(
                 &mut tx,
                 "UPDATE units SET contacts = $2, updated_at = $3 WHERE id = $1",
-                vec![id.into(), serde_json::to_string(&contacts).expect("contacts serialise").into(), now.into()],
+                vec![
+                    id.into(),
+                    serde_json::to_string(&contacts)
+                        .expect("contacts serialise")
+                        .into(),
+                    now.into(),
+                ],
             )
             .await?;
         }
@@ -230,17 +257,25 @@ impl Store {
                 (None, false) => {
                     return Err(StoreError::invalid(
                         "webhook_kind",
-                        Invalid::new("webhook_kind", "请选择群机器人类型：wecom（企业微信）或 dingtalk（钉钉）"),
+                        Invalid::new(
+                            "webhook_kind",
+                            "请选择群机器人类型：wecom（企业微信）或 dingtalk（钉钉）",
+                        ),
                     ))
                 }
                 (Some(k), false) => {
-                    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 500 {
+                    if !(url.starts_with("https://") || url.starts_with("http://"))
+                        || url.len() > 500
+                    {
                         return Err(StoreError::invalid(
                             "webhook_url",
                             Invalid::new("webhook_url", "群机器人地址应为 https:// 开头的网址（在群设置的“群机器人”中复制）"),
                         ));
                     }
-                    (k.code().to_string(), keys.seal(&format!("units.webhook_url:{id}"), &url))
+                    (
+                        k.code().to_string(),
+                        keys.seal(&format!("units.webhook_url:{id}"), &url),
+                    )
                 }
             };
             exec(
@@ -269,7 +304,10 @@ impl Store {
     }
 
     /// The webhook of a unit, opened (for the delivery worker only).
-    pub(crate) async fn unit_webhook(&self, id: &str) -> Result<Option<(WebhookKind, String)>, StoreError> {
+    pub(crate) async fn unit_webhook(
+        &self,
+        id: &str,
+    ) -> Result<Option<(WebhookKind, String)>, StoreError> {
         let mut c = self.read().await?;
         let row: Option<(String, String)> = on!(c.conn(), |c| sqlx::query_as(
             "SELECT webhook_kind, webhook_url FROM units WHERE id = $1"
@@ -278,12 +316,18 @@ impl Store {
         .fetch_optional(&mut *c)
         .await)?;
         drop(c);
-        let Some((kind, url)) = row else { return Ok(None) };
-        let Some(kind) = WebhookKind::parse(&kind) else { return Ok(None) };
+        let Some((kind, url)) = row else {
+            return Ok(None);
+        };
+        let Some(kind) = WebhookKind::parse(&kind) else {
+            return Ok(None);
+        };
         if url.is_empty() {
             return Ok(None);
         }
-        let url = self.keys()?.open(&format!("units.webhook_url:{id}"), &url)?;
+        let url = self
+            .keys()?
+            .open(&format!("units.webhook_url:{id}"), &url)?;
         Ok(Some((kind, url)))
     }
 }
@@ -344,7 +388,10 @@ pub(crate) async fn unit_for(
     let (division, wanted_kind) = if kind == UnitKind::Township {
         (place.at_level(Level::Township), kind)
     } else {
-        (DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?, kind)
+        (
+            DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?,
+            kind,
+        )
     };
     let sql = format!(
         "SELECT {UNIT_COLUMNS} FROM units WHERE county_code = $1 AND kind = $2 AND division_code = $3
@@ -375,7 +422,8 @@ pub(crate) async fn unit_for(
         Ok(u) => Ok(u),
         // A unit under that name made by hand: use it.
         Err(StoreError::Conflict { .. }) => {
-            let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE county_code = $1 AND name = $2");
+            let sql =
+                format!("SELECT {UNIT_COLUMNS} FROM units WHERE county_code = $1 AND name = $2");
             let row: UnitRow = on!(tx.conn(), |c| sqlx::query_as(&sql)
                 .bind(&county)
                 .bind(&name)
@@ -389,7 +437,11 @@ pub(crate) async fn unit_for(
 
 impl Store {
     /// The county's unit of a kind (made when first needed): the office, the police.
-    pub async fn county_unit(&self, county: DivisionCode, kind: UnitKind) -> Result<Unit, StoreError> {
+    pub async fn county_unit(
+        &self,
+        county: DivisionCode,
+        kind: UnitKind,
+    ) -> Result<Unit, StoreError> {
         let mut tx = self.begin().await?;
         let unit = unit_for(&mut tx, county, kind, self.now_ms()).await?;
         tx.commit().await?;
