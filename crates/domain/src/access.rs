@@ -286,7 +286,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         }
         TriageReports | ManageCases | GrantSealedAccess => role == Office,
         HandleReferrals => matches!(role, Office | Supervisor | Unit),
-        ManageUnits => matches!(role, Office | Admin),
+        ManageUnits => role == Office,
     }
 }
 

@@ -32,6 +32,11 @@ impl StoreError {
     pub fn invalid(field: &'static str, invalid: Invalid) -> StoreError {
         StoreError::Invalid { field, invalid }
     }
+
+    /// A unique index refused the write (someone else wrote the same thing first).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation())
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -50,7 +50,7 @@ pub use error::StoreError;
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
 pub use reports::{
-    tracking_hash, CaseSummary, CaseTaskInput, ConferenceInput, FiledReport, NewReport,
+    tracking_hash, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput, FiledReport, NewReport,
     PublicStatus, ReferralTarget, ReportDetails, ReportFilter, SealedRequest, StoredCase,
     StoredReferral, StoredReport, CASE_KIND,
 };

@@ -8,12 +8,14 @@ mod assets;
 mod auth;
 pub mod card;
 mod error;
+pub mod hotline_io;
 pub mod ledger_io;
 pub mod limits;
 mod metrics;
 mod pages;
 pub use pages::PAGES;
 mod security;
+pub mod workers;
 
 use std::sync::Arc;
 

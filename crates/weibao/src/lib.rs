@@ -979,11 +979,12 @@ async fn serve(
         .map_err(|e| format!("无法监听 {bind}：{e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("未保已启动：http://{addr} （{}）", store.backend().as_str());
-    let app = weibao_web::app(
-        weibao_web::AppState::new(store.clone())
-            .with_public_url(public_url)
-            .with_trust_proxy(trust_proxy),
-    );
+    let state = weibao_web::AppState::new(store.clone())
+        .with_public_url(public_url)
+        .with_trust_proxy(trust_proxy);
+    // Events, webhooks, escalation and digests (crates/web/src/workers.rs).
+    weibao_web::workers::spawn(state.clone());
+    let app = weibao_web::app(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -229,16 +229,17 @@ fn refuse(field: &'static str, code: &'static str, message: impl Into<String>) -
 /// At most this many characters of a report's description.
 pub const MAX_DESCRIPTION: usize = 5000;
 
+/// A text of at most `max` characters as sent (the API document says the same), trimmed.
 fn text(field: &'static str, label: &str, s: &str, max: usize) -> Result<String, ReportError> {
-    let t = s.trim();
-    if t.chars().count() > max {
+    let n = s.chars().count();
+    if n > max {
         return Err(refuse(
             field,
             "too_long",
-            format!("{label}最多 {max} 字，实际为 {} 字", t.chars().count()),
+            format!("{label}最多 {max} 字，实际为 {n} 字"),
         ));
     }
-    Ok(t.to_string())
+    Ok(s.trim().to_string())
 }
 
 impl ReportInput {

@@ -584,7 +584,7 @@ impl Store {
         reason: &str,
         ip: &str,
     ) -> Result<StoredCase, StoreError> {
-        let row = self.case_for_change(scope, id, true).await?;
+        let row = self.case_for_change(scope, id, false).await?;
         let from = CaseState::parse(&row.state).unwrap_or(CaseState::Accepted);
         let facts = CaseFacts {
             assessed: row.assessed_at.is_some(),
@@ -678,7 +678,7 @@ impl Store {
         note: &str,
         ip: &str,
     ) -> Result<(), StoreError> {
-        let row = self.case_for_change(scope, id, true).await?;
+        let row = self.case_for_change(scope, id, false).await?;
         let facts_ok = row.assessed_at.is_some() && row.replied_at.is_some();
         if !facts_ok {
             return Err(StoreError::Conflict {
@@ -773,7 +773,7 @@ impl Store {
         reply: Option<&str>,
         ip: &str,
     ) -> Result<StoredCase, StoreError> {
-        let row = self.case_for_change(scope, id, true).await?;
+        let row = self.case_for_change(scope, id, false).await?;
         if CaseState::parse(&row.state).is_none_or(|s| s.is_final()) {
             return Err(StoreError::Conflict {
                 field: "id",
@@ -791,8 +791,12 @@ impl Store {
             ("reply", "答复意见", reply, &mut d.reply),
         ] {
             if let Some(v) = value {
+                // Counted as sent: the API document's maxLength says the same.
+
+                let v_sent = v.chars().count();
+
                 let v = v.trim();
-                if v.is_empty() || v.chars().count() > 5000 {
+                if v.is_empty() || v_sent > 5000 {
                     return Err(StoreError::invalid(
                         field,
                         Invalid::new("text_required", format!("请填写{label}（5000 字以内）")),
@@ -868,7 +872,7 @@ impl Store {
         detail: &str,
         ip: &str,
     ) -> Result<StoredMeasure, StoreError> {
-        let row = self.case_for_change(scope, id, true).await?;
+        let row = self.case_for_change(scope, id, false).await?;
         let today = self.clock.today();
         if taken_on > today {
             return Err(StoreError::invalid(
@@ -876,8 +880,12 @@ impl Store {
                 Invalid::new("date_future", "措施日期不能晚于今天"),
             ));
         }
+        // Counted as sent: the API document's maxLength says the same.
+
+        let detail_sent = detail.chars().count();
+
         let detail = detail.trim();
-        if detail.chars().count() > 2000 {
+        if detail_sent > 2000 {
             return Err(StoreError::invalid(
                 "detail",
                 Invalid::new("too_long", "措施说明最多 2000 字"),
@@ -977,9 +985,9 @@ impl Store {
         task: CaseTaskInput,
         ip: &str,
     ) -> Result<WorkItem, StoreError> {
-        let row = self.case_for_change(scope, id, true).await?;
+        let row = self.case_for_change(scope, id, false).await?;
         let title = task.title.trim();
-        if title.is_empty() || title.chars().count() > 100 {
+        if title.is_empty() || task.title.chars().count() > 100 {
             return Err(StoreError::invalid(
                 "title",
                 Invalid::new("title_required", "请写明任务（100 字以内，不要写儿童姓名）"),
@@ -1127,8 +1135,12 @@ impl Store {
                 message: "该任务已完成".into(),
             });
         }
+        // Counted as sent: the API document's maxLength says the same.
+
+        let note_sent = note.chars().count();
+
         let note = note.trim();
-        if note.is_empty() || note.chars().count() > 2000 {
+        if note.is_empty() || note_sent > 2000 {
             return Err(StoreError::invalid(
                 "note",
                 Invalid::new("note_required", "请写明完成情况（2000 字以内）"),
@@ -1176,7 +1188,7 @@ impl Store {
         input: ConferenceInput,
         ip: &str,
     ) -> Result<StoredConference, StoreError> {
-        let row = self.case_for_change(scope, id, true).await?;
+        let row = self.case_for_change(scope, id, false).await?;
         let today = self.clock.today();
         let held_on = input.held_on.unwrap_or(today);
         if held_on > today {

@@ -13,7 +13,9 @@ mod events;
 mod referrals;
 mod sealed;
 
-pub use cases::{CaseSummary, CaseTaskInput, ConferenceInput, StoredCase, CASE_KIND};
+pub use cases::{
+    CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput, StoredCase, CASE_KIND,
+};
 pub use referrals::{ReferralTarget, StoredReferral};
 pub use sealed::SealedRequest;
 
@@ -937,6 +939,12 @@ impl Store {
         note: &str,
         ip: &str,
     ) -> Result<(), StoreError> {
+        if note.chars().count() > 2000 {
+            return Err(StoreError::invalid(
+                "note",
+                Invalid::new("too_long", "研判意见最多 2000 字"),
+            ));
+        }
         let row = self.report_for_office(scope, id).await?;
         let state = ReportState::parse(&row.state).unwrap_or(ReportState::New);
         if !state.is_open() {
@@ -1169,20 +1177,31 @@ impl Store {
         ip: &str,
     ) -> Result<(), StoreError> {
         let row = self.report_for_office(scope, id).await?;
-        let into = self.report_for_office(scope, other).await?;
+        // The other report is named in the body: unknown, it is a bad value (422), not a
+        // missing path (404).
+        let into = self
+            .report_for_office(scope, other)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => StoreError::invalid(
+                    "other",
+                    Invalid::new("report_unknown", "other 应为本县另一份报告的编号（id）"),
+                ),
+                e => e,
+            })?;
         if id == other || row.county_code != into.county_code {
             return Err(StoreError::invalid(
                 "other",
                 Invalid::new("merge_target", "请选择本县的另一份报告"),
             ));
         }
-        let reason = reason.trim();
-        if reason.is_empty() {
+        if reason.trim().is_empty() || reason.chars().count() > 1000 {
             return Err(StoreError::invalid(
                 "reason",
-                Invalid::new("reason_required", "请写明合并或分开处理的理由"),
+                Invalid::new("reason_required", "请写明合并或分开处理的理由（1000 字以内）"),
             ));
         }
+        let reason = reason.trim();
         if merge && !ReportState::parse(&row.state).is_some_and(|s| s.is_open()) {
             return Err(StoreError::Conflict {
                 field: "id",
@@ -1284,8 +1303,12 @@ impl Store {
         ip: &str,
     ) -> Result<(), StoreError> {
         let row = self.report_for_office(scope, id).await?;
+        // Counted as sent: the API document's maxLength says the same.
+
+        let reply_sent = reply.chars().count();
+
         let reply = reply.trim();
-        if reply.is_empty() || reply.chars().count() > 2000 {
+        if reply.is_empty() || reply_sent > 2000 {
             return Err(StoreError::invalid(
                 "reply",
                 Invalid::new("reply_required", "请填写答复内容（2000 字以内）；答复会让报告人看到，请勿写入儿童和报告人的身份信息"),
@@ -1356,6 +1379,34 @@ impl Store {
         )
         .await?;
         tx.commit().await
+    }
+
+    /// The 12345 order numbers of a county already filed (a re-import skips them).
+    pub async fn existing_hotline_orders(
+        &self,
+        county: &str,
+        numbers: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        let mut c = self.read().await?;
+        for chunk in numbers.chunks(200) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT hotline_order FROM reports WHERE county_code = $1 AND hotline_order IN ({list})"
+            );
+            let rows: Vec<(String,)> = on!(c.conn(), |c| {
+                let mut q = sqlx::query_as(&sql).bind(county);
+                for n in chunk {
+                    q = q.bind(n);
+                }
+                q.fetch_all(&mut *c).await
+            })?;
+            found.extend(rows.into_iter().map(|(n,)| n));
+        }
+        Ok(found)
     }
 
     /// What the public sees by a tracking code: the state and the reply (None for an

@@ -369,8 +369,12 @@ impl Store {
             };
         let division_code = DivisionCode::parse(&division).map_err(|_| StoreError::NotFound)?;
         scope.check(Action::TriageReports, division_code)?;
+        // Counted as sent: the API document's maxLength says the same.
+
+        let note_sent = note.chars().count();
+
         let note = note.trim();
-        if note.is_empty() || note.chars().count() > 2000 {
+        if note.is_empty() || note_sent > 2000 {
             return Err(StoreError::invalid(
                 "note",
                 Invalid::new(
@@ -575,8 +579,12 @@ impl Store {
             },
             StepRefused::Reason(i) => StoreError::invalid("reason", i),
         })?;
+        // Counted as sent: the API document's maxLength says the same.
+
+        let text_sent = text.chars().count();
+
         let text = text.trim();
-        if text.chars().count() > 2000 {
+        if text_sent > 2000 {
             return Err(StoreError::invalid(
                 "reason",
                 Invalid::new("too_long", "理由或答复最多 2000 字"),

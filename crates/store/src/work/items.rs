@@ -386,8 +386,12 @@ impl Store {
                 Invalid::new("due_past", "督办期限应晚于现在"),
             ));
         }
+        // Counted as sent: the API document's maxLength says the same.
+
+        let note_sent = note.chars().count();
+
         let note = note.trim();
-        if note.is_empty() || note.chars().count() > 500 {
+        if note.is_empty() || note_sent > 500 {
             return Err(StoreError::invalid(
                 "note",
                 Invalid::new("note_required", "请写明督办要求（500 字以内）"),

@@ -181,6 +181,9 @@ impl Store {
                 ),
             ));
         }
+        if !self.division_exists(new.division).await? {
+            return Err(StoreError::NotFound);
+        }
         let name = check_name(&new.name)?;
         let contacts = check_contacts(new.contacts)?;
         if new.kind.one_per_county() {

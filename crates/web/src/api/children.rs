@@ -291,14 +291,8 @@ pub struct ChildQuery {
     pub include_adults: Option<bool>,
 }
 
-/// A filter's choices as the document lists them: the Chinese names, or empty for none.
 fn choices(values: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::Object {
-    let mut all: Vec<&str> = vec![""];
-    all.extend(values);
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(all))
-        .build()
+    super::schema::one_of_or_empty(values)
 }
 
 fn category_choices() -> utoipa::openapi::Object {

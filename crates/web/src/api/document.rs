@@ -82,6 +82,36 @@ fn patterns(value: &mut Value) {
             }
         }
     }
+    // Division codes in the request bodies whose handlers parse them as such (answers
+    // always carry 12 digits; a ledger patch's division is the domain's to check).
+    let bodies = [
+        "ReportRequest",
+        "UnitRequest",
+        "CreateUser",
+        "ReferralRequest",
+        "ForwardRequest",
+        "TaskRequest",
+    ];
+    for name in bodies {
+        let Some(props) = value
+            .pointer_mut(&format!("/components/schemas/{name}/properties"))
+            .and_then(|p| p.as_object_mut())
+        else {
+            continue;
+        };
+        for (field, nullable) in [("division", false), ("to_township", true), ("township", true)] {
+            let Some(schema) = props.get_mut(field).and_then(|s| s.as_object_mut()) else {
+                continue;
+            };
+            let pattern = if nullable {
+                // Empty or absent means not given.
+                DIVISION_PATTERN.replacen("^(", "^$|^(", 1)
+            } else {
+                DIVISION_PATTERN.to_string()
+            };
+            schema.insert("pattern".into(), pattern.into());
+        }
+    }
     fn walk(v: &mut Value) {
         match v {
             Value::Object(map) => {

@@ -5,11 +5,16 @@
 //! documented operation has an entry.
 
 mod account;
+pub mod cases;
 pub mod children;
 mod divisions;
+pub mod referrals;
+pub mod reports;
 mod document;
+mod schema;
 mod users;
 pub mod visits;
+pub mod work;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, StatusCode};
@@ -106,6 +111,49 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("visit_progress", RouteAccess::Action(Action::ViewChildren)),
     ("open_alerts", RouteAccess::Action(Action::ResolveAlerts)),
     ("resolve_alert", RouteAccess::Action(Action::ResolveAlerts)),
+    // Reports, referrals and cases; the store narrows each to what the caller may see
+    // (a unit: what is referred to it; a reporter: its own reports).
+    ("create_report", RouteAccess::Action(Action::FileReports)),
+    ("list_reports", RouteAccess::Action(Action::ViewReports)),
+    ("get_report", RouteAccess::Action(Action::ViewReports)),
+    ("triage_report", RouteAccess::Action(Action::TriageReports)),
+    ("acknowledge_report", RouteAccess::Action(Action::TriageReports)),
+    ("refer_report", RouteAccess::Action(Action::TriageReports)),
+    ("merge_report", RouteAccess::Action(Action::TriageReports)),
+    ("reply_report", RouteAccess::Action(Action::TriageReports)),
+    ("link_report_child", RouteAccess::Action(Action::TriageReports)),
+    ("import_hotline", RouteAccess::Action(Action::TriageReports)),
+    ("export_hotline", RouteAccess::Action(Action::TriageReports)),
+    ("list_referrals", RouteAccess::Action(Action::HandleReferrals)),
+    ("get_referral", RouteAccess::Action(Action::ViewReports)),
+    ("accept_referral", RouteAccess::Action(Action::HandleReferrals)),
+    ("return_referral", RouteAccess::Action(Action::HandleReferrals)),
+    ("forward_referral", RouteAccess::Action(Action::HandleReferrals)),
+    ("revoke_referral", RouteAccess::Action(Action::HandleReferrals)),
+    ("complete_referral", RouteAccess::Action(Action::HandleReferrals)),
+    ("create_case", RouteAccess::Action(Action::ManageCases)),
+    ("list_cases", RouteAccess::Action(Action::ViewReports)),
+    ("get_case", RouteAccess::Action(Action::ViewReports)),
+    ("transition_case", RouteAccess::Action(Action::ManageCases)),
+    ("request_case_closure", RouteAccess::Action(Action::ManageCases)),
+    ("record_case", RouteAccess::Action(Action::ManageCases)),
+    ("add_case_measure", RouteAccess::Action(Action::ManageCases)),
+    ("add_case_task", RouteAccess::Action(Action::ManageCases)),
+    ("add_case_conference", RouteAccess::Action(Action::ManageCases)),
+    ("refer_case", RouteAccess::Action(Action::TriageReports)),
+    ("inbox", RouteAccess::Action(Action::ViewReports)),
+    ("mark_read", RouteAccess::Action(Action::ViewReports)),
+    ("complete_work", RouteAccess::Action(Action::HandleReferrals)),
+    ("supervise_work", RouteAccess::Action(Action::TriageReports)),
+    ("list_units", RouteAccess::Action(Action::ViewReports)),
+    ("create_unit", RouteAccess::Action(Action::ManageUnits)),
+    ("update_unit", RouteAccess::Action(Action::ManageUnits)),
+    ("list_calendar", RouteAccess::SignedIn),
+    ("load_calendar", RouteAccess::Action(Action::ManageUnits)),
+    ("request_sealed_access", RouteAccess::Action(Action::ViewReports)),
+    ("list_sealed_requests", RouteAccess::Action(Action::GrantSealedAccess)),
+    ("decide_sealed_access", RouteAccess::Action(Action::GrantSealedAccess)),
+    ("set_sealed_reader", RouteAccess::Action(Action::GrantSealedAccess)),
 ];
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -148,6 +196,46 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(visits::visit_progress))
         .routes(routes!(visits::open_alerts))
         .routes(routes!(visits::resolve_alert))
+        .routes(routes!(reports::create_report, reports::list_reports))
+        .routes(routes!(reports::get_report))
+        .routes(routes!(reports::triage_report))
+        .routes(routes!(reports::acknowledge_report))
+        .routes(routes!(reports::refer_report))
+        .routes(routes!(reports::merge_report))
+        .routes(routes!(reports::reply_report))
+        .routes(routes!(reports::link_report_child))
+        .routes({
+            let (schemas, paths, method_router) = routes!(reports::import_hotline);
+            let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(reports::export_hotline))
+        .routes(routes!(referrals::list_referrals))
+        .routes(routes!(referrals::get_referral))
+        .routes(routes!(referrals::accept_referral))
+        .routes(routes!(referrals::return_referral))
+        .routes(routes!(referrals::forward_referral))
+        .routes(routes!(referrals::revoke_referral))
+        .routes(routes!(referrals::complete_referral))
+        .routes(routes!(cases::create_case, cases::list_cases))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::transition_case))
+        .routes(routes!(cases::request_case_closure))
+        .routes(routes!(cases::record_case))
+        .routes(routes!(cases::add_case_measure))
+        .routes(routes!(cases::add_case_task))
+        .routes(routes!(cases::add_case_conference))
+        .routes(routes!(cases::refer_case))
+        .routes(routes!(work::inbox))
+        .routes(routes!(work::mark_read))
+        .routes(routes!(work::complete_work))
+        .routes(routes!(work::supervise_work))
+        .routes(routes!(work::list_units, work::create_unit))
+        .routes(routes!(work::update_unit))
+        .routes(routes!(work::list_calendar, work::load_calendar))
+        .routes(routes!(work::request_sealed_access, work::list_sealed_requests))
+        .routes(routes!(work::decide_sealed_access))
+        .routes(routes!(work::set_sealed_reader))
 }
 
 pub fn routes() -> Router<AppState> {

@@ -109,10 +109,7 @@ pub struct CheckInputDoc {
 }
 
 fn labels(values: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(values.into_iter().collect::<Vec<_>>()))
-        .build()
+    super::schema::one_of(values)
 }
 
 fn check_items() -> utoipa::openapi::Object {

@@ -54,12 +54,12 @@ pub const FIELDS: &[(&str, &str)] = &[
 ];
 
 /// The Chinese name of a field ("village" → 所在村（居）).
-pub fn label(field: &str) -> &str {
+pub fn label(field: &str) -> &'static str {
     FIELDS
         .iter()
         .find(|(k, _)| *k == field)
         .map(|(_, l)| *l)
-        .unwrap_or(field)
+        .unwrap_or("其他字段")
 }
 
 /// The headers people write for each field, matched exactly. A region adds its own in

@@ -199,8 +199,12 @@ fn sample_text(s: &str) -> String {
     shown.chars().take(20).collect()
 }
 
-/// The column list the report shows, with a note on each column that is not imported.
-fn column_report(columns: &[Column]) -> Vec<ColumnMapping> {
+/// The column list an import report shows, with a note on each column that is not
+/// imported; `field_label` names a field in Chinese.
+pub fn column_report<'a>(
+    columns: &[Column],
+    field_label: impl Fn(&str) -> &'a str,
+) -> Vec<ColumnMapping> {
     columns
         .iter()
         .map(|c| {
@@ -233,7 +237,7 @@ fn column_report(columns: &[Column]) -> Vec<ColumnMapping> {
                 field_label: c
                     .field
                     .as_deref()
-                    .map(field_label)
+                    .map(&field_label)
                     .unwrap_or("不导入")
                     .to_string(),
                 candidates: c.candidates.clone(),
@@ -308,7 +312,7 @@ pub async fn import_children(
     }
     // A column holding data that the ledger has a field for is imported or the user
     // said not to: nothing is dropped unseen.
-    let report_columns = column_report(&table.columns);
+    let report_columns = column_report(&table.columns, field_label);
     if !dry_run {
         for (c, shown) in table.columns.iter().zip(&report_columns) {
             if c.field.is_none()

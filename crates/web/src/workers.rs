@@ -1,0 +1,110 @@
+//! The background work of a server: events from the ledger and visits consumed (a danger
+//! found on a visit opens a report; reports follow a child that moved county), webhooks
+//! delivered to units' group robots with retries, late supervised items escalated, and a
+//! daily digest per unit at 08:00 Beijing time. Nothing is sent from a request handler:
+//! requests write rows; this delivers them.
+
+use std::time::Duration;
+
+use chrono::Timelike;
+use weibao_store::StoreError;
+
+use crate::AppState;
+
+/// How often the worker looks for work.
+pub const INTERVAL: Duration = Duration::from_secs(2);
+/// The hour (Beijing time) daily digests go out.
+pub const DIGEST_HOUR: u32 = 8;
+
+/// What one round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub events: usize,
+    pub delivered: usize,
+    pub failed: usize,
+    pub escalated: usize,
+    pub digests: usize,
+}
+
+/// Posts one notification to a group robot; the robots answer HTTP 200 with a JSON
+/// `errcode` of 0 when they took it.
+fn post(kind: weibao_store::WebhookKind, url: &str, text: &str) -> Result<(), String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .redirects(0)
+        .build();
+    let res = agent
+        .post(url)
+        .send_json(kind.body(text))
+        .map_err(|e| match e {
+            ureq::Error::Status(code, _) => format!("HTTP {code}"),
+            other => other.to_string(),
+        })?;
+    let body: serde_json::Value = res.into_json().unwrap_or(serde_json::Value::Null);
+    match body.get("errcode").and_then(|c| c.as_i64()) {
+        None | Some(0) => Ok(()),
+        Some(code) => Err(format!(
+            "errcode {code}: {}",
+            body.get("errmsg").and_then(|m| m.as_str()).unwrap_or("")
+        )),
+    }
+}
+
+/// One round of everything due.
+pub async fn run_once(state: &AppState) -> Result<Round, StoreError> {
+    let store = &state.store;
+    let mut round = Round {
+        events: store.consume_events(200).await?,
+        ..Round::default()
+    };
+    for hook in store.due_webhooks(50).await? {
+        let target = store.webhook_target(&hook).await?;
+        let Some((kind, url)) = target else {
+            store
+                .webhook_attempted(&hook, Err("单位已删除群机器人".into()))
+                .await?;
+            round.failed += 1;
+            continue;
+        };
+        let link = match &state.public_url {
+            Some(base) => format!("{base}{}", hook.link),
+            None => hook.link.clone(),
+        };
+        let text = format!("【未保】{} {link}", hook.text);
+        let outcome = tokio::task::spawn_blocking(move || post(kind, &url, &text))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        if outcome.is_ok() {
+            round.delivered += 1;
+        } else {
+            round.failed += 1;
+        }
+        store.webhook_attempted(&hook, outcome).await?;
+    }
+    round.escalated = store.escalate_late().await?;
+    let now = chrono::DateTime::from_timestamp_millis(store.clock().now_ms())
+        .unwrap_or_default()
+        .with_timezone(&weibao_domain::visit::cst());
+    if now.hour() >= DIGEST_HOUR {
+        let tomorrow = now.date_naive() + chrono::Duration::days(1);
+        round.digests = store
+            .send_digests(
+                &now.date_naive().to_string(),
+                weibao_domain::work::calendar::end_of_day_ms(tomorrow),
+            )
+            .await?;
+    }
+    Ok(round)
+}
+
+/// Runs rounds until the process ends.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = run_once(&state).await {
+                tracing::error!("background work failed: {e}");
+            }
+            tokio::time::sleep(INTERVAL).await;
+        }
+    });
+}
