@@ -405,10 +405,12 @@ impl Store {
         };
         let mut user = user;
         let mut tx = self.begin().await?;
-        // A liaison or an institution acts for its county's unit of that kind.
+        // A liaison acts for its county's unit of that kind (a reporting institution only
+        // names the system it belongs to: it never reads what is referred to that unit).
         if let Some(kind) = user
             .unit
             .as_deref()
+            .filter(|_| user.role == Role::Unit)
             .and_then(weibao_domain::work::UnitKind::from_member_unit)
         {
             let unit = crate::work::units::unit_for(&mut tx, user.division, kind, now).await?;

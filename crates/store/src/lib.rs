@@ -50,9 +50,9 @@ pub use error::StoreError;
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
 pub use reports::{
-    tracking_hash, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput, FiledReport, NewReport,
-    PublicStatus, ReferralTarget, ReportDetails, ReportFilter, SealedRequest, StoredCase,
-    StoredReferral, StoredReport, CASE_KIND,
+    tracking_hash, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput, FiledReport,
+    NewReport, PublicStatus, ReferralTarget, ReportDetails, ReportFilter, SealedRequest,
+    StoredCase, StoredReferral, StoredReport, CASE_KIND,
 };
 pub use settings::{
     default_distress_subtypes, CATEGORY_RULES, DEADLINE_RULES, DISTRESS_SUBTYPES,

@@ -10,7 +10,9 @@ use weibao_domain::access::Scope;
 use weibao_domain::reports::{parse_moment, Channel, ReportInput, Reporter};
 use weibao_domain::work::Span;
 use weibao_domain::DivisionCode;
-use weibao_sheets::{read_table_with, Cell, FieldRule, HeaderMatcher, OutCell, ReadOptions, SheetError};
+use weibao_sheets::{
+    read_table_with, Cell, FieldRule, HeaderMatcher, OutCell, ReadOptions, SheetError,
+};
 use weibao_store::{NewReport, ReportFilter, Store, StoreError};
 
 use crate::ledger_io::{ColumnMapping, ImportProblem, Villages};
@@ -38,12 +40,33 @@ fn matcher() -> HeaderMatcher {
             .collect(),
     )
     .with_rules(vec![
-        FieldRule::new("order_number", 3).any(&["工单", "单号", "受理号", "流水号"]).any(&["编号", "号"]),
-        FieldRule::new("called_at", 2).any(&["来电时间", "受理时间", "登记时间", "派单时间", "来电日期", "受理日期"]),
-        FieldRule::new("content", 2).any(&["诉求内容", "来电内容", "工单内容", "问题描述", "反映内容", "诉求描述", "主要内容"]),
+        FieldRule::new("order_number", 3)
+            .any(&["工单", "单号", "受理号", "流水号"])
+            .any(&["编号", "号"]),
+        FieldRule::new("called_at", 2).any(&[
+            "来电时间",
+            "受理时间",
+            "登记时间",
+            "派单时间",
+            "来电日期",
+            "受理日期",
+        ]),
+        FieldRule::new("content", 2).any(&[
+            "诉求内容",
+            "来电内容",
+            "工单内容",
+            "问题描述",
+            "反映内容",
+            "诉求描述",
+            "主要内容",
+        ]),
         FieldRule::new("deadline", 2).any(&["时限", "截止", "办结时间", "要求办结", "期限"]),
-        FieldRule::new("caller", 2).any(&["来电人", "诉求人", "反映人", "联系人", "来电者"]).none(&["电话", "号码"]),
-        FieldRule::new("phone", 2).any(&["电话", "号码", "联系方式"]).none(&["工单"]),
+        FieldRule::new("caller", 2)
+            .any(&["来电人", "诉求人", "反映人", "联系人", "来电者"])
+            .none(&["电话", "号码"]),
+        FieldRule::new("phone", 2)
+            .any(&["电话", "号码", "联系方式"])
+            .none(&["工单"]),
         FieldRule::new("category", 2).any(&["类型", "分类", "类别"]),
         FieldRule::new("address", 2).any(&["地址", "地点", "区域", "属地"]),
     ])
@@ -87,7 +110,10 @@ fn order_deadline(
         Some(Cell::Date(d)) => Some(weibao_domain::work::calendar::end_of_day_ms(*d)),
         other => {
             let t = text(other)?;
-            if let Some(n) = t.strip_suffix("个工作日").or_else(|| t.strip_suffix("工作日")) {
+            if let Some(n) = t
+                .strip_suffix("个工作日")
+                .or_else(|| t.strip_suffix("工作日"))
+            {
                 let n: u32 = n.trim().parse().ok().filter(|n| (1..=60).contains(n))?;
                 return Some(cal.deadline(called_ms, Span::WorkingDays(n)).at_ms);
             }
@@ -96,7 +122,9 @@ fn order_deadline(
                 return Some(cal.deadline(called_ms, Span::Days(n)).at_ms);
             }
             let moment = parse_moment(&t)?;
-            Some(weibao_domain::work::calendar::end_of_day_ms(moment.date_naive()))
+            Some(weibao_domain::work::calendar::end_of_day_ms(
+                moment.date_naive(),
+            ))
         }
     }
 }
@@ -141,9 +169,18 @@ pub async fn import_orders(
         .unwrap_or_default()
         .with_timezone(&weibao_domain::visit::cst());
     let mut errors = Vec::new();
-    let headers = table.columns.iter().map(|c| c.header.as_str()).collect::<Vec<_>>().join("、");
+    let headers = table
+        .columns
+        .iter()
+        .map(|c| c.header.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
     for f in &table.missing_fields {
-        let label = FIELDS.iter().find(|(k, _)| k == f).map(|(_, l)| *l).unwrap_or(f);
+        let label = FIELDS
+            .iter()
+            .find(|(k, _)| k == f)
+            .map(|(_, l)| *l)
+            .unwrap_or(f);
         errors.push(ImportProblem {
             row: table.header_row,
             field: f.clone(),
@@ -154,7 +191,11 @@ pub async fn import_orders(
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     for row in &table.rows {
         let cell = |k: &str| row.cells.get(k);
-        let problem = |field: &str, message: String| ImportProblem { row: row.row_number, field: field.into(), message };
+        let problem = |field: &str, message: String| ImportProblem {
+            row: row.row_number,
+            field: field.into(),
+            message,
+        };
         let Some(number) = text(cell("order_number")) else {
             if table.missing_fields.is_empty() {
                 errors.push(problem("order_number", "缺少工单编号".into()));
@@ -166,11 +207,16 @@ pub async fn import_orders(
             continue;
         }
         if let Some(first) = seen.insert(number.clone(), row.row_number) {
-            errors.push(problem("order_number", format!("工单编号与第 {first} 行重复")));
+            errors.push(problem(
+                "order_number",
+                format!("工单编号与第 {first} 行重复"),
+            ));
             continue;
         }
         let called = match cell("called_at") {
-            Some(Cell::Date(d)) => d.and_hms_opt(12, 0, 0).and_then(|t| t.and_local_timezone(weibao_domain::visit::cst()).single()),
+            Some(Cell::Date(d)) => d
+                .and_hms_opt(12, 0, 0)
+                .and_then(|t| t.and_local_timezone(weibao_domain::visit::cst()).single()),
             other => text(other).and_then(|t| parse_moment(&t)),
         };
         let called = called.filter(|t| *t <= now).unwrap_or(now);
@@ -191,7 +237,11 @@ pub async fn import_orders(
             urgency: None,
             description: format!(
                 "12345工单{number}{}：{}",
-                if category.is_empty() { String::new() } else { format!("（{category}）") },
+                if category.is_empty() {
+                    String::new()
+                } else {
+                    format!("（{category}）")
+                },
                 text(cell("content")).unwrap_or_default()
             ),
             place: Some(address.chars().take(200).collect()),
@@ -228,8 +278,13 @@ pub async fn import_orders(
         });
     }
     let numbers: Vec<String> = orders.iter().map(|o| o.number.clone()).collect();
-    let existing = store.existing_hotline_orders(&within.county_code(), &numbers).await?;
-    let already = orders.iter().filter(|o| existing.contains(&o.number)).count();
+    let existing = store
+        .existing_hotline_orders(&within.county_code(), &numbers)
+        .await?;
+    let already = orders
+        .iter()
+        .filter(|o| existing.contains(&o.number))
+        .count();
     orders.retain(|o| !existing.contains(&o.number));
     errors.sort_by_key(|e| e.row);
     let mut report = HotlineImportReport {
@@ -242,7 +297,11 @@ pub async fn import_orders(
         already_imported: already,
         errors,
         columns: crate::ledger_io::column_report(&table.columns, |f| {
-            FIELDS.iter().find(|(k, _)| *k == f).map(|(_, l)| *l).unwrap_or("")
+            FIELDS
+                .iter()
+                .find(|(k, _)| *k == f)
+                .map(|(_, l)| *l)
+                .unwrap_or("")
         }),
     };
     if dry_run || !report.errors.is_empty() {
@@ -254,7 +313,11 @@ pub async fn import_orders(
             // Filed meanwhile by another import: the index keeps one.
             Err(e) if e.is_unique_violation() => report.already_imported += 1,
             Err(e) => {
-                report.errors.push(ImportProblem { row: o.row, field: "order_number".into(), message: e.to_string() });
+                report.errors.push(ImportProblem {
+                    row: o.row,
+                    field: "order_number".into(),
+                    message: e.to_string(),
+                });
                 break;
             }
         }
@@ -306,7 +369,11 @@ pub async fn export_replies(
                 OutCell::Text(crate::pages::beijing_time(r.reported_at)),
                 OutCell::Text(r.state.label().into()),
                 OutCell::Text(r.reply.clone()),
-                OutCell::Text(r.replied_at.map(crate::pages::beijing_time).unwrap_or_default()),
+                OutCell::Text(
+                    r.replied_at
+                        .map(crate::pages::beijing_time)
+                        .unwrap_or_default(),
+                ),
                 OutCell::Text(units),
             ]);
         }
@@ -317,8 +384,16 @@ pub async fn export_replies(
     }
     weibao_sheets::write_table(
         "工单办理答复",
-        &["工单编号", "平台编号", "登记时间", "办理状态", "答复内容", "答复时间", "承办单位"],
-        rows.into_iter(),
+        &[
+            "工单编号",
+            "平台编号",
+            "登记时间",
+            "办理状态",
+            "答复内容",
+            "答复时间",
+            "承办单位",
+        ],
+        rows,
     )
     .map_err(|e| StoreError::Config(format!("导出失败：{e}")))
 }

@@ -5,6 +5,8 @@ mod support;
 
 #[path = "app/import_corpus.rs"]
 mod import_corpus;
+#[path = "app/reports.rs"]
+mod reports;
 
 use serde_json::json;
 use support::{Browser, TestApp, PASSWORD};

@@ -496,7 +496,8 @@ mod tests {
 
     #[test]
     fn bad_reports_are_refused_naming_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut ReportInput)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut ReportInput)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|i| i.situations.clear()), "situations"),
             (
                 Box::new(|i| i.situations = vec!["s10".into()]),

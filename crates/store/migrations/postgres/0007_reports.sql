@@ -134,6 +134,8 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_at) WHERE delivered_at IS NULL AND channel = 'webhook';
 CREATE INDEX outbox_unit ON outbox (unit_id, created_at) WHERE channel = 'app';
 CREATE INDEX outbox_user ON outbox (user_id, created_at) WHERE channel = 'app';
+-- What was said about one referral or report, cleared when it is resolved.
+CREATE INDEX outbox_link ON outbox (county_code, link);
 
 -- A member unit's reading of a child, opened by a referral and closed some days after it
 -- ends (until = NULL while the referral is open).

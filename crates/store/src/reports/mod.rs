@@ -35,8 +35,8 @@ use crate::on;
 use crate::script::Script;
 use crate::work::units::unit_for;
 use crate::work::{
-    add_work, close_work, exec, grant, locate_in, new_id, notify, record_step, NewWork,
-    TimelineEntry, WorkOwner,
+    add_work, clear_notifications, close_work, exec, grant, locate_in, new_id, notify, record_step,
+    NewWork, TimelineEntry, WorkOwner,
 };
 
 /// The locator's kind of a report.
@@ -456,7 +456,11 @@ impl Store {
             now,
         )
         .await?;
-        let actor_unit = self.actor_unit_name(scope).await;
+        let actor_unit = match r.channel {
+            Channel::Public if scope.is_system() => "群众（网上举报）".to_string(),
+            Channel::Visit if scope.is_system() => "走访发现（自动登记）".to_string(),
+            _ => self.actor_unit_name(scope).await,
+        };
         record_step(
             self,
             &mut tx,
@@ -610,9 +614,14 @@ impl Store {
         }
         let division = DivisionCode::parse(&row.division_code).map_err(|_| StoreError::NotFound)?;
         let reading = match scope.role {
-            Role::Reporter => {
-                (row.filed_by.as_deref() == Some(&scope.user_id)).then_some(Reading::Full)
+            // Whoever filed it knows who reported: an institution's account follows its
+            // own reports wherever they go; staff only while the report is in their area.
+            _ if row.filed_by.as_deref() == Some(&scope.user_id)
+                && (scope.role == Role::Reporter || scope.reaches(division)) =>
+            {
+                Some(Reading::Full)
             }
+            Role::Reporter => None,
             Role::Office if scope.reaches(division) => Some(Reading::Full),
             Role::Unit => self
                 .unit_has_referral(scope, &row.county_code, &row.id)
@@ -915,7 +924,9 @@ impl Store {
             {
                 continue;
             }
-            out.push(row.into_report(self, Some(Reading::Full))?);
+            // A sealed duplicate shows only that it exists, unless the caller may read it.
+            let reading = self.report_reading(scope, &row).await?;
+            out.push(row.into_report(self, reading)?);
         }
         Ok(out)
     }
@@ -980,6 +991,9 @@ impl Store {
         )
         .await?;
         close_work(&mut tx, &county, id, &[WorkKind::Triage], now).await?;
+        let mut s = Script::default();
+        clear_notifications(&mut s, &county, &format!("/reports/{id}"), now);
+        s.run(tx.conn()).await?;
         if urgency == Urgency::Urgent && was != Urgency::Urgent {
             let office = unit_for(&mut tx, county_code, UnitKind::Office, now).await?;
             self.urgent_path(
@@ -1047,6 +1061,9 @@ impl Store {
         )
         .await?;
         close_work(&mut tx, &row.county_code, id, &[WorkKind::UrgentAck], now).await?;
+        let mut s = Script::default();
+        clear_notifications(&mut s, &row.county_code, &format!("/reports/{id}"), now);
+        s.run(tx.conn()).await?;
         let unit = self.actor_unit_name(scope).await;
         record_step(
             self,
@@ -1198,7 +1215,10 @@ impl Store {
         if reason.trim().is_empty() || reason.chars().count() > 1000 {
             return Err(StoreError::invalid(
                 "reason",
-                Invalid::new("reason_required", "请写明合并或分开处理的理由（1000 字以内）"),
+                Invalid::new(
+                    "reason_required",
+                    "请写明合并或分开处理的理由（1000 字以内）",
+                ),
             ));
         }
         let reason = reason.trim();
@@ -1314,11 +1334,13 @@ impl Store {
                 Invalid::new("reply_required", "请填写答复内容（2000 字以内）；答复会让报告人看到，请勿写入儿童和报告人的身份信息"),
             ));
         }
-        if !ReportState::parse(&row.state).is_some_and(|s| s.is_open()) {
+        // A report closed with its case may still be answered (the reporter waits for
+        // it); a merged one is answered where it was merged.
+        if ReportState::parse(&row.state) == Some(ReportState::Merged) {
             return Err(StoreError::Conflict {
                 field: "id",
-                code: "report_closed",
-                message: "该报告已办结或已合并".into(),
+                code: "report_merged",
+                message: "该报告已合并到另一份报告，请在合并后的报告中答复".into(),
             });
         }
         let now = self.now_ms();
@@ -1332,10 +1354,11 @@ impl Store {
                 id.into(),
                 reply.into(),
                 now.into(),
-                if close {
-                    ReportState::Closed
-                } else {
-                    ReportState::Replied
+                match ReportState::parse(&row.state) {
+                    _ if close => ReportState::Closed,
+                    // A report in a case closes with the case; a closed one stays closed.
+                    Some(s @ (ReportState::InCase | ReportState::Closed)) => s,
+                    _ => ReportState::Replied,
                 }
                 .code()
                 .into(),

@@ -21,8 +21,8 @@ use crate::on;
 use crate::script::Script;
 use crate::work::units::{unit_for, Unit};
 use crate::work::{
-    add_work, close_work, end_grants, exec, grant, locate_in, new_id, notify, record_step, NewWork,
-    WorkOwner,
+    add_work, clear_notifications, close_work, end_grants, exec, grant, locate_in, new_id, notify,
+    record_step, NewWork, WorkOwner,
 };
 
 /// The locator's kind of a referral.
@@ -687,6 +687,8 @@ impl Store {
         }
         close_work(&mut tx, &county, id, &[WorkKind::ReferralResponse], now).await?;
         let mut s = Script::default();
+        // What was said about it so far is settled by this step.
+        clear_notifications(&mut s, &county, &format!("/referrals/{id}"), now);
         match what {
             ReferralStep::Accept => {
                 add_work(

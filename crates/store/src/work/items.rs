@@ -214,7 +214,9 @@ impl Store {
             return Ok(vec![]);
         };
         let (kind, prefix) = match scope.role {
-            Role::Unit | Role::Reporter => return Ok(scope.unit_id.iter().cloned().collect()),
+            // A reporting institution's account belongs to a member unit's system (a school
+            // to 教育) but never acts for that unit: it has its own reports only.
+            Role::Unit => return Ok(scope.unit_id.iter().cloned().collect()),
             Role::Office if home.level() <= Level::County => (UnitKind::Office, home.prefix()),
             Role::Supervisor => (UnitKind::Township, home.prefix()),
             _ => return Ok(vec![]),
@@ -304,8 +306,7 @@ impl Store {
     ) -> Result<Vec<WorkItem>, StoreError> {
         scope.check_role(Action::ViewReports)?;
         let mine = self.units_of(scope).await?;
-        if !mine.iter().any(|u| u == unit_id) && !(scope.role == Role::Office || scope.is_system())
-        {
+        if !(mine.iter().any(|u| u == unit_id) || scope.role == Role::Office || scope.is_system()) {
             return Err(StoreError::NotFound);
         }
         let unit = self.unit(scope, unit_id).await?;

@@ -25,7 +25,7 @@ pub(crate) use grants::{end_grants, grant};
 pub(crate) use items::WORK_COLUMNS;
 pub(crate) use items::{add_work, close_work};
 pub(crate) use locator::{locate_in, relocate};
-pub(crate) use outbox::notify;
+pub(crate) use outbox::{clear_notifications, notify};
 pub(crate) use timeline::record_step;
 
 use crate::db::Tx;

@@ -124,6 +124,23 @@ pub(crate) fn notify(
     }
 }
 
+/// Clears what was said about `link` (a referral that left the unit's hands, a report
+/// acknowledged): its notifications in the app count as read and its robot messages not
+/// yet delivered are not sent. Added to the script of the change that resolved it, before
+/// any notification that change makes about the same link.
+pub(crate) fn clear_notifications(script: &mut Script, county: &str, link: &str, now: i64) {
+    script.push(
+        "UPDATE outbox SET read_at = $3 WHERE county_code = $1 AND link = $2
+         AND channel = 'app' AND read_at IS NULL",
+        vec![county.into(), link.into(), now.into()],
+    );
+    script.push(
+        "UPDATE outbox SET next_at = $3, last_error = '事项已处理，不再发送'
+         WHERE county_code = $1 AND link = $2 AND channel = 'webhook' AND delivered_at IS NULL",
+        vec![county.into(), link.into(), i64::MAX.into()],
+    );
+}
+
 impl Store {
     /// Webhooks due for delivery (never delivered, next attempt due), oldest first.
     pub async fn due_webhooks(&self, limit: i64) -> Result<Vec<Webhook>, StoreError> {
@@ -226,7 +243,7 @@ impl Store {
             .await)?;
             out.extend(theirs);
         }
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|n| std::cmp::Reverse(n.created_at));
         out.truncate(limit as usize);
         Ok(out)
     }

@@ -43,7 +43,13 @@ pub(crate) async fn record_step(
             id.into(),
             now.into(),
             scope.user_id.clone().into(),
-            scope.username.clone().into(),
+            // The platform itself (a public filing, a visit's finding): no account to name.
+            if scope.is_system() {
+                String::new()
+            } else {
+                scope.username.clone()
+            }
+            .into(),
             actor_unit.into(),
             action.into(),
             sealed.into(),

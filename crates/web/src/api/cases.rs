@@ -70,7 +70,8 @@ impl WorkItemView {
         WorkItemView {
             overdue: w.overdue(now),
             kind_label: w.work_kind().map(|k| k.label()).unwrap_or("").into(),
-            supervision: weibao_store::Supervision::from_level(w.supervision).map(|s| s.code().into()),
+            supervision: weibao_store::Supervision::from_level(w.supervision)
+                .map(|s| s.code().into()),
             id: w.id,
             kind: w.kind,
             subject_kind: w.subject_kind,
@@ -150,12 +151,27 @@ pub struct CaseView {
 }
 
 impl CaseView {
-    pub async fn build(state: &AppState, scope: &weibao_domain::access::Scope, c: StoredCase) -> Result<CaseView, ApiError> {
+    pub async fn build(
+        state: &AppState,
+        scope: &weibao_domain::access::Scope,
+        c: StoredCase,
+    ) -> Result<CaseView, ApiError> {
         let now = state.store.clock().now_ms();
         let measures = state.store.case_measures(&c).await?;
-        let tasks = if c.withheld { vec![] } else { state.store.case_tasks(&c).await? };
+        let tasks = if c.withheld {
+            vec![]
+        } else {
+            state.store.case_tasks(&c).await?
+        };
         let conferences = state.store.case_conferences(&c).await?;
-        let referrals = if c.withheld { vec![] } else { state.store.referrals_of(scope, &c.county_code, &c.id).await? };
+        let referrals = if c.withheld {
+            vec![]
+        } else {
+            state
+                .store
+                .referrals_of(scope, &c.county_code, &c.id)
+                .await?
+        };
         let timeline = state.store.case_timeline(scope, &c).await?;
         Ok(CaseView {
             id: c.id.clone(),
@@ -189,7 +205,10 @@ impl CaseView {
                     recorded_by: m.recorded_by,
                 })
                 .collect(),
-            tasks: tasks.into_iter().map(|w| WorkItemView::new(w, now)).collect(),
+            tasks: tasks
+                .into_iter()
+                .map(|w| WorkItemView::new(w, now))
+                .collect(),
             conferences: conferences
                 .into_iter()
                 .map(|f| ConferenceView {
@@ -234,9 +253,18 @@ pub async fn create_case(
         .map(weibao_store::ReferralTarget::Unit);
     let c = state
         .store
-        .open_case(caller.scope(), req.report_id.as_deref().filter(|s| !s.is_empty()), req.child_id.as_deref().filter(|s| !s.is_empty()), lead, &caller.ip)
+        .open_case(
+            caller.scope(),
+            req.report_id.as_deref().filter(|s| !s.is_empty()),
+            req.child_id.as_deref().filter(|s| !s.is_empty()),
+            lead,
+            &caller.ip,
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(CaseView::build(&state, caller.scope(), c).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(CaseView::build(&state, caller.scope(), c).await?),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -277,11 +305,25 @@ pub async fn list_cases(
 ) -> Result<Json<CaseList>, ApiError> {
     let filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(super::schema::exact(CaseState::ALL, CaseState::code, s).ok_or_else(|| {
-            ApiError::invalid("state", weibao_domain::Invalid::new("choice", format!("个案状态“{s}”无法识别，可选：{}", CaseState::codes().join("、"))))
-        })?),
+        Some(s) => Some(
+            super::schema::exact(CaseState::ALL, CaseState::code, s).ok_or_else(|| {
+                ApiError::invalid(
+                    "state",
+                    weibao_domain::Invalid::new(
+                        "choice",
+                        format!(
+                            "个案状态“{s}”无法识别，可选：{}",
+                            CaseState::codes().join("、")
+                        ),
+                    ),
+                )
+            })?,
+        ),
     };
-    let items = state.store.list_cases(caller.scope(), filter, q.open.unwrap_or(false), 200).await?;
+    let items = state
+        .store
+        .list_cases(caller.scope(), filter, q.open.unwrap_or(false), 200)
+        .await?;
     Ok(Json(CaseList {
         items: items
             .into_iter()
@@ -333,13 +375,29 @@ pub async fn transition_case(
     JsonBody(req): JsonBody<TransitionRequest>,
 ) -> Result<Json<CaseView>, ApiError> {
     let to = super::schema::exact(CaseState::ALL, CaseState::code, &req.to).ok_or_else(|| {
-        ApiError::invalid("to", weibao_domain::Invalid::new("choice", format!("状态“{}”无法识别，可选：{}", req.to, CaseState::codes().join("、"))))
+        ApiError::invalid(
+            "to",
+            weibao_domain::Invalid::new(
+                "choice",
+                format!(
+                    "状态“{}”无法识别，可选：{}",
+                    req.to,
+                    CaseState::codes().join("、")
+                ),
+            ),
+        )
     })?;
     let reason = req.reason.unwrap_or_default();
     if reason.chars().count() > 2000 {
-        return Err(ApiError::invalid("reason", weibao_domain::Invalid::new("too_long", "理由最多 2000 字")));
+        return Err(ApiError::invalid(
+            "reason",
+            weibao_domain::Invalid::new("too_long", "理由最多 2000 字"),
+        ));
     }
-    let c = state.store.transition_case(caller.scope(), &id, to, &reason, &caller.ip).await?;
+    let c = state
+        .store
+        .transition_case(caller.scope(), &id, to, &reason, &caller.ip)
+        .await?;
     Ok(Json(CaseView::build(&state, caller.scope(), c).await?))
 }
 
@@ -362,9 +420,15 @@ pub async fn request_case_closure(
 ) -> Result<StatusCode, ApiError> {
     let note = req.note.unwrap_or_default();
     if note.chars().count() > 2000 {
-        return Err(ApiError::invalid("note", weibao_domain::Invalid::new("too_long", "说明最多 2000 字")));
+        return Err(ApiError::invalid(
+            "note",
+            weibao_domain::Invalid::new("too_long", "说明最多 2000 字"),
+        ));
     }
-    state.store.request_closure(caller.scope(), &id, &note, &caller.ip).await?;
+    state
+        .store
+        .request_closure(caller.scope(), &id, &note, &caller.ip)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -389,7 +453,13 @@ pub async fn record_case(
 ) -> Result<Json<CaseView>, ApiError> {
     let c = state
         .store
-        .record_case_text(caller.scope(), &id, req.assessment.as_deref(), req.reply.as_deref(), &caller.ip)
+        .record_case_text(
+            caller.scope(),
+            &id,
+            req.assessment.as_deref(),
+            req.reply.as_deref(),
+            &caller.ip,
+        )
         .await?;
     Ok(Json(CaseView::build(&state, caller.scope(), c).await?))
 }
@@ -416,11 +486,28 @@ pub async fn add_case_measure(
     JsonBody(req): JsonBody<MeasureRequest>,
 ) -> Result<(StatusCode, Json<MeasureView>), ApiError> {
     let kind = super::schema::exact(Measure::ALL, Measure::code, &req.kind).ok_or_else(|| {
-        ApiError::invalid("kind", weibao_domain::Invalid::new("choice", format!("措施“{}”无法识别，可选：{}", req.kind, Measure::codes().join("、"))))
+        ApiError::invalid(
+            "kind",
+            weibao_domain::Invalid::new(
+                "choice",
+                format!(
+                    "措施“{}”无法识别，可选：{}",
+                    req.kind,
+                    Measure::codes().join("、")
+                ),
+            ),
+        )
     })?;
     let m = state
         .store
-        .add_measure(caller.scope(), &id, kind, req.taken_on, req.detail.as_deref().unwrap_or(""), &caller.ip)
+        .add_measure(
+            caller.scope(),
+            &id,
+            kind,
+            req.taken_on,
+            req.detail.as_deref().unwrap_or(""),
+            &caller.ip,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -459,12 +546,28 @@ pub async fn add_case_task(
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<TaskRequest>,
 ) -> Result<(StatusCode, Json<WorkItemView>), ApiError> {
-    let unit = target_of(req.unit_id.as_deref(), req.unit_kind.as_deref(), req.township.as_deref())?;
+    let unit = target_of(
+        req.unit_id.as_deref(),
+        req.unit_kind.as_deref(),
+        req.township.as_deref(),
+    )?;
     let w = state
         .store
-        .add_case_task(caller.scope(), &id, CaseTaskInput { unit, title: req.title, due_on: req.due_on }, &caller.ip)
+        .add_case_task(
+            caller.scope(),
+            &id,
+            CaseTaskInput {
+                unit,
+                title: req.title,
+                due_on: req.due_on,
+            },
+            &caller.ip,
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(WorkItemView::new(w, state.store.clock().now_ms()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(WorkItemView::new(w, state.store.clock().now_ms())),
+    ))
 }
 
 /// A decision of a conference: what, by which unit, by when.
@@ -511,10 +614,17 @@ pub async fn add_case_conference(
             .decisions
             .unwrap_or_default()
             .into_iter()
-            .map(|d| weibao_store::ConferenceDecision { text: d.text, unit_id: d.unit_id, due_on: d.due_on })
+            .map(|d| weibao_store::ConferenceDecision {
+                text: d.text,
+                unit_id: d.unit_id,
+                due_on: d.due_on,
+            })
             .collect(),
     };
-    let f = state.store.hold_conference(caller.scope(), &id, input, &caller.ip).await?;
+    let f = state
+        .store
+        .hold_conference(caller.scope(), &id, input, &caller.ip)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(ConferenceView {

@@ -99,7 +99,11 @@ fn patterns(value: &mut Value) {
         else {
             continue;
         };
-        for (field, nullable) in [("division", false), ("to_township", true), ("township", true)] {
+        for (field, nullable) in [
+            ("division", false),
+            ("to_township", true),
+            ("township", true),
+        ] {
             let Some(schema) = props.get_mut(field).and_then(|s| s.as_object_mut()) else {
                 continue;
             };

@@ -8,9 +8,9 @@ mod account;
 pub mod cases;
 pub mod children;
 mod divisions;
+mod document;
 pub mod referrals;
 pub mod reports;
-mod document;
 mod schema;
 mod users;
 pub mod visits;
@@ -117,43 +117,88 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("list_reports", RouteAccess::Action(Action::ViewReports)),
     ("get_report", RouteAccess::Action(Action::ViewReports)),
     ("triage_report", RouteAccess::Action(Action::TriageReports)),
-    ("acknowledge_report", RouteAccess::Action(Action::TriageReports)),
+    (
+        "acknowledge_report",
+        RouteAccess::Action(Action::TriageReports),
+    ),
     ("refer_report", RouteAccess::Action(Action::TriageReports)),
     ("merge_report", RouteAccess::Action(Action::TriageReports)),
     ("reply_report", RouteAccess::Action(Action::TriageReports)),
-    ("link_report_child", RouteAccess::Action(Action::TriageReports)),
+    (
+        "link_report_child",
+        RouteAccess::Action(Action::TriageReports),
+    ),
     ("import_hotline", RouteAccess::Action(Action::TriageReports)),
     ("export_hotline", RouteAccess::Action(Action::TriageReports)),
-    ("list_referrals", RouteAccess::Action(Action::HandleReferrals)),
+    (
+        "list_referrals",
+        RouteAccess::Action(Action::HandleReferrals),
+    ),
     ("get_referral", RouteAccess::Action(Action::ViewReports)),
-    ("accept_referral", RouteAccess::Action(Action::HandleReferrals)),
-    ("return_referral", RouteAccess::Action(Action::HandleReferrals)),
-    ("forward_referral", RouteAccess::Action(Action::HandleReferrals)),
-    ("revoke_referral", RouteAccess::Action(Action::HandleReferrals)),
-    ("complete_referral", RouteAccess::Action(Action::HandleReferrals)),
+    (
+        "accept_referral",
+        RouteAccess::Action(Action::HandleReferrals),
+    ),
+    (
+        "return_referral",
+        RouteAccess::Action(Action::HandleReferrals),
+    ),
+    (
+        "forward_referral",
+        RouteAccess::Action(Action::HandleReferrals),
+    ),
+    (
+        "revoke_referral",
+        RouteAccess::Action(Action::HandleReferrals),
+    ),
+    (
+        "complete_referral",
+        RouteAccess::Action(Action::HandleReferrals),
+    ),
     ("create_case", RouteAccess::Action(Action::ManageCases)),
     ("list_cases", RouteAccess::Action(Action::ViewReports)),
     ("get_case", RouteAccess::Action(Action::ViewReports)),
     ("transition_case", RouteAccess::Action(Action::ManageCases)),
-    ("request_case_closure", RouteAccess::Action(Action::ManageCases)),
+    (
+        "request_case_closure",
+        RouteAccess::Action(Action::ManageCases),
+    ),
     ("record_case", RouteAccess::Action(Action::ManageCases)),
     ("add_case_measure", RouteAccess::Action(Action::ManageCases)),
     ("add_case_task", RouteAccess::Action(Action::ManageCases)),
-    ("add_case_conference", RouteAccess::Action(Action::ManageCases)),
+    (
+        "add_case_conference",
+        RouteAccess::Action(Action::ManageCases),
+    ),
     ("refer_case", RouteAccess::Action(Action::TriageReports)),
     ("inbox", RouteAccess::Action(Action::ViewReports)),
     ("mark_read", RouteAccess::Action(Action::ViewReports)),
-    ("complete_work", RouteAccess::Action(Action::HandleReferrals)),
+    (
+        "complete_work",
+        RouteAccess::Action(Action::HandleReferrals),
+    ),
     ("supervise_work", RouteAccess::Action(Action::TriageReports)),
     ("list_units", RouteAccess::Action(Action::ViewReports)),
     ("create_unit", RouteAccess::Action(Action::ManageUnits)),
     ("update_unit", RouteAccess::Action(Action::ManageUnits)),
     ("list_calendar", RouteAccess::SignedIn),
     ("load_calendar", RouteAccess::Action(Action::ManageUnits)),
-    ("request_sealed_access", RouteAccess::Action(Action::ViewReports)),
-    ("list_sealed_requests", RouteAccess::Action(Action::GrantSealedAccess)),
-    ("decide_sealed_access", RouteAccess::Action(Action::GrantSealedAccess)),
-    ("set_sealed_reader", RouteAccess::Action(Action::GrantSealedAccess)),
+    (
+        "request_sealed_access",
+        RouteAccess::Action(Action::ViewReports),
+    ),
+    (
+        "list_sealed_requests",
+        RouteAccess::Action(Action::GrantSealedAccess),
+    ),
+    (
+        "decide_sealed_access",
+        RouteAccess::Action(Action::GrantSealedAccess),
+    ),
+    (
+        "set_sealed_reader",
+        RouteAccess::Action(Action::GrantSealedAccess),
+    ),
 ];
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -233,7 +278,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(work::list_units, work::create_unit))
         .routes(routes!(work::update_unit))
         .routes(routes!(work::list_calendar, work::load_calendar))
-        .routes(routes!(work::request_sealed_access, work::list_sealed_requests))
+        .routes(routes!(
+            work::request_sealed_access,
+            work::list_sealed_requests
+        ))
         .routes(routes!(work::decide_sealed_access))
         .routes(routes!(work::set_sealed_reader))
 }

@@ -50,7 +50,9 @@ pub async fn get_referral(
     Auth(caller): Auth,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ReferralView>, ApiError> {
-    Ok(Json(state.store.referral(caller.scope(), &id).await?.into()))
+    Ok(Json(
+        state.store.referral(caller.scope(), &id).await?.into(),
+    ))
 }
 
 async fn step(
@@ -99,7 +101,15 @@ pub async fn return_referral(
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> Result<Json<ReferralView>, ApiError> {
-    step(&state, &caller, &id, ReferralStep::Return, &req.reason, None).await
+    step(
+        &state,
+        &caller,
+        &id,
+        ReferralStep::Return,
+        &req.reason,
+        None,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/referrals/{id}/revoke", tag = "referrals", params(("id" = String, Path)),
@@ -112,7 +122,15 @@ pub async fn revoke_referral(
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> Result<Json<ReferralView>, ApiError> {
-    step(&state, &caller, &id, ReferralStep::Revoke, &req.reason, None).await
+    step(
+        &state,
+        &caller,
+        &id,
+        ReferralStep::Revoke,
+        &req.reason,
+        None,
+    )
+    .await
 }
 
 /// Pass a referral on to the unit that should handle it.
@@ -141,8 +159,20 @@ pub async fn forward_referral(
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<ForwardRequest>,
 ) -> Result<Json<ReferralView>, ApiError> {
-    let to = target_of(req.to_unit_id.as_deref(), req.to_unit_kind.as_deref(), req.to_township.as_deref())?;
-    step(&state, &caller, &id, ReferralStep::Forward, &req.reason, Some(to)).await
+    let to = target_of(
+        req.to_unit_id.as_deref(),
+        req.to_unit_kind.as_deref(),
+        req.to_township.as_deref(),
+    )?;
+    step(
+        &state,
+        &caller,
+        &id,
+        ReferralStep::Forward,
+        &req.reason,
+        Some(to),
+    )
+    .await
 }
 
 /// The handling opinion and reply (答复).
@@ -162,5 +192,13 @@ pub async fn complete_referral(
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<CompleteRequest>,
 ) -> Result<Json<ReferralView>, ApiError> {
-    step(&state, &caller, &id, ReferralStep::Complete, &req.reply, None).await
+    step(
+        &state,
+        &caller,
+        &id,
+        ReferralStep::Complete,
+        &req.reply,
+        None,
+    )
+    .await
 }

@@ -37,7 +37,9 @@ fn filed_channels() -> utoipa::openapi::Object {
 
 fn situation_list() -> utoipa::openapi::Array {
     utoipa::openapi::ArrayBuilder::new()
-        .items(super::schema::one_of(Situation::ALL.iter().map(|s| s.code())))
+        .items(super::schema::one_of(
+            Situation::ALL.iter().map(|s| s.code()),
+        ))
         .min_items(Some(1))
         .build()
 }
@@ -415,12 +417,32 @@ pub fn checked_report(
     let child = req.child.unwrap_or_default();
     let reporter = req.reporter.unwrap_or_default();
     // Codes exactly as the document lists them.
-    pick("channel", Some(req.channel.as_str()), FILED_CHANNELS, Channel::code)?;
+    pick(
+        "channel",
+        Some(req.channel.as_str()),
+        FILED_CHANNELS,
+        Channel::code,
+    )?;
     for s in &req.situations {
-        pick("situations", Some(s.as_str()), Situation::ALL, Situation::code)?;
+        pick(
+            "situations",
+            Some(s.as_str()),
+            Situation::ALL,
+            Situation::code,
+        )?;
     }
-    pick("urgency", req.urgency.as_deref(), Urgency::ALL, Urgency::code)?;
-    pick("child.sex", child.sex.as_deref(), &["男", "女", "male", "female"], |s| s)?;
+    pick(
+        "urgency",
+        req.urgency.as_deref(),
+        Urgency::ALL,
+        Urgency::code,
+    )?;
+    pick(
+        "child.sex",
+        child.sex.as_deref(),
+        &["男", "女", "male", "female"],
+        |s| s,
+    )?;
     let institution = pick(
         "reporter.institution",
         reporter.institution.as_deref(),
@@ -481,7 +503,8 @@ pub async fn create_report(
     JsonBody(req): JsonBody<ReportRequest>,
 ) -> Result<(StatusCode, Json<ReportView>), ApiError> {
     let scope = caller.scope();
-    let channel = (scope.role == weibao_domain::access::Role::Reporter).then_some(Channel::Mandatory);
+    let channel =
+        (scope.role == weibao_domain::access::Role::Reporter).then_some(Channel::Mandatory);
     let new = checked_report(beijing_now(&state), req, channel)?;
     let filed = state.store.file_report(scope, new, &caller.ip).await?;
     let report = state.store.report(scope, &filed.id, &caller.ip).await?;
@@ -534,7 +557,10 @@ fn pick<T: Copy>(
             let codes: Vec<&str> = all.iter().map(|v| code(*v)).collect();
             ApiError::invalid(
                 field,
-                weibao_domain::Invalid::new("choice", format!("“{s}”无法识别，可选：{}", codes.join("、"))),
+                weibao_domain::Invalid::new(
+                    "choice",
+                    format!("“{s}”无法识别，可选：{}", codes.join("、")),
+                ),
             )
         }),
     }
@@ -561,7 +587,12 @@ pub async fn list_reports(
             Some(d) => Some(parse_code("division", d)?),
             None => None,
         },
-        state: pick("state", q.state.as_deref(), ReportState::ALL, ReportState::code)?,
+        state: pick(
+            "state",
+            q.state.as_deref(),
+            ReportState::ALL,
+            ReportState::code,
+        )?,
         urgency: pick("urgency", q.urgency.as_deref(), Urgency::ALL, Urgency::code)?,
         channel: pick("channel", q.channel.as_deref(), Channel::ALL, Channel::code)?,
         open: q.open.unwrap_or(false),
@@ -611,12 +642,22 @@ pub async fn triage_report(
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<TriageRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let urgency = pick("urgency", Some(&req.urgency), Urgency::ALL, Urgency::code)?.ok_or_else(|| {
-        ApiError::invalid("urgency", weibao_domain::Invalid::new("required", "请选择紧急程度"))
-    })?;
+    let urgency =
+        pick("urgency", Some(&req.urgency), Urgency::ALL, Urgency::code)?.ok_or_else(|| {
+            ApiError::invalid(
+                "urgency",
+                weibao_domain::Invalid::new("required", "请选择紧急程度"),
+            )
+        })?;
     state
         .store
-        .triage_report(caller.scope(), &id, urgency, req.note.as_deref().unwrap_or(""), &caller.ip)
+        .triage_report(
+            caller.scope(),
+            &id,
+            urgency,
+            req.note.as_deref().unwrap_or(""),
+            &caller.ip,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -628,7 +669,10 @@ pub async fn acknowledge_report(
     Auth(caller): Auth,
     PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.acknowledge_report(caller.scope(), &id, &caller.ip).await?;
+    state
+        .store
+        .acknowledge_report(caller.scope(), &id, &caller.ip)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -705,7 +749,11 @@ pub async fn refer(
     subject: &str,
     req: ReferralRequest,
 ) -> Result<(StatusCode, Json<ReferralView>), ApiError> {
-    let target = target_of(req.to_unit_id.as_deref(), req.to_unit_kind.as_deref(), req.to_township.as_deref())?;
+    let target = target_of(
+        req.to_unit_id.as_deref(),
+        req.to_unit_kind.as_deref(),
+        req.to_township.as_deref(),
+    )?;
     let consent = req.consent.as_deref().filter(|c| !c.is_empty());
     if let Some(c) = consent {
         use weibao_domain::reports::referral::ConsentBy;
@@ -753,7 +801,14 @@ pub async fn merge_report(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
-        .merge_report(caller.scope(), &id, &req.other, req.merge, &req.reason, &caller.ip)
+        .merge_report(
+            caller.scope(),
+            &id,
+            &req.other,
+            req.merge,
+            &req.reason,
+            &caller.ip,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -778,7 +833,13 @@ pub async fn reply_report(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
-        .reply_report(caller.scope(), &id, &req.reply, req.close.unwrap_or(false), &caller.ip)
+        .reply_report(
+            caller.scope(),
+            &id,
+            &req.reply,
+            req.close.unwrap_or(false),
+            &caller.ip,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -852,26 +913,45 @@ pub async fn import_hotline(
         .scope()
         .check(weibao_domain::access::Action::TriageReports, division)
         .map_err(weibao_store::StoreError::from)?;
-    if let Some(refused) = state.limiter.before_import(&caller.scope().user_id, state.store.clock().now_ms()) {
+    if let Some(refused) = state
+        .limiter
+        .before_import(&caller.scope().user_id, state.store.clock().now_ms())
+    {
         return Ok(refused);
     }
     let bytes = super::multipart_file(
         multipart,
-        |e| format!("文件过大或上传中断（上限 {} MB）：{e}", super::children::MAX_UPLOAD_BYTES / 1024 / 1024),
+        |e| {
+            format!(
+                "文件过大或上传中断（上限 {} MB）：{e}",
+                super::children::MAX_UPLOAD_BYTES / 1024 / 1024
+            )
+        },
         "请在表单字段 file 中上传 12345 工单 .xlsx 文件",
     )
     .await?;
     let dry_run = q.dry_run.unwrap_or(true);
-    let report = crate::hotline_io::import_orders(&state.store, caller.scope(), division, &bytes, dry_run, &caller.ip)
-        .await
-        .map_err(|e| match e {
-            crate::hotline_io::HotlineFailure::Sheet(s) => ApiError::invalid(
-                "file",
-                weibao_domain::Invalid::new("sheet_unreadable", s.to_string()),
-            ),
-            crate::hotline_io::HotlineFailure::Store(s) => s.into(),
-        })?;
-    let status = if report.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let report = crate::hotline_io::import_orders(
+        &state.store,
+        caller.scope(),
+        division,
+        &bytes,
+        dry_run,
+        &caller.ip,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::hotline_io::HotlineFailure::Sheet(s) => ApiError::invalid(
+            "file",
+            weibao_domain::Invalid::new("sheet_unreadable", s.to_string()),
+        ),
+        crate::hotline_io::HotlineFailure::Store(s) => s.into(),
+    })?;
+    let status = if report.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, Json(report)).into_response())
 }
 
@@ -904,13 +984,23 @@ pub async fn export_hotline(
     let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or(to - chrono::Duration::days(30));
     if from > to {
-        return Err(ApiError::invalid("from", weibao_domain::Invalid::new("range", "开始日期不能晚于结束日期")));
+        return Err(ApiError::invalid(
+            "from",
+            weibao_domain::Invalid::new("range", "开始日期不能晚于结束日期"),
+        ));
     }
-    let bytes = crate::hotline_io::export_replies(&state.store, caller.scope(), division, from, to).await?;
+    let bytes =
+        crate::hotline_io::export_replies(&state.store, caller.scope(), division, from, to).await?;
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"hotline-replies.xlsx\""),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"hotline-replies.xlsx\"",
+            ),
         ],
         bytes,
     )

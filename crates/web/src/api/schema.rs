@@ -19,13 +19,14 @@ pub fn one_of_or_empty(values: impl IntoIterator<Item = &'static str>) -> Object
 
 /// An optional body field: one of `values`, or empty, or null (both: not given).
 pub fn one_of_or_null(values: impl IntoIterator<Item = &'static str>) -> Object {
-    let mut all: Vec<serde_json::Value> = std::iter::once("")
-        .chain(values)
-        .map(Into::into)
-        .collect();
+    let mut all: Vec<serde_json::Value> =
+        std::iter::once("").chain(values).map(Into::into).collect();
     all.push(serde_json::Value::Null);
     ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
         .enum_values(Some(all))
         .build()
 }

@@ -42,14 +42,20 @@ pub struct InboxView {
 
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox",
     responses((status = 200, body = InboxView)))]
-pub async fn inbox(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<InboxView>, ApiError> {
+pub async fn inbox(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<InboxView>, ApiError> {
     let scope = caller.scope();
     let now = state.store.clock().now_ms();
     let items = state.store.inbox(scope, 100).await?;
     let notifications = state.store.notifications(scope, 50).await?;
     let urgent = state.store.unacknowledged_urgent(scope).await?;
     Ok(Json(InboxView {
-        items: items.into_iter().map(|w| WorkItemView::new(w, now)).collect(),
+        items: items
+            .into_iter()
+            .map(|w| WorkItemView::new(w, now))
+            .collect(),
         notifications: notifications
             .into_iter()
             .map(|n| NotificationView {
@@ -79,12 +85,18 @@ pub async fn mark_read(
     JsonBody(req): JsonBody<ReadRequest>,
 ) -> Result<StatusCode, ApiError> {
     if req.ids.len() > 200 {
-        return Err(ApiError::invalid("ids", weibao_domain::Invalid::new("too_many", "一次最多 200 条")));
+        return Err(ApiError::invalid(
+            "ids",
+            weibao_domain::Invalid::new("too_many", "一次最多 200 条"),
+        ));
     }
     let ids: Vec<(String, String)> = req
         .ids
         .iter()
-        .filter_map(|i| i.split_once(':').map(|(c, id)| (c.to_string(), id.to_string())))
+        .filter_map(|i| {
+            i.split_once(':')
+                .map(|(c, id)| (c.to_string(), id.to_string()))
+        })
         .collect();
     state.store.mark_read(caller.scope(), &ids).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -107,7 +119,10 @@ pub async fn complete_work(
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<CompleteWorkRequest>,
 ) -> Result<Json<WorkItemView>, ApiError> {
-    let w = state.store.complete_task(caller.scope(), &id, &req.note, &caller.ip).await?;
+    let w = state
+        .store
+        .complete_task(caller.scope(), &id, &req.note, &caller.ip)
+        .await?;
     Ok(Json(WorkItemView::new(w, state.store.clock().now_ms())))
 }
 
@@ -143,10 +158,19 @@ pub async fn supervise_work(
         _ => None,
     }
     .ok_or_else(|| {
-        ApiError::invalid("level", weibao_domain::Invalid::new("choice", "督办级别应为 supervised（督办）或 listed（挂牌督办）"))
+        ApiError::invalid(
+            "level",
+            weibao_domain::Invalid::new(
+                "choice",
+                "督办级别应为 supervised（督办）或 listed（挂牌督办）",
+            ),
+        )
     })?;
     let due = weibao_domain::work::calendar::end_of_day_ms(req.due_on);
-    let w = state.store.supervise(caller.scope(), &id, level, due, &req.note, &caller.ip).await?;
+    let w = state
+        .store
+        .supervise(caller.scope(), &id, level, due, &req.note, &caller.ip)
+        .await?;
     Ok(Json(WorkItemView::new(w, state.store.clock().now_ms())))
 }
 
@@ -188,7 +212,11 @@ impl From<Unit> for UnitView {
             contacts: u
                 .contacts
                 .into_iter()
-                .map(|c| ContactView { name: c.name, title: Some(c.title), phone: Some(c.phone) })
+                .map(|c| ContactView {
+                    name: c.name,
+                    title: Some(c.title),
+                    phone: Some(c.phone),
+                })
                 .collect(),
             webhook: u.webhook.map(|w| w.code().into()),
             active: u.active,
@@ -204,13 +232,23 @@ pub struct UnitList {
 
 #[utoipa::path(get, path = "/api/v1/units", tag = "units",
     responses((status = 200, body = UnitList)))]
-pub async fn list_units(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<UnitList>, ApiError> {
+pub async fn list_units(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<UnitList>, ApiError> {
     let items = state.store.list_units(caller.scope()).await?;
-    Ok(Json(UnitList { items: items.into_iter().map(Into::into).collect() }))
+    Ok(Json(UnitList {
+        items: items.into_iter().map(Into::into).collect(),
+    }))
 }
 
 fn registered_kinds() -> utoipa::openapi::Object {
-    super::schema::one_of(UnitKind::ALL.iter().filter(|k| !k.one_per_county()).map(|k| k.code()))
+    super::schema::one_of(
+        UnitKind::ALL
+            .iter()
+            .filter(|k| !k.one_per_county())
+            .map(|k| k.code()),
+    )
 }
 
 /// A unit to register: an agency, a township under its own name, another body (member
@@ -230,7 +268,11 @@ pub struct UnitRequest {
 fn contacts_of(list: Option<Vec<ContactView>>) -> Vec<UnitContact> {
     list.unwrap_or_default()
         .into_iter()
-        .map(|c| UnitContact { name: c.name, title: c.title.unwrap_or_default(), phone: c.phone.unwrap_or_default() })
+        .map(|c| UnitContact {
+            name: c.name,
+            title: c.title.unwrap_or_default(),
+            phone: c.phone.unwrap_or_default(),
+        })
         .collect()
 }
 
@@ -248,13 +290,24 @@ pub async fn create_unit(
         .ok_or_else(|| {
             ApiError::invalid(
                 "kind",
-                weibao_domain::Invalid::new("unit_kind", "单位类别应为 township、agency 或 other（成员单位由平台按县自动建立）"),
+                weibao_domain::Invalid::new(
+                    "unit_kind",
+                    "单位类别应为 township、agency 或 other（成员单位由平台按县自动建立）",
+                ),
             )
         })?;
     let division = parse_code("division", &req.division)?;
     let unit = state
         .store
-        .create_unit(caller.scope(), weibao_store::NewUnit { kind, name: req.name, division, contacts: contacts_of(req.contacts) })
+        .create_unit(
+            caller.scope(),
+            weibao_store::NewUnit {
+                kind,
+                name: req.name,
+                division,
+                contacts: contacts_of(req.contacts),
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(unit.into())))
 }
@@ -290,16 +343,28 @@ pub async fn update_unit(
     if kind.is_some_and(|k| !matches!(k, "wecom" | "dingtalk")) {
         return Err(ApiError::invalid(
             "webhook_kind",
-            weibao_domain::Invalid::new("choice", "群机器人类型应为 wecom（企业微信）或 dingtalk（钉钉）"),
+            weibao_domain::Invalid::new(
+                "choice",
+                "群机器人类型应为 wecom（企业微信）或 dingtalk（钉钉）",
+            ),
         ));
     }
     // A kind counts only with the address it goes to.
-    let webhook = req
-        .webhook_url
-        .map(|url| (req.webhook_kind.as_deref().and_then(WebhookKind::parse), url));
+    let webhook = req.webhook_url.map(|url| {
+        (
+            req.webhook_kind.as_deref().and_then(WebhookKind::parse),
+            url,
+        )
+    });
     let unit = state
         .store
-        .update_unit(caller.scope(), &id, req.contacts.map(|c| contacts_of(Some(c))), webhook, req.active)
+        .update_unit(
+            caller.scope(),
+            &id,
+            req.contacts.map(|c| contacts_of(Some(c))),
+            webhook,
+            req.active,
+        )
         .await?;
     Ok(Json(unit.into()))
 }
@@ -323,7 +388,10 @@ pub struct CalendarView {
 
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "units",
     responses((status = 200, body = CalendarView)))]
-pub async fn list_calendar(State(state): State<AppState>, Auth(_caller): Auth) -> Result<Json<CalendarView>, ApiError> {
+pub async fn list_calendar(
+    State(state): State<AppState>,
+    Auth(_caller): Auth,
+) -> Result<Json<CalendarView>, ApiError> {
     let years = state.store.calendar_years().await?;
     Ok(Json(CalendarView {
         years: years
@@ -357,7 +425,10 @@ pub async fn load_calendar(
     JsonBody(req): JsonBody<CalendarRequest>,
 ) -> Result<(StatusCode, Json<CalendarYearView>), ApiError> {
     if req.text.chars().count() > 20000 {
-        return Err(ApiError::invalid("text", weibao_domain::Invalid::new("too_long", "日历文本最多 20000 字")));
+        return Err(ApiError::invalid(
+            "text",
+            weibao_domain::Invalid::new("too_long", "日历文本最多 20000 字"),
+        ));
     }
     let y = state.store.load_calendar(caller.scope(), &req.text).await?;
     Ok((
@@ -422,7 +493,10 @@ pub async fn request_sealed_access(
     Auth(caller): Auth,
     JsonBody(req): JsonBody<SealedAccessRequest>,
 ) -> Result<(StatusCode, Json<SealedRequestView>), ApiError> {
-    let r = state.store.request_sealed_access(caller.scope(), &req.subject_id, &req.reason, &caller.ip).await?;
+    let r = state
+        .store
+        .request_sealed_access(caller.scope(), &req.subject_id, &req.reason, &caller.ip)
+        .await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -434,10 +508,19 @@ pub struct SealedRequestList {
 
 #[utoipa::path(get, path = "/api/v1/sealed/requests", tag = "sealed",
     responses((status = 200, body = SealedRequestList), (status = 404, body = ErrorBody)))]
-pub async fn list_sealed_requests(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<SealedRequestList>, ApiError> {
-    let home = caller.scope().home().ok_or(ApiError::new(StatusCode::NOT_FOUND, "not_found", "没有所属区划"))?;
+pub async fn list_sealed_requests(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<SealedRequestList>, ApiError> {
+    let home = caller.scope().home().ok_or(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "没有所属区划",
+    ))?;
     let items = state.store.sealed_requests(caller.scope(), home).await?;
-    Ok(Json(SealedRequestList { items: items.into_iter().map(Into::into).collect() }))
+    Ok(Json(SealedRequestList {
+        items: items.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// A decision on a request.
@@ -462,10 +545,16 @@ pub async fn decide_sealed_access(
     // A JSON number with nothing after the point (24.0) is an integer too.
     let hours = req.hours.unwrap_or(24.0);
     if hours.fract() != 0.0 || !(1.0..=720.0).contains(&hours) {
-        return Err(ApiError::invalid("hours", weibao_domain::Invalid::new("hours_range", "授权时长应为 1 到 720 之间的整数（小时）")));
+        return Err(ApiError::invalid(
+            "hours",
+            weibao_domain::Invalid::new("hours_range", "授权时长应为 1 到 720 之间的整数（小时）"),
+        ));
     }
     let hours = hours as i64;
-    let r = state.store.decide_sealed_access(caller.scope(), &id, req.grant, hours, &caller.ip).await?;
+    let r = state
+        .store
+        .decide_sealed_access(caller.scope(), &id, req.grant, hours, &caller.ip)
+        .await?;
     Ok(Json(r.into()))
 }
 
@@ -484,7 +573,14 @@ pub async fn set_sealed_reader(
     Auth(caller): Auth,
     JsonBody(req): JsonBody<SealedReaderRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let home = caller.scope().home().ok_or(ApiError::new(StatusCode::NOT_FOUND, "not_found", "没有所属区划"))?;
-    state.store.set_sealed_reader(caller.scope(), home, &req.user_id, req.reader, &caller.ip).await?;
+    let home = caller.scope().home().ok_or(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "没有所属区划",
+    ))?;
+    state
+        .store
+        .set_sealed_reader(caller.scope(), home, &req.user_id, req.reader, &caller.ip)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
