@@ -5,6 +5,8 @@ mod support;
 
 #[path = "app/import_corpus.rs"]
 mod import_corpus;
+#[path = "app/reports_pages.rs"]
+mod reports_pages;
 
 use serde_json::json;
 use support::{Browser, TestApp, PASSWORD};
