@@ -15,7 +15,7 @@ use weibao_domain::DivisionCode;
 use weibao_store::{CaseTaskInput, ConferenceInput, StoreError, StoredCase, Unit};
 
 use super::deadline_text::{due_text, DueText};
-use super::forms::{refusal, Failed};
+use super::forms::{refusal, Failed, Refused};
 use super::reports::{parse_target, unit_targets, ReferralLine, StepLine, TargetGroup};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
@@ -484,8 +484,10 @@ async fn after(
     match result {
         Ok(notice) => Redirect::to(&format!("/cases/{id}?notice={notice}")).into_response(),
         Err(e) => match refusal(form, e, pairs) {
-            Ok((status, failed)) => case_page(state, caller, id, None, failed, status).await,
-            Err(page) => page,
+            Refused::Again(status, failed) => {
+                case_page(state, caller, id, None, failed, status).await
+            }
+            Refused::Page(page) => page,
         },
     }
 }

@@ -61,20 +61,24 @@ impl Failed {
     }
 }
 
+/// What becomes of a store's refusal of a form.
+pub enum Refused {
+    /// A 422 or 409: the page again, the message in the form.
+    Again(StatusCode, Failed),
+    /// Anything else (403, 404, a server error): the error page.
+    Page(Response),
+}
+
 /// A store refusal of a form: a 422 or 409 to show in the form again, or the error page
-/// for anything else (403, 404, a server error).
-pub fn refusal(
-    form: &'static str,
-    e: StoreError,
-    pairs: &[(String, String)],
-) -> Result<(StatusCode, Failed), Response> {
+/// for anything else.
+pub fn refusal(form: &'static str, e: StoreError, pairs: &[(String, String)]) -> Refused {
     match &e {
         StoreError::Invalid { field, .. } | StoreError::Conflict { field, .. } => {
             let field = field.to_string();
             let e = ApiError::from(e);
-            Ok((e.status, Failed::new(form, e.message, &field, pairs)))
+            Refused::Again(e.status, Failed::new(form, e.message, &field, pairs))
         }
-        _ => Err(super::store_error_page(e)),
+        _ => Refused::Page(super::store_error_page(e)),
     }
 }
 

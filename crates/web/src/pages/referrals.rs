@@ -12,7 +12,7 @@ use weibao_domain::work::UnitKind;
 use weibao_store::StoredReferral;
 
 use super::deadline_text::{due_text, DueText};
-use super::forms::{refusal, Failed};
+use super::forms::{refusal, Failed, Refused};
 use super::reports::{parse_target, unit_targets, TargetGroup};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
@@ -290,8 +290,10 @@ async fn take_step(
     {
         Ok(_) => Redirect::to(&format!("/referrals/{id}?notice={name}")).into_response(),
         Err(e) => match refusal(name, e, &pairs) {
-            Ok((status, failed)) => referral_page(&state, &caller, &id, None, failed, status).await,
-            Err(page) => page,
+            Refused::Again(status, failed) => {
+                referral_page(&state, &caller, &id, None, failed, status).await
+            }
+            Refused::Page(page) => page,
         },
     }
 }

@@ -20,7 +20,7 @@ use weibao_store::{
 };
 
 use super::deadline_text::{due_text, DueText};
-use super::forms::{refusal, Failed};
+use super::forms::{refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
 use crate::error::ApiError;
@@ -352,26 +352,19 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let scope = caller.scope();
-    let choice = |label: &str, v: &str, parse: Option<()>| -> Result<(), Response> {
-        if v.is_empty() || parse.is_some() {
-            Ok(())
-        } else {
-            Err(error_page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("{label}筛选“{v}”无法识别：请从列表中选择"),
-            ))
-        }
-    };
     let state_f = ReportState::parse(&q.state);
     let urgency_f = Urgency::parse(&q.urgency);
     let channel_f = Channel::parse(&q.channel);
-    for (label, v, ok) in [
-        ("状态", &q.state, state_f.map(|_| ())),
-        ("紧急程度", &q.urgency, urgency_f.map(|_| ())),
-        ("来源", &q.channel, channel_f.map(|_| ())),
+    for (label, v, known) in [
+        ("状态", &q.state, state_f.is_some()),
+        ("紧急程度", &q.urgency, urgency_f.is_some()),
+        ("来源", &q.channel, channel_f.is_some()),
     ] {
-        if let Err(r) = choice(label, v, ok) {
-            return r;
+        if !v.is_empty() && !known {
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("{label}筛选“{v}”无法识别：请从列表中选择"),
+            );
         }
     }
     let page = q.page.unwrap_or(1).clamp(1, 10_000);
@@ -989,10 +982,10 @@ async fn after(
     match result {
         Ok(to) => Redirect::to(&to).into_response(),
         Err(e) => match refusal(form, e, pairs) {
-            Ok((status, failed)) => {
+            Refused::Again(status, failed) => {
                 report_page(state, caller, id, None, String::new(), failed, status).await
             }
-            Err(page) => page,
+            Refused::Page(page) => page,
         },
     }
 }

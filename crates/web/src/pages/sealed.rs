@@ -9,7 +9,7 @@ use serde::Deserialize;
 use weibao_domain::access::{allows, Action};
 use weibao_store::{fold_username, StoreError};
 
-use super::forms::{refusal, Failed};
+use super::forms::{refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
 use crate::AppState;
@@ -182,8 +182,10 @@ async fn after(
     match result {
         Ok(notice) => Redirect::to(&format!("/sealed?notice={notice}")).into_response(),
         Err(e) => match refusal(form, e, pairs) {
-            Ok((status, failed)) => sealed_page(state, caller, None, failed, status).await,
-            Err(page) => page,
+            Refused::Again(status, failed) => {
+                sealed_page(state, caller, None, failed, status).await
+            }
+            Refused::Page(page) => page,
         },
     }
 }

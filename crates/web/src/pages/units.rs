@@ -11,7 +11,7 @@ use weibao_domain::work::UnitKind;
 use weibao_domain::{DivisionCode, Level};
 use weibao_store::{NewUnit, StoreError, UnitContact, WebhookKind};
 
-use super::forms::{refusal, Failed};
+use super::forms::{refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
 use crate::AppState;
@@ -197,8 +197,8 @@ async fn after(
     match result {
         Ok(notice) => Redirect::to(&format!("/units?notice={notice}")).into_response(),
         Err(e) => match refusal(form, e, pairs) {
-            Ok((status, failed)) => units_page(state, caller, None, failed, status).await,
-            Err(page) => page,
+            Refused::Again(status, failed) => units_page(state, caller, None, failed, status).await,
+            Refused::Page(page) => page,
         },
     }
 }
