@@ -684,3 +684,136 @@ fn browser_takes_a_public_report_through_triage_referral_a_conference_and_a_clos
         browser.screenshot(name);
     }
 }
+
+#[test]
+fn every_page_of_a_report_its_referral_and_its_case_renders_on_every_backend() {
+    for app in TestApp::all() {
+        let label = app.label;
+        add_user(&app, "police-a", Role::Unit, "510812", Some("公安"));
+        let office = PageUser::new(&app, "office");
+        let police = PageUser::new(&app, "police-a");
+        let (_, location, page) = office.post(
+            &app,
+            "/reports",
+            &[
+                ("channel", "walk_in"),
+                ("situations", "s6"),
+                ("description", "孩子长期无人照料"),
+                ("division", "510812100200"),
+                ("reporter_name", "赵某"),
+            ],
+        );
+        let id = report_id(&location);
+        assert!(!id.is_empty(), "{label}: {page}");
+        let (status, location, _) = office.post(
+            &app,
+            &format!("/reports/{id}/refer"),
+            &[("to_unit", "kind:police"), ("note", "请核查")],
+        );
+        assert_eq!(status, 303, "{label}");
+        let referral = location
+            .split("#referral-")
+            .nth(1)
+            .expect("the new referral")
+            .to_string();
+        let (status, _, _) = police.post(&app, &format!("/referrals/{referral}/accept"), &[]);
+        assert_eq!(status, 303, "{label}");
+        let (_, location, _) = office.post(&app, &format!("/reports/{id}/case"), &[]);
+        let case = location.split('?').next().unwrap().to_string();
+        let police_unit = app
+            .block_on(app.store.list_units(&Scope::system()))
+            .unwrap()
+            .into_iter()
+            .find(|u| u.kind == UnitKind::Police && u.county_code == "510812")
+            .unwrap()
+            .id;
+        for (path, fields) in [
+            (
+                format!("{case}/conferences"),
+                vec![
+                    ("people", "张警官"),
+                    ("minutes", "会商纪要"),
+                    ("d1_text", "入户核查"),
+                    ("d1_unit", police_unit.as_str()),
+                ],
+            ),
+            (
+                format!("{case}/measures"),
+                vec![("kind", "counselling"), ("detail", "心理疏导一次")],
+            ),
+        ] {
+            let (status, _, page) = office.post(&app, &path, &fields);
+            assert_eq!(status, 303, "{label} {path}: {page}");
+        }
+        for (who, path, shows) in [
+            (&office, "/reports".to_string(), "被遗弃"),
+            (&office, format!("/reports/{id}"), "朝天区公安局"),
+            (&office, "/cases".to_string(), "受理"),
+            (&office, case.clone(), "入户核查"),
+            (&office, "/inbox".to_string(), "待办"),
+            (&office, "/units".to_string(), "朝天区公安局"),
+            (&office, "/calendar".to_string(), "2026 年"),
+            (&office, "/sealed".to_string(), "暂无申请"),
+            (&police, "/referrals".to_string(), "已接收"),
+            (&police, format!("/referrals/{referral}"), "办结答复"),
+            (&police, "/".to_string(), "转介给本单位的事项"),
+            (&police, case.clone(), "心理疏导"),
+        ] {
+            let (status, html) = who.get(&app, &path);
+            assert_eq!(status, 200, "{label} {path}");
+            assert!(html.contains(shows), "{label} {path} shows {shows}");
+        }
+        let (status, html) = app.text("/report", None);
+        assert_eq!(status, 200, "{label}");
+        assert!(
+            html.contains("朝天镇"),
+            "{label}: the public page offers the townships"
+        );
+    }
+}
+
+#[test]
+fn a_report_about_a_ledger_child_found_by_search_shows_on_the_childs_page() {
+    let app = TestApp::sqlite();
+    let child = super::left_behind_child(&app, &app.token("dir-a1"), "刘小禾", 520);
+    let director = PageUser::new(&app, "dir-a1");
+    let (status, html) = director.get(
+        &app,
+        &format!("/reports/new?child_q={}", url_encode("刘小禾")),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("/reports/new?child_id={child}")),
+        "found by name"
+    );
+    let (_, html) = director.get(&app, &format!("/reports/new?child_id={child}"));
+    assert!(html.contains("id=\"chosen-child\"") && html.contains("刘小禾"));
+    let (_, html) = director.get(&app, "/reports/new?child_id=no-such-child");
+    assert!(html.contains("id=\"child-unknown\""));
+    let (status, location, page) = director.post(
+        &app,
+        "/reports",
+        &[
+            ("channel", "walk_in"),
+            ("situations", "s6"),
+            ("description", "祖母住院，孩子独自在家"),
+            ("division", "510812100200"),
+            ("child_id", &child),
+            ("reporter_name", "刘某"),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    let id = report_id(&location);
+    let (_, report) = director.get(&app, &format!("/reports/{id}"));
+    assert!(report.contains(&format!("href=\"/children/{child}\"")));
+    // The director reads the report, but not who reported it.
+    assert!(report.contains("（保密）") && !report.contains("刘某"));
+    let (_, page) = director.get(&app, &format!("/children/{child}"));
+    assert!(page.contains("id=\"child-reports\"") && page.contains(&format!("/reports/{id}")));
+    // The office opens a case; the child's page lists it too.
+    let office = PageUser::new(&app, "office");
+    let (_, location, _) = office.post(&app, &format!("/reports/{id}/case"), &[]);
+    let case = location.split('?').next().unwrap().to_string();
+    let (_, page) = office.get(&app, &format!("/children/{child}"));
+    assert!(page.contains(&format!("href=\"{case}\"")), "{case}");
+}
