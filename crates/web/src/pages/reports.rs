@@ -831,15 +831,25 @@ pub async fn show(
     .await
 }
 
-/// The case opened from a report, if the reader sees one: (id, number).
-async fn case_of(state: &AppState, scope: &Scope, report_id: &str) -> Option<(String, String)> {
-    state
-        .store
-        .list_cases(scope, None, false, 500)
-        .await
-        .ok()?
+/// The case opened from a report, if the reader sees one: (id, number). The store has no
+/// lookup by report: the child's cases when the report names a ledger child, else the
+/// county's newest cases (a case is opened soon after its report).
+async fn case_of(
+    state: &AppState,
+    scope: &Scope,
+    report: &StoredReport,
+) -> Option<(String, String)> {
+    let of_child = match &report.child_id {
+        Some(child) => state.store.child_cases(scope, child).await.ok(),
+        None => None,
+    };
+    let cases = match of_child {
+        Some(c) => c,
+        None => state.store.list_cases(scope, None, false, 100).await.ok()?,
+    };
+    cases
         .into_iter()
-        .find(|c| c.report_id.as_deref() == Some(report_id))
+        .find(|c| c.report_id.as_deref() == Some(report.id.as_str()))
         .map(|c| (c.id, c.number))
 }
 
@@ -895,7 +905,7 @@ async fn report_page(
         && !report.withheld
         && scope.role != Role::Reporter
     {
-        case_of(state, scope, &report.id).await
+        case_of(state, scope, &report).await
     } else {
         None
     };

@@ -444,6 +444,9 @@ fn a_refused_form_comes_back_with_the_stores_words_and_what_was_typed() {
     let (status, location, _) = office.post(&app, &format!("/reports/{id}/case"), &[]);
     assert_eq!(status, 303);
     let case = location.split('?').next().unwrap().to_string();
+    // A report without a ledger child finds its case too.
+    let (_, report) = office.get(&app, &format!("/reports/{id}"));
+    assert!(report.contains(&format!("href=\"{case}\" id=\"case-link\"")));
     office.post(&app, &format!("{case}/transition"), &[("to", "assessing")]);
     let (status, _, page) = office.post(&app, &format!("{case}/transition"), &[("to", "helping")]);
     assert_eq!(status, 409);
@@ -816,4 +819,6 @@ fn a_report_about_a_ledger_child_found_by_search_shows_on_the_childs_page() {
     let case = location.split('?').next().unwrap().to_string();
     let (_, page) = office.get(&app, &format!("/children/{child}"));
     assert!(page.contains(&format!("href=\"{case}\"")), "{case}");
+    let (_, report) = office.get(&app, &format!("/reports/{id}"));
+    assert!(report.contains(&format!("href=\"{case}\" id=\"case-link\"")));
 }
