@@ -381,7 +381,7 @@ async fn case_page(
             .await
             .unwrap_or_default()
             .iter()
-            .map(|r| ReferralLine::new(r, now, true))
+            .map(|r| ReferralLine::new(r, now, true, scope))
             .collect()
     };
     let timeline = state

@@ -238,10 +238,12 @@ pub struct ReferralLine {
     pub due: Option<DueText>,
     pub note: String,
     pub reply: String,
+    /// The reader is a party to it (the office, the unit it went to): its page opens.
+    pub party: bool,
 }
 
 impl ReferralLine {
-    pub fn new(r: &StoredReferral, now: i64, with_notes: bool) -> ReferralLine {
+    pub fn new(r: &StoredReferral, now: i64, with_notes: bool, scope: &Scope) -> ReferralLine {
         let due = match r.state {
             ReferralState::Pending => Some(due_text(r.due_at, now, false)),
             ReferralState::Accepted => r.reply_due_at.map(|d| due_text(d, now, false)),
@@ -262,6 +264,11 @@ impl ReferralLine {
             } else {
                 String::new()
             },
+            // A supervisor is a party to their own township's referrals; the referral's
+            // page checks again.
+            party: scope.role == Role::Office
+                || scope.unit_id.as_deref() == Some(r.to_unit_id.as_str())
+                || (scope.role == Role::Supervisor && r.to_unit_kind == UnitKind::Township),
         }
     }
 }
@@ -956,7 +963,7 @@ async fn report_page(
         layout: Layout::for_caller(caller, "/reports"),
         referrals: referrals
             .iter()
-            .map(|x| ReferralLine::new(x, now, view.reporter_visible))
+            .map(|x| ReferralLine::new(x, now, view.reporter_visible, scope))
             .collect(),
         timeline: timeline.iter().map(StepLine::new).collect(),
         duplicates,

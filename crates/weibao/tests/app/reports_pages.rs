@@ -117,6 +117,14 @@ fn an_urgent_report_puts_a_banner_on_every_office_page_until_it_is_acknowledged(
     // Other roles pay nothing and see nothing of it.
     let supervisor = PageUser::new(&app, "sup-a");
     assert!(!supervisor.get(&app, "/").1.contains("urgent-banner"));
+    // The township's supervisor reads the report and sees where it went, but the
+    // referral is the police's and the office's: no link to it.
+    let (_, seen) = supervisor.get(&app, &format!("/reports/{id}"));
+    assert!(seen.contains("朝天区公安局") && !seen.contains("href=\"/referrals/"));
+    assert!(
+        !seen.contains("王某") && !seen.contains("13812345678"),
+        "reporter masked"
+    );
     // The report went to the police at once, and waits for the office's acknowledgement.
     let (_, report) = office.get(&app, &format!("/reports/{id}"));
     assert!(report.contains("id=\"urgent-box\"") && report.contains("确认已知悉"));
