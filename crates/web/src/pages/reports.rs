@@ -901,7 +901,12 @@ async fn report_page(
                 id: d.id.clone(),
                 number: d.number.clone(),
                 at: beijing_time(d.reported_at),
-                situations: short_situations(&d.situations),
+                // The store offers duplicates whole; a sealed one shows only that it is.
+                situations: if d.sealed {
+                    "已封存".into()
+                } else {
+                    short_situations(&d.situations)
+                },
                 state: d.state.label(),
             })
             .collect()
