@@ -41,6 +41,9 @@ pub struct Caller {
     pub token: String,
     pub ip: String,
     pub via_cookie: bool,
+    /// Urgent reports no one has acknowledged yet, for the banner on every page of an
+    /// office user (0 for everyone else, and for API callers).
+    pub urgent_reports: i64,
 }
 
 impl Caller {
@@ -99,6 +102,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Caller>,
         token,
         ip: client_ip(parts),
         via_cookie,
+        urgent_reports: 0,
     }))
 }
 
@@ -190,6 +194,18 @@ async fn page_caller(parts: &Parts, state: &AppState) -> Result<Caller, PageReje
         })?;
     if caller.user.must_change_password && parts.uri.path() != "/account/password" {
         return Err(PageReject::ChangePassword);
+    }
+    let mut caller = caller;
+    // An urgent report stays on top of every office screen until someone acknowledges it:
+    // counted here, once per page, and only for the office (other roles pay nothing).
+    if caller.scope().role == weibao_domain::access::Role::Office {
+        caller.urgent_reports = match state.store.unacknowledged_urgent(caller.scope()).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!("counting urgent reports: {e}");
+                0
+            }
+        };
     }
     Ok(caller)
 }

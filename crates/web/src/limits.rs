@@ -1,10 +1,16 @@
 //! Rate limits (429 with Retry-After): sign-in attempts and failures per address, ledger
-//! imports per account. In memory, per server process; fixed windows.
+//! imports per account, the public report page's reports and tracking lookups per
+//! address. In memory, per server process; fixed windows.
 //!
 //! Sign-ins: each account locks after 5 wrong passwords (the store), which does not stop
 //! one address trying one password on many accounts; so an address gets 20 failures per
 //! 10 minutes and 60 attempts per minute. Successful sign-ins count only toward the
 //! attempts, so a township's training room behind one NAT address is not shut out.
+//!
+//! The public report page needs no account, so the address is all there is to count: 5
+//! reports an hour (a family behind one address reporting twice is fine; a script filing
+//! hundreds is not) and 20 tracking lookups per 10 minutes (a code has about 100 bits, so
+//! guessing is hopeless anyway; the limit keeps the lookups from being a load).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,6 +33,10 @@ pub struct Limits {
     pub login_attempts: Rule,
     pub login_failures: Rule,
     pub imports: Rule,
+    /// Reports filed on the public page, per address.
+    pub public_reports: Rule,
+    /// Tracking-code lookups on the public page, per address.
+    pub public_tracking: Rule,
 }
 
 impl Default for Limits {
@@ -43,6 +53,14 @@ impl Default for Limits {
             imports: Rule {
                 max: 10,
                 window_ms: 60_000,
+            },
+            public_reports: Rule {
+                max: 5,
+                window_ms: 60 * 60_000,
+            },
+            public_tracking: Rule {
+                max: 20,
+                window_ms: 10 * 60_000,
             },
         }
     }
@@ -111,6 +129,8 @@ pub struct Limiter {
     pub login_attempts: Counter,
     pub login_failures: Counter,
     pub imports: Counter,
+    pub public_reports: Counter,
+    pub public_tracking: Counter,
 }
 
 impl Limiter {
@@ -158,6 +178,39 @@ impl Limiter {
                 let message = format!("导入过于频繁（每分钟最多 {max} 次），请 {wait} 秒后再试");
                 with_retry_after(too_many("too_many_imports", message).into_response(), wait)
             })
+    }
+}
+
+impl Limiter {
+    /// Before a report from the public page by `ip`: Err(seconds to wait) when it must be
+    /// refused. The report is counted at once (so a burst sent together cannot all pass);
+    /// [`public_report_refused`](Self::public_report_refused) gives it back when the form
+    /// was refused for its input, so that someone correcting a mistake is not shut out.
+    pub fn before_public_report(&self, ip: &str, now_ms: i64) -> Result<(), u64> {
+        match self
+            .public_reports
+            .take(self.limits.public_reports, ip, now_ms)
+        {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        }
+    }
+
+    /// The public report from `ip` was not filed (its input was refused): it does not count.
+    pub fn public_report_refused(&self, ip: &str, now_ms: i64) {
+        self.public_reports
+            .undo(self.limits.public_reports, ip, now_ms);
+    }
+
+    /// Before a tracking-code lookup by `ip`: Err(seconds to wait) when it must be refused.
+    pub fn before_tracking(&self, ip: &str, now_ms: i64) -> Result<(), u64> {
+        match self
+            .public_tracking
+            .take(self.limits.public_tracking, ip, now_ms)
+        {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        }
     }
 }
 
@@ -217,5 +270,29 @@ mod tests {
             l.login_succeeded("ip", 0);
         }
         assert!(l.before_login("ip", 0).is_ok());
+    }
+
+    #[test]
+    fn an_address_files_five_public_reports_an_hour_and_refused_input_does_not_count() {
+        let l = Limiter::default();
+        // Two forms sent back for their input: given back.
+        for _ in 0..2 {
+            assert!(l.before_public_report("ip", 0).is_ok());
+            l.public_report_refused("ip", 0);
+        }
+        for _ in 0..5 {
+            assert!(l.before_public_report("ip", 1_000).is_ok());
+        }
+        let wait = l.before_public_report("ip", 1_000).unwrap_err();
+        assert_eq!(wait, 3_599);
+        assert!(l.before_public_report("other", 1_000).is_ok());
+        assert!(
+            l.before_public_report("ip", 3_600_001).is_ok(),
+            "a new hour"
+        );
+        for _ in 0..20 {
+            assert!(l.before_tracking("ip", 0).is_ok());
+        }
+        assert_eq!(l.before_tracking("ip", 0), Err(600));
     }
 }

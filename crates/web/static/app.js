@@ -19,13 +19,37 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const input of document.querySelectorAll("input[data-phone]")) {
     input.addEventListener("blur", () => message(input, phoneProblem(input.value)));
   }
-  // The server named a field: put the cursor there.
+  // The server named a field: put the cursor there (in the refused form, when the page
+  // has several).
   const err = document.getElementById("form-error");
   if (err && err.dataset.field) {
     const name = err.dataset.field.replace(/^guardians\[(\d)\]\./, (_, i) => "g" + (Number(i) + 1) + "_")
       .replace(".", "_");
-    const field = document.querySelector(`[name="${name}"]`);
+    const field = (err.closest("form") || document).querySelector(`[name="${name}"]`);
     if (field) { field.focus(); message(field, err.textContent); }
+  } else if (err && err.closest("details")) {
+    err.scrollIntoView({ block: "center" });
+  }
+  // A referral to a non-government agency asks for consent: the consent fields show only
+  // when such a unit is chosen (without this script they are always there).
+  for (const form of document.querySelectorAll("[data-consent-form]")) {
+    const select = form.querySelector("[data-consent-select]");
+    const fields = form.querySelector("[data-consent-fields]");
+    if (!select || !fields) { continue; }
+    const toggle = () => {
+      const option = select.options[select.selectedIndex];
+      fields.hidden = !(option && option.dataset.consent);
+    };
+    select.addEventListener("change", toggle);
+    toggle();
+  }
+  // An anonymous report has no name or phone: the fields step aside.
+  const anonymous = document.getElementById("anonymous");
+  const reporterFields = document.querySelector("[data-reporter-fields]");
+  if (anonymous && reporterFields) {
+    const toggle = () => { reporterFields.hidden = anonymous.checked; };
+    anonymous.addEventListener("change", toggle);
+    toggle();
   }
   const importForm = document.getElementById("import-form");
   if (importForm) { setUpImport(importForm); }

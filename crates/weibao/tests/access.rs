@@ -28,6 +28,9 @@ const ALL: &[&str] = &[
     "security",
 ];
 const LEDGER_READ: &[&str] = &["office", "supervisor", "director", "unit"];
+/// The ledger's own lists and visits: a member unit reads only the child a referral to it
+/// is about (GET /children/{id}, the inside child here), never the ledger.
+const LEDGER_OWN: &[&str] = &["office", "supervisor", "director"];
 const LEDGER_WRITE: &[&str] = &["office", "supervisor", "director"];
 const ALERTS: &[&str] = &["office", "supervisor"];
 const USERS_READ: &[&str] = &["admin", "office", "supervisor", "auditor", "security"];
@@ -46,6 +49,9 @@ struct Entry {
     /// What is outside is a division to create in or list (no record to hide): refused
     /// any way but success.
     division: bool,
+    /// Roles that have the right but are no party to the inside record (a referral goes
+    /// to one unit): 404 there too, as for a record they cannot see.
+    not_party: &'static [&'static str],
 }
 
 const fn e(roles: &'static [&'static str], scoped: bool) -> Entry {
@@ -54,6 +60,7 @@ const fn e(roles: &'static [&'static str], scoped: bool) -> Entry {
         signed_in: true,
         scoped,
         division: false,
+        not_party: &[],
     }
 }
 
@@ -64,6 +71,19 @@ const fn d(roles: &'static [&'static str]) -> Entry {
         signed_in: true,
         scoped: true,
         division: true,
+        not_party: &[],
+    }
+}
+
+/// Only the parties to the record (`roles`); `not_party` may take part in such records
+/// but not in this one.
+const fn party(roles: &'static [&'static str], not_party: &'static [&'static str]) -> Entry {
+    Entry {
+        roles,
+        signed_in: true,
+        scoped: true,
+        division: false,
+        not_party,
     }
 }
 
@@ -72,6 +92,7 @@ const PUBLIC: Entry = Entry {
     signed_in: false,
     scoped: false,
     division: false,
+    not_party: &[],
 };
 
 /// The API, by operationId.
@@ -90,26 +111,26 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("create_user", d(USERS_WRITE)),
         ("list_sessions", e(SESSIONS, false)),
         ("end_session", e(SESSIONS, true)),
-        ("list_children", d(LEDGER_READ)),
+        ("list_children", d(LEDGER_OWN)),
         ("create_child", d(LEDGER_WRITE)),
         ("get_child", e(LEDGER_READ, true)),
         ("update_child", e(LEDGER_WRITE, true)),
-        ("child_history", e(LEDGER_READ, true)),
+        ("child_history", e(LEDGER_OWN, true)),
         ("request_transfer", e(LEDGER_WRITE, true)),
         ("incoming_transfers", e(LEDGER_WRITE, false)),
         ("decide_transfer", e(LEDGER_WRITE, true)),
         ("import_children", d(LEDGER_WRITE)),
         ("export_children", d(LEDGER_WRITE)),
         ("create_visit", e(LEDGER_WRITE, true)),
-        ("child_visits", e(LEDGER_READ, true)),
-        ("get_visit", e(LEDGER_READ, true)),
+        ("child_visits", e(LEDGER_OWN, true)),
+        ("get_visit", e(LEDGER_OWN, true)),
         ("correct_visit", e(LEDGER_WRITE, true)),
         ("upload_photo", e(LEDGER_WRITE, true)),
-        ("get_photo", e(LEDGER_READ, true)),
+        ("get_photo", e(LEDGER_OWN, true)),
         ("card_svg", e(LEDGER_WRITE, true)),
         ("reissue_card", e(LEDGER_WRITE, true)),
-        ("due_visits", d(LEDGER_READ)),
-        ("visit_progress", d(LEDGER_READ)),
+        ("due_visits", d(LEDGER_OWN)),
+        ("visit_progress", d(LEDGER_OWN)),
         ("open_alerts", e(ALERTS, false)),
         ("resolve_alert", e(ALERTS, true)),
     ])
@@ -135,7 +156,7 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("GET /audit/export.xlsx", e(AUDIT, false)),
         ("GET /sessions", e(SESSIONS, false)),
         ("POST /sessions/{handle}/end", e(SESSIONS, true)),
-        ("GET /children", d(LEDGER_READ)),
+        ("GET /children", d(LEDGER_OWN)),
         ("POST /children", d(LEDGER_WRITE)),
         ("GET /children/new", e(LEDGER_WRITE, false)),
         ("GET /children/import", e(LEDGER_WRITE, false)),
@@ -148,7 +169,7 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("GET /k/{token}", e(LEDGER_WRITE, true)),
         ("POST /children/{id}/visits", e(LEDGER_WRITE, true)),
         ("GET /children/{id}/visits/new", e(LEDGER_WRITE, true)),
-        ("GET /children/{id}/visits/{visit_id}", e(LEDGER_READ, true)),
+        ("GET /children/{id}/visits/{visit_id}", e(LEDGER_OWN, true)),
         (
             "POST /children/{id}/visits/{visit_id}",
             e(LEDGER_WRITE, true),
@@ -162,10 +183,90 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
             "POST /children/{id}/alerts/{alert_id}/resolve",
             e(ALERTS, true),
         ),
-        ("GET /visits", e(LEDGER_READ, false)),
+        ("GET /visits", e(LEDGER_OWN, false)),
         ("GET /cards/print", d(LEDGER_WRITE)),
+        // Reports, referrals and cases. The inside report was filed by the reporting
+        // institution about the inside child and referred to the police (the unit's
+        // liaison); its case has a task for the police. Referrals are read by their
+        // parties only: the office that sent one and the unit it went to.
+        ("GET /inbox", e(REPORTS, false)),
+        ("POST /inbox/read", e(REPORTS, false)),
+        ("GET /reports", e(REPORTS, false)),
+        ("POST /reports", d(REPORTS)),
+        ("GET /reports/new", e(REPORTS, false)),
+        ("GET /reports/{id}", e(REPORTS, true)),
+        ("POST /reports/{id}/triage", e(OFFICE, true)),
+        ("POST /reports/{id}/acknowledge", e(OFFICE, true)),
+        ("POST /reports/{id}/refer", e(OFFICE, true)),
+        ("POST /reports/{id}/link-child", e(OFFICE, true)),
+        ("POST /reports/{id}/reply", e(OFFICE, true)),
+        ("POST /reports/{id}/merge", e(OFFICE, true)),
+        ("POST /reports/{id}/case", e(OFFICE, true)),
+        // Anyone who reads the report may ask to read it sealed (here: 409, not sealed).
+        ("POST /reports/{id}/access", e(REPORTS, true)),
+        ("GET /referrals", e(HANDLE_REFERRALS, false)),
+        (
+            "GET /referrals/{id}",
+            party(&["office", "unit"], &["supervisor"]),
+        ),
+        (
+            "POST /referrals/{id}/accept",
+            party(&["unit"], &["supervisor"]),
+        ),
+        (
+            "POST /referrals/{id}/return",
+            party(&["unit"], &["supervisor"]),
+        ),
+        (
+            "POST /referrals/{id}/forward",
+            party(&["unit"], &["supervisor"]),
+        ),
+        (
+            "POST /referrals/{id}/complete",
+            party(&["unit"], &["supervisor"]),
+        ),
+        (
+            "POST /referrals/{id}/revoke",
+            party(&["office"], &["supervisor"]),
+        ),
+        // Reporting institutions follow their own reports, never cases.
+        ("GET /cases", e(CASE_READERS, false)),
+        ("GET /cases/{id}", e(CASE_READERS, true)),
+        ("POST /cases/{id}/transition", e(OFFICE, true)),
+        ("POST /cases/{id}/record", e(OFFICE, true)),
+        ("POST /cases/{id}/measures", e(OFFICE, true)),
+        ("POST /cases/{id}/tasks", e(OFFICE, true)),
+        // The unit that owns the task, or the office.
+        (
+            "POST /cases/{id}/tasks/{task_id}/complete",
+            e(&["office", "unit"], true),
+        ),
+        ("POST /cases/{id}/conferences", e(OFFICE, true)),
+        ("POST /cases/{id}/closure", e(OFFICE, true)),
+        ("POST /cases/{id}/access", e(CASE_READERS, true)),
+        ("GET /units", e(UNITS, false)),
+        ("POST /units", d(UNITS)),
+        ("POST /units/{id}/edit", e(UNITS, true)),
+        // The calendar is reference data of the installation: no place to be outside of.
+        ("GET /calendar", e(UNITS, false)),
+        ("POST /calendar", e(UNITS, false)),
+        ("GET /sealed", e(OFFICE, false)),
+        ("POST /sealed/requests/{id}", e(OFFICE, true)),
+        ("POST /sealed/readers", e(OFFICE, false)),
+        ("GET /sealed/subjects/{id}", e(REPORTS, true)),
+        // The public report page: no account (a stale form token answers 400).
+        ("GET /report", PUBLIC),
+        ("POST /report", PUBLIC),
+        ("GET /report/track", PUBLIC),
+        ("POST /report/track", PUBLIC),
     ])
 }
+
+const REPORTS: &[&str] = &["office", "supervisor", "director", "unit", "reporter"];
+const CASE_READERS: &[&str] = &["office", "supervisor", "director", "unit"];
+const HANDLE_REFERRALS: &[&str] = &["office", "supervisor", "unit"];
+const OFFICE: &[&str] = &["office"];
+const UNITS: &[&str] = &["admin", "office"];
 
 // ---- the fixture: two counties, a record of each kind in each ------------------------
 
@@ -182,6 +283,16 @@ struct Records {
     alert: String,
     transfer: String,
     card: String,
+    /// A report about the child (inside: filed by the reporting institution), its
+    /// referral to the police, its case and the case's task for the police; a sealed
+    /// report, a request to read it, and the county's police unit.
+    report: String,
+    sealed_report: String,
+    referral: String,
+    case: String,
+    task: String,
+    sealed_request: String,
+    unit: String,
     /// Signed-in sessions of an account there (for the API and for the page).
     session: String,
     page_session: String,
@@ -302,7 +413,15 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
     };
     let session = weibao_store::sm3_hex(app.token(user).as_bytes());
     let page_session = weibao_store::sm3_hex(app.token(user).as_bytes());
+    let reports = report_records(app, office, village, &child);
     Records {
+        report: reports.report,
+        sealed_report: reports.sealed_report,
+        referral: reports.referral,
+        case: reports.case,
+        task: reports.task,
+        sealed_request: reports.sealed_request,
+        unit: reports.unit,
         session,
         page_session,
         village,
@@ -312,6 +431,140 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         alert,
         transfer,
         card,
+    }
+}
+
+/// The reports, referral, case and sealed request of a place (see [`Records`]).
+struct ReportRecords {
+    report: String,
+    sealed_report: String,
+    referral: String,
+    case: String,
+    task: String,
+    sealed_request: String,
+    unit: String,
+}
+
+fn scope_of(app: &TestApp, token: &str) -> Scope {
+    app.block_on(app.store.session(token))
+        .unwrap()
+        .expect("a live session")
+        .scope
+}
+
+fn report_records(app: &TestApp, office: &str, village: &str, child: &str) -> ReportRecords {
+    use weibao_domain::reports::{Institution, ReportInput, Reporter};
+    use weibao_domain::work::UnitKind;
+    use weibao_store::{CaseTaskInput, NewReport, ReferralTarget};
+    let office = scope_of(app, office);
+    let inside = village == INSIDE_VILLAGE;
+    // Inside, the reporting institution files it (and reads it as its own); outside,
+    // that county's office.
+    let filer = if inside {
+        scope_of(app, &app.token("reporter-t"))
+    } else {
+        office.clone()
+    };
+    let now = chrono::DateTime::from_timestamp_millis(app.store.clock().now_ms())
+        .unwrap()
+        .with_timezone(&weibao_domain::visit::cst());
+    let report = |situation: &str| {
+        ReportInput {
+            channel: Some("mandatory".into()),
+            situations: vec![situation.into()],
+            description: "学生身上多处淤青".into(),
+            reporter: Reporter {
+                name: "王老师".into(),
+                unit: "中心小学".into(),
+                institution: Some(Institution::School),
+                ..Reporter::default()
+            },
+            ..ReportInput::default()
+        }
+        .check(now, None)
+        .unwrap()
+    };
+    let about = |report, child: Option<&str>| NewReport {
+        report,
+        division: DivisionCode::parse(village).unwrap(),
+        child_id: child.map(String::from),
+        visit_id: None,
+        hotline_order: None,
+        hotline_due_at: None,
+    };
+    let filed = app
+        .block_on(
+            app.store
+                .file_report(&filer, about(report("s4"), Some(child)), ""),
+        )
+        .unwrap();
+    let referral = app
+        .block_on(app.store.refer(
+            &office,
+            &filed.id,
+            ReferralTarget::Kind(UnitKind::Police),
+            "请核查",
+            None,
+            "",
+            "",
+        ))
+        .unwrap()
+        .id;
+    let case = app
+        .block_on(
+            app.store
+                .open_case(&office, Some(&filed.id), None, None, ""),
+        )
+        .unwrap()
+        .id;
+    let task = app
+        .block_on(app.store.add_case_task(
+            &office,
+            &case,
+            CaseTaskInput {
+                unit: ReferralTarget::Kind(UnitKind::Police),
+                title: "入户核查".into(),
+                due_on: None,
+            },
+            "",
+        ))
+        .unwrap()
+        .id;
+    let sealed = app
+        .block_on(
+            app.store
+                .file_report(&Scope::system(), about(report("s2"), None), ""),
+        )
+        .unwrap();
+    // Someone who sees that it exists asks to read it: inside the township's supervisor.
+    let asker = if inside {
+        scope_of(app, &app.token("sup-a"))
+    } else {
+        office.clone()
+    };
+    let sealed_request = app
+        .block_on(
+            app.store
+                .request_sealed_access(&asker, &sealed.id, "核实安置情况", ""),
+        )
+        .unwrap()
+        .id;
+    let county = &village[..6];
+    let unit = app
+        .block_on(app.store.list_units(&Scope::system()))
+        .unwrap()
+        .into_iter()
+        .find(|u| u.kind == UnitKind::Police && u.county_code == county)
+        .expect("the county's police unit")
+        .id;
+    ReportRecords {
+        report: filed.id,
+        sealed_report: sealed.id,
+        referral,
+        case,
+        task,
+        sealed_request,
+        unit,
     }
 }
 
@@ -374,8 +627,20 @@ fn fill(template: &str, r: &Records) -> String {
     let mut out = template.to_string();
     let transfer_path =
         template.starts_with("/api/v1/transfers/") || template.starts_with("/transfers/");
+    // Which record a page's {id} is, by the page's path.
+    let id = match template.split('/').nth(1).unwrap_or("") {
+        _ if transfer_path => &r.transfer,
+        "reports" => &r.report,
+        "referrals" => &r.referral,
+        "cases" => &r.case,
+        "units" => &r.unit,
+        "sealed" if template.starts_with("/sealed/requests/") => &r.sealed_request,
+        "sealed" => &r.report,
+        _ => &r.child,
+    };
     for (param, value) in [
-        ("{id}", if transfer_path { &r.transfer } else { &r.child }),
+        ("{id}", id),
+        ("{task_id}", &r.task),
         ("{visit_id}", &r.visit),
         ("{photo_id}", &r.photo),
         ("{alert_id}", &r.alert),
@@ -479,6 +744,71 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             "old_password={0}&new_password={0}&confirm={0}",
             support::url_encode(PASSWORD)
         ),
+        "POST /reports" => format!(
+            "channel=phone&situations=hardship&description={}&division={v}&reporter_name={}\
+             &reporter_unit={}&reporter_institution=school",
+            support::url_encode("奶奶生病，孩子无人照看"),
+            support::url_encode("王某"),
+            support::url_encode("中心小学"),
+        ),
+        "POST /reports/{id}/triage" => "urgency=normal&note=x".into(),
+        "POST /reports/{id}/refer" => format!(
+            "to_unit=kind:education&note={}",
+            support::url_encode("请核查")
+        ),
+        "POST /reports/{id}/link-child" => format!("child_id={}", r.child),
+        "POST /reports/{id}/reply" => format!("reply={}", support::url_encode("已核实")),
+        "POST /reports/{id}/merge" => format!(
+            "other={}&decision=apart&reason={}",
+            r.sealed_report,
+            support::url_encode("不是同一事件")
+        ),
+        "POST /reports/{id}/access" | "POST /cases/{id}/access" => {
+            format!("reason={}", support::url_encode("核实安置情况"))
+        }
+        k if k.starts_with("POST /referrals/") => format!(
+            "to_unit=kind:education&text={}",
+            support::url_encode("不属于本单位职责")
+        ),
+        "POST /cases/{id}/transition" => "to=assessing".into(),
+        "POST /cases/{id}/record" => format!(
+            "assessment={0}&reply={0}",
+            support::url_encode("已核实情况")
+        ),
+        "POST /cases/{id}/measures" => "kind=counselling&detail=x".into(),
+        "POST /cases/{id}/tasks" => {
+            format!("unit=kind:education&title={}", support::url_encode("家访"))
+        }
+        "POST /cases/{id}/tasks/{task_id}/complete" => {
+            format!("note={}", support::url_encode("已完成"))
+        }
+        "POST /cases/{id}/conferences" => format!(
+            "people={}&minutes={}",
+            support::url_encode("张三"),
+            support::url_encode("会商纪要")
+        ),
+        "POST /cases/{id}/closure" => "note=x".into(),
+        "POST /units" => format!(
+            "kind=agency&name={}&division={v}",
+            support::url_encode(&format!("测试社工站{seq}"))
+        ),
+        "POST /units/{id}/edit" => {
+            format!(
+                "webhook=keep&active=on&c1_name={}",
+                support::url_encode("张三")
+            )
+        }
+        "POST /calendar" => format!(
+            "text={}",
+            support::url_encode("year 2030\nholiday 2030-01-01 元旦")
+        ),
+        "POST /sealed/requests/{id}" => "decision=grant&hours=24".into(),
+        "POST /sealed/readers" => "username=dir-a2&action=remove".into(),
+        "POST /report" => format!(
+            "situations=s6&description={}&division=510812",
+            support::url_encode("孩子无人照看")
+        ),
+        "POST /report/track" => "code=AAAAA-BBBBB-CCCCC-DDDDD".into(),
         _ => String::new(),
     }
 }
@@ -515,6 +845,9 @@ fn expected(entry: &Entry, role: Option<&str>, outside: bool) -> Vec<Answer> {
             vec![Done, Invalid]
         };
     };
+    if entry.not_party.contains(&role) {
+        return vec![NotFound];
+    }
     match (entry.roles.contains(&role), outside && entry.scoped) {
         (true, false) => vec![Done, Invalid],
         (true, true) if entry.division => vec![NotFound, Forbidden, Invalid],

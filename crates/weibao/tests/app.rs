@@ -7,6 +7,8 @@ mod support;
 mod import_corpus;
 #[path = "app/reports.rs"]
 mod reports;
+#[path = "app/reports_pages.rs"]
+mod reports_pages;
 
 use serde_json::json;
 use support::{Browser, TestApp, PASSWORD};

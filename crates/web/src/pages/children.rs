@@ -207,9 +207,19 @@ impl TimelineEntry {
     }
 }
 
+/// A case of the child as a line on their page.
+struct CaseLine {
+    id: String,
+    number: String,
+    state: &'static str,
+    withheld: bool,
+}
+
 #[derive(Template)]
 #[template(path = "child.html")]
 struct ChildPage {
+    reports: Vec<super::reports::ReportLine>,
+    cases: Vec<CaseLine>,
     visits: Vec<super::visits::VisitLine>,
     schedule: Option<String>,
     alerts: Vec<weibao_store::Alert>,
@@ -324,7 +334,31 @@ async fn child_page(
         .child_alerts(scope, &child)
         .await
         .unwrap_or_default();
+    // The ledger knows nothing of reports and cases; the page asks for both.
+    let reports = state
+        .store
+        .child_reports(scope, &child.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(super::reports::ReportLine::new)
+        .collect();
+    let cases = state
+        .store
+        .child_cases(scope, &child.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| CaseLine {
+            state: c.state.label(),
+            withheld: c.withheld,
+            id: c.id,
+            number: c.number,
+        })
+        .collect();
     render(&ChildPage {
+        reports,
+        cases,
         visits,
         schedule,
         alerts,

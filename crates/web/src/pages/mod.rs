@@ -1,6 +1,15 @@
 //! Server-rendered pages: login, home per role, the division browser, accounts, audit.
 
+mod cases;
 mod children;
+mod deadline_text;
+mod forms;
+mod inbox;
+mod public_report;
+mod referrals;
+mod reports;
+mod sealed;
+mod units;
 mod visits;
 
 use askama::Template;
@@ -58,6 +67,50 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/children/{id}/alerts/{alert_id}/resolve"),
     ("GET", "/visits"),
     ("GET", "/cards/print"),
+    ("GET", "/inbox"),
+    ("POST", "/inbox/read"),
+    ("GET", "/reports"),
+    ("POST", "/reports"),
+    ("GET", "/reports/new"),
+    ("GET", "/reports/{id}"),
+    ("POST", "/reports/{id}/triage"),
+    ("POST", "/reports/{id}/acknowledge"),
+    ("POST", "/reports/{id}/refer"),
+    ("POST", "/reports/{id}/link-child"),
+    ("POST", "/reports/{id}/reply"),
+    ("POST", "/reports/{id}/merge"),
+    ("POST", "/reports/{id}/case"),
+    ("POST", "/reports/{id}/access"),
+    ("GET", "/referrals"),
+    ("GET", "/referrals/{id}"),
+    ("POST", "/referrals/{id}/accept"),
+    ("POST", "/referrals/{id}/return"),
+    ("POST", "/referrals/{id}/forward"),
+    ("POST", "/referrals/{id}/complete"),
+    ("POST", "/referrals/{id}/revoke"),
+    ("GET", "/cases"),
+    ("GET", "/cases/{id}"),
+    ("POST", "/cases/{id}/transition"),
+    ("POST", "/cases/{id}/record"),
+    ("POST", "/cases/{id}/measures"),
+    ("POST", "/cases/{id}/tasks"),
+    ("POST", "/cases/{id}/tasks/{task_id}/complete"),
+    ("POST", "/cases/{id}/conferences"),
+    ("POST", "/cases/{id}/closure"),
+    ("POST", "/cases/{id}/access"),
+    ("GET", "/units"),
+    ("POST", "/units"),
+    ("POST", "/units/{id}/edit"),
+    ("GET", "/calendar"),
+    ("POST", "/calendar"),
+    ("GET", "/sealed"),
+    ("POST", "/sealed/requests/{id}"),
+    ("POST", "/sealed/readers"),
+    ("GET", "/sealed/subjects/{id}"),
+    ("GET", "/report"),
+    ("POST", "/report"),
+    ("GET", "/report/track"),
+    ("POST", "/report/track"),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -118,6 +171,90 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/visits", get(visits::worklist))
         .route("/cards/print", get(visits::print_cards))
+        .route("/inbox", get(inbox::page))
+        .route("/inbox/read", axum::routing::post(inbox::mark_read))
+        .route("/reports", get(reports::list).post(reports::create))
+        .route("/reports/new", get(reports::new_form))
+        .route("/reports/{id}", get(reports::show))
+        .route("/reports/{id}/triage", axum::routing::post(reports::triage))
+        .route(
+            "/reports/{id}/acknowledge",
+            axum::routing::post(reports::acknowledge),
+        )
+        .route("/reports/{id}/refer", axum::routing::post(reports::refer))
+        .route(
+            "/reports/{id}/link-child",
+            axum::routing::post(reports::link_child),
+        )
+        .route("/reports/{id}/reply", axum::routing::post(reports::reply))
+        .route("/reports/{id}/merge", axum::routing::post(reports::merge))
+        .route(
+            "/reports/{id}/case",
+            axum::routing::post(reports::open_case),
+        )
+        .route(
+            "/reports/{id}/access",
+            axum::routing::post(reports::request_access),
+        )
+        .route("/referrals", get(referrals::list))
+        .route("/referrals/{id}", get(referrals::show))
+        .route(
+            "/referrals/{id}/accept",
+            axum::routing::post(referrals::accept),
+        )
+        .route(
+            "/referrals/{id}/return",
+            axum::routing::post(referrals::give_back),
+        )
+        .route(
+            "/referrals/{id}/forward",
+            axum::routing::post(referrals::forward),
+        )
+        .route(
+            "/referrals/{id}/complete",
+            axum::routing::post(referrals::complete),
+        )
+        .route(
+            "/referrals/{id}/revoke",
+            axum::routing::post(referrals::revoke),
+        )
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::show))
+        .route(
+            "/cases/{id}/transition",
+            axum::routing::post(cases::transition_case),
+        )
+        .route("/cases/{id}/record", axum::routing::post(cases::record))
+        .route("/cases/{id}/measures", axum::routing::post(cases::measure))
+        .route("/cases/{id}/tasks", axum::routing::post(cases::add_task))
+        .route(
+            "/cases/{id}/tasks/{task_id}/complete",
+            axum::routing::post(cases::complete_task),
+        )
+        .route(
+            "/cases/{id}/conferences",
+            axum::routing::post(cases::conference),
+        )
+        .route("/cases/{id}/closure", axum::routing::post(cases::closure))
+        .route(
+            "/cases/{id}/access",
+            axum::routing::post(cases::request_access),
+        )
+        .route("/units", get(units::list).post(units::create))
+        .route("/units/{id}/edit", axum::routing::post(units::update))
+        .route("/calendar", get(units::calendar).post(units::load_calendar))
+        .route("/sealed", get(sealed::page))
+        .route("/sealed/requests/{id}", axum::routing::post(sealed::decide))
+        .route("/sealed/readers", axum::routing::post(sealed::readers))
+        .route("/sealed/subjects/{id}", get(sealed::open_subject))
+        .route(
+            "/report",
+            get(public_report::form).post(public_report::submit),
+        )
+        .route(
+            "/report/track",
+            get(public_report::track_form).post(public_report::track),
+        )
 }
 
 /// A visit form with six unresized photos (phones without the page's script).
@@ -136,6 +273,8 @@ pub struct LayoutUser {
     pub display_name: String,
     pub role_label: &'static str,
     pub csrf: String,
+    /// Unacknowledged urgent reports (office users): the red banner on every page.
+    pub urgent_reports: i64,
 }
 
 pub struct Module {
@@ -159,6 +298,14 @@ impl Layout {
             ("/visits", "探访", allows(role, Action::ViewChildren)),
             ("/children", "儿童台账", allows(role, Action::ViewChildren)),
             ("/transfers", "迁移", allows(role, Action::TransferChildren)),
+            ("/reports", "报告", allows(role, Action::ViewReports)),
+            ("/cases", "个案", allows(role, Action::ManageCases)),
+            (
+                "/referrals",
+                "转介",
+                matches!(role, Role::Unit | Role::Supervisor),
+            ),
+            ("/units", "单位", allows(role, Action::ManageUnits)),
             ("/divisions", "区划", true),
         ];
         modules.push(("/users", "用户", allows(role, Action::ViewUsers)));
@@ -173,6 +320,7 @@ impl Layout {
                 display_name: caller.user.display_name.clone(),
                 role_label: role.label(),
                 csrf: caller.user.csrf_token.clone(),
+                urgent_reports: caller.urgent_reports,
             }),
             modules: modules
                 .into_iter()
@@ -436,12 +584,27 @@ pub struct Panel {
     pub title: &'static str,
     pub empty: &'static str,
     pub rows: Vec<PanelRow>,
+    /// A link under the rows ("全部待办").
+    pub more: Option<(String, String)>,
 }
 
 pub struct PanelRow {
     pub label: String,
     pub value: String,
     pub href: Option<String>,
+    /// Past its date: shown in red.
+    pub overdue: bool,
+}
+
+impl PanelRow {
+    pub fn new(label: String, value: String, href: Option<String>) -> PanelRow {
+        PanelRow {
+            label,
+            value,
+            href,
+            overdue: false,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -468,7 +631,7 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
         .division_children(scope, home)
         .await
         .unwrap_or_default();
-    let panels = match scope.role {
+    let mut panels = match scope.role {
         Role::Director | Role::Supervisor => visits::home_panels(&state, &caller).await,
         Role::Office => {
             let stations = state
@@ -478,41 +641,27 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
                 .unwrap_or_default();
             let rows = children
                 .iter()
-                .map(|c| PanelRow {
-                    label: c.name.clone(),
-                    value: if stations.iter().any(|s| s.division_code == c.code) {
-                        "已建工作站".into()
-                    } else {
-                        "—".into()
-                    },
-                    href: Some(format!("/divisions/{}", c.code)),
+                .map(|c| {
+                    PanelRow::new(
+                        c.name.clone(),
+                        if stations.iter().any(|s| s.division_code == c.code) {
+                            "已建工作站".into()
+                        } else {
+                            "—".into()
+                        },
+                        Some(format!("/divisions/{}", c.code)),
+                    )
                 })
                 .collect();
             let mut panels = visits::home_panels(&state, &caller).await;
-            panels.extend([
-                Panel {
-                    title: "各乡镇（街道）",
-                    empty: "本辖区没有下级区划。",
-                    rows,
-                },
-                Panel {
-                    title: "待办报告与个案",
-                    empty: "暂无待办的报告或个案。",
-                    rows: vec![],
-                },
-            ]);
+            panels.push(Panel {
+                title: "各乡镇（街道）",
+                empty: "本辖区没有下级区划。",
+                rows,
+                more: None,
+            });
             panels
         }
-        Role::Unit => vec![Panel {
-            title: "转介给本单位的事项",
-            empty: "暂无转介给本单位的事项。",
-            rows: vec![],
-        }],
-        Role::Reporter => vec![Panel {
-            title: "本单位提交的强制报告",
-            empty: "暂无提交记录。",
-            rows: vec![],
-        }],
         Role::Auditor | Role::Admin | Role::Security => {
             let counts = state.store.division_counts().await.unwrap_or_default();
             let users = state.store.user_count().await.unwrap_or_default();
@@ -525,24 +674,26 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
             ]
             .iter()
             .zip(counts)
-            .map(|(l, n)| PanelRow {
-                label: format!("{}区划", l.label()),
-                value: n.to_string(),
-                href: None,
-            })
+            .map(|(l, n)| PanelRow::new(format!("{}区划", l.label()), n.to_string(), None))
             .collect();
-            rows.push(PanelRow {
-                label: "账户".into(),
-                value: users.to_string(),
-                href: Some("/users".into()),
-            });
+            rows.push(PanelRow::new(
+                "账户".into(),
+                users.to_string(),
+                Some("/users".into()),
+            ));
             vec![Panel {
                 title: "系统概况",
                 empty: "",
                 rows,
+                more: None,
             }]
         }
+        Role::Unit | Role::Reporter => vec![],
     };
+    // What needs the user's action comes first: reports, referrals, tasks, supervised items.
+    let mut first = inbox::home_panels(&state, &caller).await;
+    first.append(&mut panels);
+    let panels = first;
     render(&HomePage {
         layout: Layout::for_caller(&caller, "/"),
         home_name: home_div.name,

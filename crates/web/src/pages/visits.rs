@@ -846,19 +846,21 @@ pub async fn home_panels(state: &AppState, caller: &Caller) -> Vec<super::Panel>
                     format!("{} 到期", i.due_date.format("%m-%d"))
                 },
                 href: Some(format!("/children/{}/visits/new", i.child_id)),
+                overdue: i.overdue,
             })
             .collect();
         if total.count > items.len() as i64 {
-            rows.push(super::PanelRow {
-                label: format!("全部（{}）", total.caption()),
-                value: String::new(),
-                href: Some("/visits".into()),
-            });
+            rows.push(super::PanelRow::new(
+                format!("全部（{}）", total.caption()),
+                String::new(),
+                Some("/visits".into()),
+            ));
         }
         panels.push(super::Panel {
             title: "待探访儿童",
             empty: "本村暂无 7 天内到期或逾期的探访。",
             rows,
+            more: None,
         });
     }
     if matches!(scope.role, Role::Supervisor | Role::Office) {
@@ -868,12 +870,15 @@ pub async fn home_panels(state: &AppState, caller: &Caller) -> Vec<super::Panel>
             empty: "暂无需要跟进的危险预警。",
             rows: alerts
                 .iter()
-                .map(|a| super::PanelRow {
-                    label: format!("{}：{}", a.child_name, a.summary),
-                    value: beijing_time(a.raised_at),
-                    href: Some(format!("/children/{}/visits/{}", a.child_id, a.visit_id)),
+                .map(|a| {
+                    super::PanelRow::new(
+                        format!("{}：{}", a.child_name, a.summary),
+                        beijing_time(a.raised_at),
+                        Some(format!("/children/{}/visits/{}", a.child_id, a.visit_id)),
+                    )
                 })
                 .collect(),
+            more: None,
         });
         let progress = state
             .store
@@ -889,17 +894,20 @@ pub async fn home_panels(state: &AppState, caller: &Caller) -> Vec<super::Panel>
             empty: "辖区内暂无在册儿童。",
             rows: progress
                 .iter()
-                .map(|p| super::PanelRow {
-                    label: p.name.clone(),
-                    value: format!(
-                        "按期 {:.0}% · 逾期 {} / {}",
-                        p.on_time_percent(),
-                        p.overdue,
-                        p.children
-                    ),
-                    href: Some(format!("/visits?division={}", p.division_code)),
+                .map(|p| {
+                    super::PanelRow::new(
+                        p.name.clone(),
+                        format!(
+                            "按期 {:.0}% · 逾期 {} / {}",
+                            p.on_time_percent(),
+                            p.overdue,
+                            p.children
+                        ),
+                        Some(format!("/visits?division={}", p.division_code)),
+                    )
                 })
                 .collect(),
+            more: None,
         });
     }
     panels
