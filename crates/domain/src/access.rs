@@ -188,10 +188,23 @@ pub enum Action {
     ReviewVisits,
     /// Close an alert raised by a finding of danger.
     ResolveAlerts,
+    /// See allowance applications, cases, rolls and totals (基本生活保障).
+    ViewAllowances,
+    /// File an application for a child (the village for the guardian, or the guardian's
+    /// paper form), with its documents.
+    ApplyAllowances,
+    /// 乡镇查验: the township's check of an application.
+    ReviewAllowances,
+    /// 县级确认: the county confirms (or refuses) an application, stops a case.
+    ConfirmAllowances,
+    /// Set allowance standards and budgets.
+    ManageAllowanceStandards,
+    /// Generate, lock and export the monthly rolls (发放名册).
+    ManageRolls,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 20] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -206,6 +219,12 @@ impl Action {
         Action::RecordVisits,
         Action::ReviewVisits,
         Action::ResolveAlerts,
+        Action::ViewAllowances,
+        Action::ApplyAllowances,
+        Action::ReviewAllowances,
+        Action::ConfirmAllowances,
+        Action::ManageAllowanceStandards,
+        Action::ManageRolls,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -224,6 +243,12 @@ impl Action {
             Action::RecordVisits => "record_visits",
             Action::ReviewVisits => "review_visits",
             Action::ResolveAlerts => "resolve_alerts",
+            Action::ViewAllowances => "view_allowances",
+            Action::ApplyAllowances => "apply_allowances",
+            Action::ReviewAllowances => "review_allowances",
+            Action::ConfirmAllowances => "confirm_allowances",
+            Action::ManageAllowanceStandards => "manage_allowance_standards",
+            Action::ManageRolls => "manage_rolls",
         }
     }
 }
@@ -251,6 +276,14 @@ pub fn allows(role: Role, action: Action) -> bool {
         // 督导员 review their township's visits; the office follows up on danger too.
         ReviewVisits => role == Supervisor,
         ResolveAlerts => matches!(role, Office | Supervisor),
+        // Allowances: the village files (the township may record a guardian's paper form
+        // handed in there), the township checks, the county office confirms, sets the
+        // standards and pays. Member units, reporters and the three administrators see
+        // nothing of it.
+        ViewAllowances => matches!(role, Office | Supervisor | Director),
+        ApplyAllowances => matches!(role, Supervisor | Director),
+        ReviewAllowances => role == Supervisor,
+        ConfirmAllowances | ManageAllowanceStandards | ManageRolls => role == Office,
     }
 }
 
@@ -418,6 +451,36 @@ mod tests {
     }
 
     #[test]
+    fn allowances_are_filed_by_villages_checked_by_townships_and_paid_by_the_county() {
+        let holders = |a: Action| {
+            Role::ALL
+                .into_iter()
+                .filter(|r| allows(*r, a))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            holders(Action::ViewAllowances),
+            [Role::Office, Role::Supervisor, Role::Director]
+        );
+        assert_eq!(
+            holders(Action::ApplyAllowances),
+            [Role::Supervisor, Role::Director]
+        );
+        assert_eq!(holders(Action::ReviewAllowances), [Role::Supervisor]);
+        for a in [
+            Action::ConfirmAllowances,
+            Action::ManageAllowanceStandards,
+            Action::ManageRolls,
+        ] {
+            assert_eq!(holders(a), [Role::Office], "{}", a.as_str());
+        }
+        // Nobody checks their own filing and confirms it too.
+        for r in Role::ALL {
+            assert!(!(allows(r, Action::ApplyAllowances) && allows(r, Action::ConfirmAllowances)));
+        }
+    }
+
+    #[test]
     fn office_may_not_create_admins_or_auditors() {
         assert!(Role::Office.may_assign(Role::Director));
         assert!(!Role::Office.may_assign(Role::Admin));
@@ -448,7 +511,7 @@ mod tests {
         #[test]
         fn check_never_reaches_outside_home(
             home_village in 1u64..400, other_village in 1u64..400,
-            role_i in 0usize..7, action_i in 0usize..10,
+            role_i in 0usize..8, action_i in 0usize..20,
         ) {
             let home = code(&format!("510812100{home_village:03}"));
             let other = code(&format!("510812100{other_village:03}"));
