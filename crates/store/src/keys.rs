@@ -285,6 +285,8 @@ const RESEAL_BATCH: i64 = 500;
 pub struct Resealed {
     pub children: u64,
     pub versions: u64,
+    /// Allowance bank accounts and the sealed copies in rolls' lines.
+    pub allowances: u64,
 }
 
 impl Store {
@@ -526,6 +528,7 @@ impl Store {
             }
             tx.commit().await?;
         }
+        done.allowances = self.reseal_allowances(keys, &current).await?;
         Ok(done)
     }
 

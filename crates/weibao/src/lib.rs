@@ -342,9 +342,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let started = std::time::Instant::now();
             let (id, done) = store.rotate_keys().await.map_err(|e| e.to_string())?;
             println!(
-                "密钥已轮换为编号 {id}：重新加密 {} 份儿童档案、{} 条修改记录（用时 {:.1} 秒），旧密钥已从密钥文件和数据库中删除",
+                "密钥已轮换为编号 {id}：重新加密 {} 份儿童档案、{} 条修改记录、{} 项保障账户和名册记录（用时 {:.1} 秒），旧密钥已从密钥文件和数据库中删除",
                 done.children,
                 done.versions,
+                done.allowances,
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -173,6 +173,25 @@ pub fn eligible(
     rules: &AllowanceRules,
     on: NaiveDate,
 ) -> Result<String, String> {
+    let why = qualifies(def, child)?;
+    let age = age_on(child.birth_date, on);
+    if age >= rules.adult_age {
+        return Err(format!(
+            "已满 {} 周岁（{} 出生）",
+            rules.adult_age, child.birth_date
+        ));
+    }
+    let under = format!("未满 {} 周岁", rules.adult_age);
+    Ok(if why.is_empty() {
+        under
+    } else {
+        format!("{why}，{under}")
+    })
+}
+
+/// What the type asks of the child's record, age aside (the age limit ends a case on its
+/// own day; see [`age_ending`]): `Ok(why)` or `Err(which condition fails)`.
+pub fn qualifies(def: &TypeDef, child: &ChildStanding) -> Result<String, String> {
     let mut why = Vec::new();
     if !def.categories.is_empty() {
         let held: Vec<&str> = def
@@ -226,14 +245,6 @@ pub fn eligible(
             child.school_status.map(|s| s.label()).unwrap_or_default()
         ));
     }
-    let age = age_on(child.birth_date, on);
-    if age >= rules.adult_age {
-        return Err(format!(
-            "已满 {} 周岁（{} 出生）",
-            rules.adult_age, child.birth_date
-        ));
-    }
-    why.push(format!("未满 {} 周岁", rules.adult_age));
     Ok(why.join("，"))
 }
 
