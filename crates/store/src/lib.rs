@@ -36,8 +36,8 @@ pub use accounts::{
 pub use allowances::{
     Budget, BulkOutcome, CaseFilter, CaseStep, DivisionTotal, MonthTotal, NewApplication,
     NewStandard, Payee, Proposal, RollChange, RollLine, RollPage, StoredCase, StoredRoll,
-    StoredStandard, Totals, TypeSum, TypeTotal, ALLOWANCE_BANK_LAYOUTS, ALLOWANCE_RULES,
-    MAX_BULK, MAX_DOCUMENTS,
+    StoredStandard, Totals, TypeSum, TypeTotal, ALLOWANCE_BANK_LAYOUTS, ALLOWANCE_RULES, MAX_BULK,
+    MAX_DOCUMENTS,
 };
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};
 pub use blobs::{BlobStore, LocalDir};

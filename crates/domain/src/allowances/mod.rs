@@ -9,7 +9,8 @@ pub mod standards;
 pub mod types;
 
 pub use eligibility::{
-    adulthood, age_ending, eligible, payable, qualifies, start_month, AllowanceRuleBook, AllowanceRules, ChildStanding, Ending,
+    adulthood, age_ending, eligible, payable, qualifies, start_month, AllowanceRuleBook,
+    AllowanceRules, ChildStanding, Ending,
 };
 pub use standards::{Amount, Standard, StandardBook};
 pub use types::{TypeBook, TypeDef};

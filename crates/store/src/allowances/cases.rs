@@ -82,7 +82,11 @@ const CHUNK: usize = 500;
 
 /// Passes when the scope may do any of `actions` at `at`: 403 only when it may do none of
 /// them anywhere, 404 outside its subtree.
-pub(crate) fn check_any(scope: &Scope, actions: &[Action], at: DivisionCode) -> Result<(), StoreError> {
+pub(crate) fn check_any(
+    scope: &Scope,
+    actions: &[Action],
+    at: DivisionCode,
+) -> Result<(), StoreError> {
     let mut denied = Denied::Forbidden;
     for a in actions {
         match scope.check(*a, at) {
@@ -157,9 +161,7 @@ impl Store {
         id: &str,
         ip: &str,
     ) -> Result<StoredCase, StoreError> {
-        let (row, name) = self
-            .case_row(scope, id, &[Action::ViewAllowances])
-            .await?;
+        let (row, name) = self.case_row(scope, id, &[Action::ViewAllowances]).await?;
         let steps = self.case_steps(&row.county_code, id).await?;
         self.audit(
             AuditEvent::by(scope, "allowance.read", id)
@@ -171,9 +173,7 @@ impl Store {
     }
 
     async fn reload_case(&self, scope: &Scope, id: &str) -> Result<StoredCase, StoreError> {
-        let (row, name) = self
-            .case_row(scope, id, &[Action::ViewAllowances])
-            .await?;
+        let (row, name) = self.case_row(scope, id, &[Action::ViewAllowances]).await?;
         let steps = self.case_steps(&row.county_code, id).await?;
         Ok(row.into_case(name, steps))
     }
@@ -217,7 +217,10 @@ impl Store {
                 "type",
                 Invalid::new(
                     "not_eligible",
-                    format!("该儿童不符合{}的条件：{why}。请先核实并更新儿童台账", def.label),
+                    format!(
+                        "该儿童不符合{}的条件：{why}。请先核实并更新儿童台账",
+                        def.label
+                    ),
                 ),
             )
         })?;
@@ -230,10 +233,13 @@ impl Store {
         let note = text("note", "备注", &new.note)?;
         let account = match new.bank_account.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(a) => Some(parse_bank_account(a).map_err(|e| StoreError::invalid("bank_account", e))?),
+            Some(a) => {
+                Some(parse_bank_account(a).map_err(|e| StoreError::invalid("bank_account", e))?)
+            }
         };
         let county = child.county_code.clone();
-        self.check_open_cases(&county, &child.id, &def, &types).await?;
+        self.check_open_cases(&county, &child.id, &def, &types)
+            .await?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
         let sensitive = def.designated_only || child.record.has(Category::AffectedByHiv);
@@ -424,9 +430,8 @@ impl Store {
         }
         let mut conn = self.read().await?;
         let counted: i64 = on!(conn.conn(), |c| {
-            let mut qb = QueryBuilder::new(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM allowance_cases c WHERE ",
-            );
+            let mut qb =
+                QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM allowance_cases c WHERE ");
             filters!(qb);
             qb.push(" LIMIT ").push_bind(cap + 1).push(") capped");
             qb.build_query_scalar().fetch_one(&mut *c).await
@@ -512,13 +517,17 @@ impl Store {
             Step::County => Action::ConfirmAllowances,
         };
         scope.check_role(action)?;
-        let reason = parse_text("理由", reason, true).map_err(|e| StoreError::invalid("reason", e))?;
+        let reason =
+            parse_text("理由", reason, true).map_err(|e| StoreError::invalid("reason", e))?;
         if ids.len() > MAX_BULK {
             return Err(StoreError::invalid(
                 "ids",
                 Invalid::new(
                     "too_many",
-                    format!("一次最多处理 {MAX_BULK} 份申请，实际为 {} 份，请分批", ids.len()),
+                    format!(
+                        "一次最多处理 {MAX_BULK} 份申请，实际为 {} 份，请分批",
+                        ids.len()
+                    ),
                 ),
             ));
         }
@@ -551,7 +560,9 @@ impl Store {
         let now = self.now_ms();
         for (county, ids) in by_county {
             let done = self
-                .decide_in_county(scope, &county, &ids, step, decision, &reason, ip, today, now)
+                .decide_in_county(
+                    scope, &county, &ids, step, decision, &reason, ip, today, now,
+                )
                 .await?;
             outcome.extend(done);
         }
@@ -695,7 +706,10 @@ impl Store {
                 if let Err(why) = eligible(def, &facts, rules, today) {
                     out.insert(
                         id,
-                        BulkOutcome::NotEligible(format!("该儿童已不符合{}的条件：{why}", def.label)),
+                        BulkOutcome::NotEligible(format!(
+                            "该儿童已不符合{}的条件：{why}",
+                            def.label
+                        )),
                     );
                     continue;
                 }
@@ -827,7 +841,8 @@ impl Store {
                 ),
             ));
         }
-        let reason = parse_text("停发说明", reason, true).map_err(|e| StoreError::invalid("reason", e))?;
+        let reason =
+            parse_text("停发说明", reason, true).map_err(|e| StoreError::invalid("reason", e))?;
         let today = self.clock.today();
         if on > today {
             return Err(StoreError::invalid(
@@ -844,7 +859,9 @@ impl Store {
                 code: "not_paying",
                 message: format!(
                     "该申请当前为“{}”，只有保障中的对象可以停发",
-                    Status::parse(&row.status).map(|s| s.label()).unwrap_or("未知")
+                    Status::parse(&row.status)
+                        .map(|s| s.label())
+                        .unwrap_or("未知")
                 ),
             });
         }
@@ -917,10 +934,12 @@ impl Store {
                 &[Action::ApplyAllowances, Action::ConfirmAllowances],
             )
             .await?;
-        let account = parse_bank_account(account).map_err(|e| StoreError::invalid("bank_account", e))?;
-        let bank_name = parse_text("开户银行", bank_name, true).map_err(|e| StoreError::invalid("bank_name", e))?;
-        let holder =
-            parse_text("账户户名", account_holder, true).map_err(|e| StoreError::invalid("account_holder", e))?;
+        let account =
+            parse_bank_account(account).map_err(|e| StoreError::invalid("bank_account", e))?;
+        let bank_name = parse_text("开户银行", bank_name, true)
+            .map_err(|e| StoreError::invalid("bank_name", e))?;
+        let holder = parse_text("账户户名", account_holder, true)
+            .map_err(|e| StoreError::invalid("account_holder", e))?;
         if !Status::parse(&row.status).is_some_and(Status::is_open) {
             return Err(StoreError::Conflict {
                 field: "status",
@@ -1108,7 +1127,8 @@ impl Store {
         }
         let candidates: Vec<Candidate> = {
             let mut conn = self.read().await?;
-            on!(conn.conn(), |c| sqlx::query_as(
+            on!(conn.conn(), |c| {
+                sqlx::query_as(
                 "SELECT id, name, division_code, birth_date, category_bits, school_status, sensitive
                  FROM children
                  WHERE county_code = $1 AND division_code BETWEEN $2 AND $3
@@ -1121,7 +1141,8 @@ impl Store {
             .bind(cutoff)
             .bind(mask)
             .fetch_all(&mut *c)
-            .await)?
+            .await
+            })?
         };
         let candidates: Vec<Candidate> = candidates
             .into_iter()

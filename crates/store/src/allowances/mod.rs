@@ -288,12 +288,14 @@ impl Store {
         county: &str,
     ) -> Result<Option<Month>, StoreError> {
         let mut conn = self.read().await?;
-        let row: Option<(Option<String>,)> = on!(conn.conn(), |c| sqlx::query_as(
+        let row: Option<(Option<String>,)> = on!(conn.conn(), |c| {
+            sqlx::query_as(
             "SELECT MAX(month) FROM allowance_rolls WHERE county_code = $1 AND status = 'locked'"
         )
         .bind(county)
         .fetch_optional(&mut *c)
-        .await)?;
+        .await
+        })?;
         Ok(month_of(row.and_then(|(m,)| m).as_deref()))
     }
 
@@ -361,7 +363,8 @@ impl Store {
             for (county, id, sealed) in rows {
                 let aad = account_aad(&id);
                 let plain = keys.open(&aad, &sealed)?;
-                on!(tx.conn(), |c| sqlx::query(
+                on!(tx.conn(), |c| {
+                    sqlx::query(
                     "UPDATE allowance_cases SET bank_account = $3 WHERE county_code = $1 AND id = $2"
                 )
                 .bind(&county)
@@ -369,7 +372,8 @@ impl Store {
                 .bind(keys.seal(&aad, &plain))
                 .execute(&mut *c)
                 .await
-                .map(|r| r.rows_affected()))?;
+                .map(|r| r.rows_affected())
+                })?;
                 done += 1;
             }
             tx.commit().await?;
@@ -378,7 +382,8 @@ impl Store {
         loop {
             let rows: Vec<LineRow> = {
                 let mut c = self.read().await?;
-                on!(c.conn(), |c| sqlx::query_as(
+                on!(c.conn(), |c| {
+                    sqlx::query_as(
                     "SELECT county_code, roll_id, line_no, case_id, child_id, id_number, bank_account
                      FROM allowance_roll_lines
                      WHERE (id_number <> '' AND id_number NOT LIKE $1)
@@ -387,7 +392,8 @@ impl Store {
                 )
                 .bind(current)
                 .fetch_all(&mut *c)
-                .await)?
+                .await
+                })?
             };
             if rows.is_empty() {
                 break;

@@ -198,6 +198,7 @@ struct PayRow {
     from_case: Option<String>,
     reconcile_at: Option<i64>,
     version: i64,
+    case_division: String,
     division_code: Option<String>,
     name: Option<String>,
     id_masked: Option<String>,
@@ -284,21 +285,21 @@ impl Store {
         Ok(row)
     }
 
-    async fn roll_details(
-        &self,
-        row: RollRow,
-        scope: &Scope,
-    ) -> Result<StoredRoll, StoreError> {
+    async fn roll_details(&self, row: RollRow, scope: &Scope) -> Result<StoredRoll, StoreError> {
         let mut conn = self.read().await?;
-        let sums: Vec<(String, i64, i64, i64)> = on!(conn.conn(), |c| sqlx::query_as(
-            "SELECT type_code, SUM(people), SUM(lines), SUM(amount_fen) FROM allowance_roll_totals
-             WHERE county_code = $1 AND roll_id = $2 GROUP BY type_code ORDER BY type_code"
-        )
-        .bind(&row.county_code)
-        .bind(&row.id)
-        .fetch_all(&mut *c)
-        .await)?;
-        let mut changes: Vec<RollChange> = on!(conn.conn(), |c| sqlx::query_as(
+        let sums: Vec<(String, i64, i64, i64)> = on!(conn.conn(), |c| {
+            sqlx::query_as(
+                "SELECT type_code, CAST(SUM(people) AS BIGINT), CAST(SUM(lines) AS BIGINT),
+                 CAST(SUM(amount_fen) AS BIGINT) FROM allowance_roll_totals
+             WHERE county_code = $1 AND roll_id = $2 GROUP BY type_code ORDER BY type_code",
+            )
+            .bind(&row.county_code)
+            .bind(&row.id)
+            .fetch_all(&mut *c)
+            .await
+        })?;
+        let mut changes: Vec<RollChange> = on!(conn.conn(), |c| {
+            sqlx::query_as(
             "SELECT case_id, kind, old_fen, new_fen, reason, child_name, division_code, type_code,
                  sensitive
              FROM allowance_roll_changes WHERE county_code = $1 AND roll_id = $2 ORDER BY seq"
@@ -306,8 +307,12 @@ impl Store {
         .bind(&row.county_code)
         .bind(&row.id)
         .fetch_all(&mut *c)
-        .await)?;
-        for ch in changes.iter_mut().filter(|c| c.sensitive && !scope.designated) {
+        .await
+        })?;
+        for ch in changes
+            .iter_mut()
+            .filter(|c| c.sensitive && !scope.designated)
+        {
             ch.child_name = "（受保护记录）".into();
             ch.reason = String::new();
         }
@@ -514,7 +519,10 @@ impl Store {
             let Some(start) = month_of(r.start_month.as_deref()) else {
                 continue;
             };
-            let recorded = match (month_of(r.end_month.as_deref()), date_of(r.end_on.as_deref())) {
+            let recorded = match (
+                month_of(r.end_month.as_deref()),
+                date_of(r.end_on.as_deref()),
+            ) {
                 (Some(last_month), Some(on)) => Some(Ending {
                     last_month,
                     cause: r
@@ -527,42 +535,58 @@ impl Store {
                 }),
                 _ => None,
             };
-            let (Some(birth), Some(bits), Some(village)) = (
-                r.birth_date,
-                r.category_bits,
-                r.division_code.as_deref().and_then(|d| DivisionCode::parse(d).ok()),
-            ) else {
-                // Not in this county's ledger (moved and not handed over: no accepted
-                // transfer found) — nothing is paid here.
-                why.insert(r.id.clone(), "儿童已不在本县台账中，本月未列入".into());
+            let Some(village) = r
+                .division_code
+                .as_deref()
+                .or(Some(r.case_division.as_str()))
+                .and_then(|d| DivisionCode::parse(d).ok())
+            else {
                 continue;
             };
-            let facts = standing(
-                birth,
-                bits,
-                r.school_status.as_deref().unwrap_or(""),
-                details.get(&r.child_id),
-            );
-            let Some(def) = types.get(&r.type_code) else {
-                why.insert(r.id.clone(), format!("保障类型 {} 已不在本地配置中", r.type_code));
-                continue;
-            };
-            let mut ending = age_ending(&r.type_code, &facts, &rules_now).earlier(recorded.clone());
-            if let Err(lost) = qualifies(def, &facts) {
-                if recorded.is_none() {
-                    let on = self
-                        .ledger_change_date(&county, &r.child_id)
-                        .await?
-                        .unwrap_or(today)
-                        .max(start.first_day().pred_opt().unwrap_or(today));
-                    let lost_end = Ending::new(
-                        EndCause::CategoryLost,
-                        on.min(today),
-                        &format!("台账变更，不再符合条件（{lost}）"),
+            let ending = match (r.birth_date, r.category_bits) {
+                (Some(birth), Some(bits)) => {
+                    let facts = standing(
+                        birth,
+                        bits,
+                        r.school_status.as_deref().unwrap_or(""),
+                        details.get(&r.child_id),
                     );
-                    ending = lost_end.earlier(Some(ending));
+                    let Some(def) = types.get(&r.type_code) else {
+                        why.insert(
+                            r.id.clone(),
+                            format!("保障类型 {} 已不在本地配置中", r.type_code),
+                        );
+                        continue;
+                    };
+                    let mut ending =
+                        age_ending(&r.type_code, &facts, &rules_now).earlier(recorded.clone());
+                    if let Err(lost) = qualifies(def, &facts) {
+                        if recorded.is_none() {
+                            let on = self
+                                .ledger_change_date(&county, &r.child_id)
+                                .await?
+                                .unwrap_or(today)
+                                .max(start.first_day().pred_opt().unwrap_or(today));
+                            let lost_end = Ending::new(
+                                EndCause::CategoryLost,
+                                on.min(today),
+                                &format!("台账变更，不再符合条件（{lost}）"),
+                            );
+                            ending = lost_end.earlier(Some(ending));
+                        }
+                    }
+                    ending
                 }
-            }
+                // No longer in this county's ledger: what was recorded (the hand-over's
+                // end) settles it; without it, nothing is paid here.
+                _ => match recorded.clone() {
+                    Some(e) => e,
+                    None => {
+                        why.insert(r.id.clone(), "儿童已不在本县台账中，本月未列入".into());
+                        continue;
+                    }
+                },
+            };
             // An end found now (not recorded on the case) that stops payment this month.
             if Status::parse(&r.status) == Some(Status::Confirmed) && ending.last_month < month {
                 found.push(FoundEnd {
@@ -573,24 +597,25 @@ impl Store {
                 });
             }
             let name = r.name.clone().unwrap_or_default();
-            let snapshot = |kind: &'static str, for_month: Month, amount: Fen, reason: String| NewLine {
-                case_id: r.id.clone(),
-                child_id: r.child_id.clone(),
-                type_code: r.type_code.clone(),
-                kind,
-                for_month,
-                amount,
-                reason,
-                division_code: village.full(),
-                child_name: name.clone(),
-                id_masked: r.id_masked.clone().unwrap_or_default(),
-                id_number: r.id_number.clone().unwrap_or_default(),
-                bank_name: r.bank_name.clone(),
-                account_holder: r.account_holder.clone(),
-                account_masked: r.account_masked.clone(),
-                bank_account: r.bank_account.clone(),
-                sensitive: r.case_sensitive || r.sensitive.unwrap_or(false),
-            };
+            let snapshot =
+                |kind: &'static str, for_month: Month, amount: Fen, reason: String| NewLine {
+                    case_id: r.id.clone(),
+                    child_id: r.child_id.clone(),
+                    type_code: r.type_code.clone(),
+                    kind,
+                    for_month,
+                    amount,
+                    reason,
+                    division_code: village.full(),
+                    child_name: name.clone(),
+                    id_masked: r.id_masked.clone().unwrap_or_default(),
+                    id_number: r.id_number.clone().unwrap_or_default(),
+                    bank_name: r.bank_name.clone(),
+                    account_holder: r.account_holder.clone(),
+                    account_masked: r.account_masked.clone(),
+                    bank_account: r.bank_account.clone(),
+                    sensitive: r.case_sensitive || r.sensitive.unwrap_or(false),
+                };
             if payable(start, Some(&ending), month) {
                 match amount_of(&r.type_code, village, month) {
                     Ok(amount) => {
@@ -635,7 +660,12 @@ impl Store {
                     "standard_missing",
                     format!(
                         "无法生成名册：{}{}",
-                        missing.iter().take(5).cloned().collect::<Vec<_>>().join("；"),
+                        missing
+                            .iter()
+                            .take(5)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("；"),
                         if missing.len() > 5 {
                             format!("等 {} 处", missing.len())
                         } else {
@@ -646,14 +676,30 @@ impl Store {
             ));
         }
         lines.sort_by(|a, b| {
-            (&a.division_code, &a.child_name, &a.child_id, &a.type_code, a.kind != "regular", a.for_month)
-                .cmp(&(&b.division_code, &b.child_name, &b.child_id, &b.type_code, b.kind != "regular", b.for_month))
+            (
+                &a.division_code,
+                &a.child_name,
+                &a.child_id,
+                &a.type_code,
+                a.kind != "regular",
+                a.for_month,
+            )
+                .cmp(&(
+                    &b.division_code,
+                    &b.child_name,
+                    &b.child_id,
+                    &b.type_code,
+                    b.kind != "regular",
+                    b.for_month,
+                ))
         });
         // Changes from the month before (when there was a roll).
         let mut change_rows = Vec::new();
         if let Some(prev) = &prev {
-            let before: BTreeMap<String, Fen> =
-                prev.iter().map(|(k, p)| (k.clone(), Fen(p.amount_fen))).collect();
+            let before: BTreeMap<String, Fen> = prev
+                .iter()
+                .map(|(k, p)| (k.clone(), Fen(p.amount_fen)))
+                .collect();
             let by_case: HashMap<&str, &PayRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
             for (case_id, kind, old, new) in changes(&before, &now_paid) {
                 let r = by_case.get(case_id);
@@ -672,22 +718,17 @@ impl Store {
                         },
                         None => "本月新增".into(),
                     },
-                    Change::Stopped => why
-                        .get(case_id)
-                        .cloned()
-                        .unwrap_or_else(|| "已停发".into()),
+                    Change::Stopped => why.get(case_id).cloned().unwrap_or_else(|| "已停发".into()),
                     Change::Amount => {
                         let village = r
                             .and_then(|r| r.division_code.as_deref())
                             .and_then(|d| DivisionCode::parse(d).ok());
                         let basis = village
-                            .and_then(|v| {
-                                book.amount(&r.expect("a case").type_code, v, month).ok()
-                            })
+                            .and_then(|v| book.amount(&r.expect("a case").type_code, v, month).ok())
                             .and_then(|res| {
-                                book.all()
-                                    .find(|s| s.id == res.standard_id)
-                                    .map(|s| format!("{} 自 {} 起执行的标准", s.division.full(), s.from))
+                                book.all().find(|s| s.id == res.standard_id).map(|s| {
+                                    format!("{} 自 {} 起执行的标准", s.division.full(), s.from)
+                                })
                             })
                             .unwrap_or_else(|| "标准变化".into());
                         format!("{} → {}（{basis}）", old.yuan_grouped(), new.yuan_grouped())
@@ -706,7 +747,12 @@ impl Store {
                         p.type_code.clone(),
                         p.sensitive,
                     ),
-                    (Some(r), None) => (String::new(), String::new(), r.type_code.clone(), r.case_sensitive),
+                    (Some(r), None) => (
+                        String::new(),
+                        String::new(),
+                        r.type_code.clone(),
+                        r.case_sensitive,
+                    ),
                     (None, None) => continue,
                 };
                 change_rows.push((
@@ -746,7 +792,16 @@ impl Store {
             "SELECT c.id, c.child_id, c.type_code, c.status, c.sensitive AS case_sensitive,
                  c.bank_name, c.account_holder, c.bank_account, c.account_masked, c.confirmed_at,
                  c.start_month, c.end_month, c.end_cause, c.end_on, c.end_reason, c.from_case,
-                 c.reconcile_at, c.version, ch.division_code, ch.name, ch.id_masked, ch.id_number,
+                 c.reconcile_at, c.version, c.division_code AS case_division, ch.division_code,
+                 COALESCE(ch.name, (SELECT l.child_name FROM allowance_roll_lines l
+                     WHERE l.county_code = c.county_code AND l.case_id = c.id
+                     ORDER BY l.line_no DESC LIMIT 1)) AS name,
+                 COALESCE(ch.id_masked, (SELECT l.id_masked FROM allowance_roll_lines l
+                     WHERE l.county_code = c.county_code AND l.case_id = c.id
+                     ORDER BY l.line_no DESC LIMIT 1)) AS id_masked,
+                 COALESCE(ch.id_number, (SELECT l.id_number FROM allowance_roll_lines l
+                     WHERE l.county_code = c.county_code AND l.case_id = c.id
+                     ORDER BY l.line_no DESC LIMIT 1)) AS id_number,
                  ch.birth_date, ch.category_bits, ch.school_status, ch.sensitive
              FROM allowance_cases c LEFT JOIN children ch
                ON ch.county_code = c.county_code AND ch.id = c.child_id
@@ -771,7 +826,8 @@ impl Store {
                 let mut conn = self.read().await?;
                 on!(conn.conn(), |c| {
                     let mut qb = QueryBuilder::new(
-                        "SELECT l.case_id, l.for_month, SUM(l.amount_fen) FROM allowance_roll_lines l
+                        "SELECT l.case_id, l.for_month, CAST(SUM(l.amount_fen) AS BIGINT)
+                         FROM allowance_roll_lines l
                          JOIN allowance_rolls r ON r.county_code = l.county_code AND r.id = l.roll_id
                          WHERE r.status = 'locked' AND l.county_code = ",
                     );
@@ -810,14 +866,16 @@ impl Store {
         let Some((roll,)) = roll else {
             return Ok(None);
         };
-        let rows: Vec<PrevLine> = on!(conn.conn(), |c| sqlx::query_as(
+        let rows: Vec<PrevLine> = on!(conn.conn(), |c| {
+            sqlx::query_as(
             "SELECT case_id, amount_fen, child_name, division_code, type_code, sensitive
              FROM allowance_roll_lines WHERE county_code = $1 AND roll_id = $2 AND kind = 'regular'"
         )
         .bind(county)
         .bind(&roll)
         .fetch_all(&mut *c)
-        .await)?;
+        .await
+        })?;
         Ok(Some(
             rows.into_iter().map(|p| (p.case_id.clone(), p)).collect(),
         ))
@@ -842,7 +900,10 @@ impl Store {
             .await)?
         };
         for (version, at, sealed) in rows {
-            let text = keys.open(&format!("child_versions.changes:{child_id}:{version}"), &sealed)?;
+            let text = keys.open(
+                &format!("child_versions.changes:{child_id}:{version}"),
+                &sealed,
+            )?;
             let changes: Vec<FieldChange> = serde_json::from_str(&text).unwrap_or_default();
             if changes.iter().any(|c| {
                 matches!(
@@ -930,7 +991,8 @@ impl Store {
         let warnings = self.budget_warnings(county, month, &lines, types).await?;
         let mut tx = self.begin().await?;
         let fresh = uuid::Uuid::new_v4().to_string();
-        let upserted: Option<(String, i64)> = on!(tx.conn(), |c| sqlx::query_as(
+        let upserted: Option<(String, i64)> = on!(tx.conn(), |c| {
+            sqlx::query_as(
             "INSERT INTO allowance_rolls (county_code, id, month, status, lines, people, total_fen,
                  regular_fen, adjustment_fen, warnings, generated_at, generated_by, generation)
              VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, 1)
@@ -955,7 +1017,8 @@ impl Store {
         .bind(now)
         .bind(&scope.username)
         .fetch_optional(&mut *c)
-        .await)?;
+        .await
+        })?;
         let Some((id, generation)) = upserted else {
             return Err(locked_error(month));
         };
@@ -1047,21 +1110,25 @@ impl Store {
                     "INSERT INTO allowance_roll_totals (county_code, roll_id, division_code,
                          type_code, month, people, lines, amount_fen) ",
                 );
-                qb.push_values(chunk, |mut b, ((division, type_code), (people, n, amount))| {
-                    b.push_bind(county)
-                        .push_bind(id.as_str())
-                        .push_bind(division.as_str())
-                        .push_bind(type_code.as_str())
-                        .push_bind(month.to_string())
-                        .push_bind(people.len() as i64)
-                        .push_bind(*n)
-                        .push_bind(amount.0);
-                });
+                qb.push_values(
+                    chunk,
+                    |mut b, ((division, type_code), (people, n, amount))| {
+                        b.push_bind(county)
+                            .push_bind(id.as_str())
+                            .push_bind(division.as_str())
+                            .push_bind(type_code.as_str())
+                            .push_bind(month.to_string())
+                            .push_bind(people.len() as i64)
+                            .push_bind(*n)
+                            .push_bind(amount.0);
+                    },
+                );
                 qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
         }
         for f in &found {
-            let n = on!(tx.conn(), |c| sqlx::query(
+            let n = on!(tx.conn(), |c| {
+                sqlx::query(
                 "UPDATE allowance_cases SET status = 'ended', end_month = $3, end_cause = $4,
                      end_on = $5, end_reason = $6,
                      reconcile_at = CASE WHEN $7 THEN COALESCE(reconcile_at, $8) ELSE reconcile_at END,
@@ -1079,7 +1146,8 @@ impl Store {
             .bind(f.version)
             .execute(&mut *c)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|r| r.rows_affected())
+            })?;
             if n == 0 {
                 return Err(changed_meanwhile());
             }
@@ -1144,7 +1212,8 @@ impl Store {
         let spent: Vec<(String, i64)> = {
             let mut conn = self.read().await?;
             on!(conn.conn(), |c| sqlx::query_as(
-                "SELECT t.type_code, SUM(t.amount_fen) FROM allowance_roll_totals t
+                "SELECT t.type_code, CAST(SUM(t.amount_fen) AS BIGINT)
+                 FROM allowance_roll_totals t
                  JOIN allowance_rolls r ON r.county_code = t.county_code AND r.id = t.roll_id
                  WHERE t.county_code = $1 AND r.status = 'locked' AND t.month BETWEEN $2 AND $3
                  GROUP BY t.type_code"
@@ -1274,22 +1343,25 @@ impl Store {
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
-        on!(tx.conn(), |c| sqlx::query(
-            "INSERT INTO allowance_recipients (county_code, year, child_id, type_code,
+        on!(tx.conn(), |c| {
+            sqlx::query(
+                "INSERT INTO allowance_recipients (county_code, year, child_id, type_code,
                  division_code, amount_fen)
-             SELECT county_code, $3, child_id, type_code, MAX(division_code), SUM(amount_fen)
+             SELECT county_code, $3, child_id, type_code, MAX(division_code),
+                 CAST(SUM(amount_fen) AS BIGINT)
              FROM allowance_roll_lines WHERE county_code = $1 AND roll_id = $2
              GROUP BY county_code, child_id, type_code
              ON CONFLICT (county_code, year, child_id, type_code) DO UPDATE SET
                  amount_fen = allowance_recipients.amount_fen + excluded.amount_fen,
-                 division_code = excluded.division_code"
-        )
-        .bind(&county)
-        .bind(id)
-        .bind(month.year())
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+                 division_code = excluded.division_code",
+            )
+            .bind(&county)
+            .bind(id)
+            .bind(month.year())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
         append(
             &mut tx,
             now,
@@ -1309,7 +1381,10 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        let row = self.roll_row(&county, id).await?.ok_or(StoreError::NotFound)?;
+        let row = self
+            .roll_row(&county, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         self.roll_details(row, scope).await
     }
 
@@ -1331,11 +1406,15 @@ impl Store {
         if row.status == "locked" {
             return Err(locked_error(month));
         }
-        let reason = parse_text("调整原因", reason, true).map_err(|e| StoreError::invalid("reason", e))?;
+        let reason =
+            parse_text("调整原因", reason, true).map_err(|e| StoreError::invalid("reason", e))?;
         if amount.is_zero() {
             return Err(StoreError::invalid(
                 "amount_fen",
-                Invalid::new("amount_zero", "调整金额不能为 0：补发填正数，追回填负数（单位：分）"),
+                Invalid::new(
+                    "amount_zero",
+                    "调整金额不能为 0：补发填正数，追回填负数（单位：分）",
+                ),
             ));
         }
         if for_month > month {
@@ -1364,8 +1443,12 @@ impl Store {
             .fetch_optional(&mut *c)
             .await)?
         };
-        let (division_code, id_masked, id_number, child_sensitive) =
-            child.unwrap_or((case.division_code.clone(), String::new(), String::new(), false));
+        let (division_code, id_masked, id_number, child_sensitive) = child.unwrap_or((
+            case.division_code.clone(),
+            String::new(),
+            String::new(),
+            false,
+        ));
         let now = self.now_ms();
         let county = row.county_code.clone();
         let mut tx = self.begin().await?;
@@ -1443,11 +1526,17 @@ impl Store {
             &AuditEvent::by(scope, "allowance.roll.adjust", roll_id)
                 .in_county(&county)
                 .from_ip(ip)
-                .detail(format!("case={case_id} for={for_month} amount_fen={}", amount.0)),
+                .detail(format!(
+                    "case={case_id} for={for_month} amount_fen={}",
+                    amount.0
+                )),
         )
         .await?;
         tx.commit().await?;
-        let row = self.roll_row(&county, roll_id).await?.ok_or(StoreError::NotFound)?;
+        let row = self
+            .roll_row(&county, roll_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         self.roll_details(row, scope).await
     }
 
@@ -1487,7 +1576,8 @@ impl Store {
         }
         let lines: Vec<Line> = {
             let mut conn = self.read().await?;
-            on!(conn.conn(), |c| sqlx::query_as(
+            on!(conn.conn(), |c| {
+                sqlx::query_as(
                 "SELECT case_id, child_id, type_code, amount_fen, reason, division_code, child_name,
                      id_masked, id_number, bank_name, account_holder, bank_account, sensitive
                  FROM allowance_roll_lines WHERE county_code = $1 AND roll_id = $2
@@ -1496,7 +1586,8 @@ impl Store {
             .bind(&county)
             .bind(id)
             .fetch_all(&mut *c)
-            .await)?
+            .await
+            })?
         };
         let mut order: Vec<String> = Vec::new();
         let mut by_case: HashMap<String, (Line, Fen, Vec<String>)> = HashMap::new();
@@ -1578,16 +1669,19 @@ impl Store {
     ) -> Result<Vec<(String, String, String, Fen)>, StoreError> {
         let row = self.roll_for(scope, id, Action::ViewAllowances).await?;
         let mut conn = self.read().await?;
-        let rows: Vec<(String, String, String, i64, bool)> = on!(conn.conn(), |c| sqlx::query_as(
-            "SELECT case_id, MAX(child_name), MAX(division_code), SUM(amount_fen),
+        let rows: Vec<(String, String, String, i64, bool)> = on!(conn.conn(), |c| {
+            sqlx::query_as(
+                "SELECT case_id, MAX(child_name), MAX(division_code),
+                 CAST(SUM(amount_fen) AS BIGINT),
                  MAX(CASE WHEN sensitive THEN 1 ELSE 0 END) = 1
              FROM allowance_roll_lines WHERE county_code = $1 AND roll_id = $2
-             GROUP BY case_id HAVING SUM(amount_fen) < 0 ORDER BY MAX(line_no)"
-        )
-        .bind(&row.county_code)
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await)?;
+             GROUP BY case_id HAVING CAST(SUM(amount_fen) AS BIGINT) < 0 ORDER BY MAX(line_no)",
+            )
+            .bind(&row.county_code)
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(case, name, division, amount, sensitive)| {
@@ -1709,7 +1803,11 @@ impl Store {
             Some(f) => f.await.unwrap_or(to_division.clone()),
             None => to_division.clone(),
         };
-        let ending = Ending::new(EndCause::MovedOut, moved_on, &format!("迁出本县（迁至{place}）"));
+        let ending = Ending::new(
+            EndCause::MovedOut,
+            moved_on,
+            &format!("迁出本县（迁至{place}）"),
+        );
         let start = ending.last_month.next();
         let old_locked = self.latest_locked_month(old).await?;
         let new_locked = self.latest_locked_month(&new).await?;
@@ -1738,7 +1836,11 @@ impl Store {
             .bind(EndCause::MovedOut.as_str())
             .bind(moved_on.to_string())
             .bind(&ending.reason)
-            .bind(old_locked.is_some_and(|l| ending.last_month < l).then_some(now))
+            .bind(
+                old_locked
+                    .is_some_and(|l| ending.last_month < l)
+                    .then_some(now)
+            )
             .bind(now)
             .bind(case.version)
             .execute(&mut *c)
@@ -1757,7 +1859,10 @@ impl Store {
                 "handover_out",
                 "",
                 &if handed {
-                    format!("{}；由迁入地自 {start} 起接续发放（{new_id}）", ending.reason)
+                    format!(
+                        "{}；由迁入地自 {start} 起接续发放（{new_id}）",
+                        ending.reason
+                    )
                 } else {
                     format!("{}；迁入地已有同类申请", ending.reason)
                 },
@@ -1831,7 +1936,10 @@ impl Store {
                     1,
                     "handover_in",
                     "",
-                    &format!("自原县（{old}）迁入，原保障对象 {}；自 {start} 起发放", case.id),
+                    &format!(
+                        "自原县（{old}）迁入，原保障对象 {}；自 {start} 起发放",
+                        case.id
+                    ),
                     scope,
                     now,
                 )
@@ -1885,11 +1993,24 @@ struct ManualLine {
 }
 
 /// (case, change, old, new, reason, name, village, type, sensitive)
-type ChangeRow = (String, Change, Fen, Fen, String, String, String, String, bool);
+type ChangeRow = (
+    String,
+    Change,
+    Fen,
+    Fen,
+    String,
+    String,
+    String,
+    String,
+    bool,
+);
 
 /// Hides what a caller who is not designated may not see of 受艾滋病影响 records.
 fn redact(lines: &mut [RollLine], scope: &Scope) {
-    for l in lines.iter_mut().filter(|l| l.sensitive && !scope.designated) {
+    for l in lines
+        .iter_mut()
+        .filter(|l| l.sensitive && !scope.designated)
+    {
         l.child_name = "（受保护记录）".into();
         l.id_masked = "******".into();
         l.account_masked = String::new();

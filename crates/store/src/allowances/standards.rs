@@ -91,11 +91,13 @@ impl Store {
     /// Every standard version (a short list: a few per type and division).
     pub(crate) async fn all_standards(&self) -> Result<Vec<StoredStandard>, StoreError> {
         let mut conn = self.read().await?;
-        let rows: Vec<StandardRow> = on!(conn.conn(), |c| sqlx::query_as(&format!(
+        let rows: Vec<StandardRow> = on!(conn.conn(), |c| {
+            sqlx::query_as(&format!(
             "SELECT {STANDARD_COLUMNS} FROM allowance_standards ORDER BY division_code, type_code, from_month"
         ))
         .fetch_all(&mut *c)
-        .await)?;
+        .await
+        })?;
         Ok(rows.into_iter().filter_map(StandardRow::stored).collect())
     }
 
@@ -161,15 +163,13 @@ impl Store {
                     ),
                 ))
             }
-            (None, None) => {
-                return Err(StoreError::invalid(
-                    "amount_fen",
-                    Invalid::new(
-                        "amount_missing",
-                        "请填写每月金额 amount_fen（单位：分），或用 follows_type 参照其他类型的标准",
-                    ),
-                ))
-            }
+            (None, None) => return Err(StoreError::invalid(
+                "amount_fen",
+                Invalid::new(
+                    "amount_missing",
+                    "请填写每月金额 amount_fen（单位：分），或用 follows_type 参照其他类型的标准",
+                ),
+            )),
         };
         if new.follows_type.is_none() && new.follows_percent.is_some() {
             return Err(StoreError::invalid(
@@ -240,7 +240,8 @@ impl Store {
         let note = weibao_domain::allowances::parse_text("说明", &new.note, false)
             .map_err(|e| StoreError::invalid("note", e))?;
         let mut tx = self.begin().await?;
-        let inserted = on!(tx.conn(), |c| sqlx::query(
+        let inserted = on!(tx.conn(), |c| {
+            sqlx::query(
             "INSERT INTO allowance_standards (id, type_code, division_code, from_month, to_month,
                  amount_fen, follows_type, follows_percent, note, created_at, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
@@ -258,7 +259,8 @@ impl Store {
         .bind(&scope.username)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if inserted == 0 {
             return Err(StoreError::Conflict {
                 field: "from_month",

@@ -96,12 +96,12 @@ impl Store {
         let types = self.allowance_types(Some(division)).await?;
         let (clo, chi) = county_range(division);
         let (lo, hi) = division.subtree_bounds();
-        let len = part_len(division) as i64;
+        let len = part_len(division) as i32;
         let (from, to) = (format!("{year:04}-01"), format!("{year:04}-12"));
         let mut conn = self.read().await?;
         let rows: Vec<(String, String, String, i64, i64)> = on!(conn.conn(), |c| sqlx::query_as(
             "SELECT t.month, t.type_code, substr(t.division_code, 1, $7) AS part,
-                 SUM(t.people), SUM(t.amount_fen)
+                 CAST(SUM(t.people) AS BIGINT), CAST(SUM(t.amount_fen) AS BIGINT)
              FROM allowance_roll_totals t
              JOIN allowance_rolls r ON r.county_code = t.county_code AND r.id = t.roll_id
              WHERE r.status = 'locked' AND t.county_code BETWEEN $1 AND $2
@@ -248,7 +248,8 @@ impl Store {
         for chunk in codes.chunks(500) {
             let mut conn = self.read().await?;
             let rows: Vec<(String, String)> = on!(conn.conn(), |c| {
-                let mut qb = sqlx::QueryBuilder::new("SELECT code, name FROM divisions WHERE code IN (");
+                let mut qb =
+                    sqlx::QueryBuilder::new("SELECT code, name FROM divisions WHERE code IN (");
                 let mut sep = qb.separated(", ");
                 for code in chunk {
                     sep.push_bind(code.as_str());
@@ -314,10 +315,14 @@ impl Store {
         append(
             &mut tx,
             now,
-            &AuditEvent::by(scope, "allowance.budget", format!("{county}:{year}:{type_code}"))
-                .in_county(&county)
-                .from_ip(ip)
-                .detail(format!("amount_fen={}", amount.0)),
+            &AuditEvent::by(
+                scope,
+                "allowance.budget",
+                format!("{county}:{year}:{type_code}"),
+            )
+            .in_county(&county)
+            .from_ip(ip)
+            .detail(format!("amount_fen={}", amount.0)),
         )
         .await?;
         tx.commit().await?;
@@ -348,7 +353,8 @@ impl Store {
         .fetch_all(&mut *c)
         .await)?;
         let spent: Vec<(String, i64)> = on!(conn.conn(), |c| sqlx::query_as(
-            "SELECT t.type_code, SUM(t.amount_fen) FROM allowance_roll_totals t
+            "SELECT t.type_code, CAST(SUM(t.amount_fen) AS BIGINT)
+                 FROM allowance_roll_totals t
              JOIN allowance_rolls r ON r.county_code = t.county_code AND r.id = t.roll_id
              WHERE t.county_code = $1 AND r.status = 'locked' AND t.month BETWEEN $2 AND $3
              GROUP BY t.type_code"
@@ -426,7 +432,11 @@ mod tests {
         let types = [
             t("orphan_institutional", "孤儿基本生活费", 2_000_000),
             t("orphan_scattered", "孤儿基本生活费", 10_360_000),
-            t("factually_unsupported", "事实无人抚养儿童生活补贴", 29_040_000),
+            t(
+                "factually_unsupported",
+                "事实无人抚养儿童生活补贴",
+                29_040_000,
+            ),
         ];
         let m = |s: &str| Month::parse("月份", s).unwrap();
         assert_eq!(
@@ -435,7 +445,7 @@ mod tests {
         );
         assert_eq!(
             sentence(2023, Some(m("2023-12")), &types[..1], 3),
-            "2023年累计发放孤儿基本生活费0.20万元，共惠及3人"
+            "2023年累计发放孤儿基本生活费2.00万元，共惠及3人"
         );
         assert_eq!(sentence(2024, None, &[], 0), "2024年尚无已锁定的发放名册");
     }
