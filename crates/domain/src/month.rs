@@ -126,6 +126,26 @@ impl Month {
     }
 }
 
+impl Month {
+    /// Parses exactly "YYYY-MM" within the range ([`MONTH_PATTERN`]): what the API takes.
+    pub fn parse_exact(field_label: &str, input: &str) -> Result<Month, Invalid> {
+        let b = input.as_bytes();
+        let canonical = b.len() == 7
+            && b[4] == b'-'
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[5..].iter().all(u8::is_ascii_digit);
+        if !canonical {
+            return Err(Invalid::new(
+                "month_format",
+                format!(
+                    "{field_label}“{input}”不是有效月份：请按 2026-03 的格式填写（{FIRST_YEAR} 年至 {LAST_YEAR} 年）"
+                ),
+            ));
+        }
+        Month::parse(field_label, input)
+    }
+}
+
 impl fmt::Display for Month {
     /// "2026-03"
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -222,7 +242,11 @@ mod tests {
             for mo in 0..=13 {
                 let s = format!("{y:04}-{mo:02}");
                 assert_eq!(Month::parse("月份", &s).is_ok(), inside(&s), "{s}");
+                assert_eq!(Month::parse_exact("月份", &s).is_ok(), inside(&s), "{s}");
             }
+        }
+        for loose in ["2026-3", " 2026-03", "2026/03", "２０２６-03", "2026-03 "] {
+            assert!(Month::parse_exact("月份", loose).is_err(), "{loose}");
         }
         assert_eq!(MONTH_PATTERN, "^20[0-9]{2}-(0[1-9]|1[0-2])$");
     }

@@ -192,33 +192,22 @@ impl FiledAs {
 /// Longest reason, note or name on an application.
 pub const MAX_REASON: usize = 500;
 
-/// A free text such as a decision's reason: trimmed, at most [`MAX_REASON`] characters, no
-/// control characters; `required` refuses an empty one.
+/// A free text such as a decision's reason: at most [`MAX_REASON`] characters as typed,
+/// trimmed; `required` refuses one with nothing but spaces. (Pages escape what they show,
+/// exports neutralise what a spreadsheet would run.)
 pub fn parse_text(label: &str, input: &str, required: bool) -> Result<String, Invalid> {
-    let s = input.trim();
-    if required && s.is_empty() {
-        return Err(Invalid::new(
-            "text_empty",
-            format!("{label}不能为空：请写明理由"),
-        ));
-    }
-    let n = s.chars().count();
+    let n = input.chars().count();
     if n > MAX_REASON {
         return Err(Invalid::new(
             "text_too_long",
             format!("{label}最多 {MAX_REASON} 字，实际为 {n} 字，请精简"),
         ));
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    let s = input.trim();
+    if required && s.is_empty() {
         return Err(Invalid::new(
-            "text_control",
-            format!(
-                "{label}含有不可见的控制字符（U+{:04X}），请重新输入",
-                c as u32
-            ),
+            "text_empty",
+            format!("{label}不能为空：请写明理由"),
         ));
     }
     Ok(s.to_string())
@@ -343,9 +332,11 @@ mod tests {
                 .code,
             "text_too_long"
         );
+        // Counted as typed: trailing spaces do not make a long text short enough.
+        let long = format!("{} ", "长".repeat(MAX_REASON));
         assert_eq!(
-            parse_text("理由", "a\u{7}b", false).unwrap_err().code,
-            "text_control"
+            parse_text("理由", &long, false).unwrap_err().code,
+            "text_too_long"
         );
     }
 }

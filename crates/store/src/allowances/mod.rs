@@ -269,6 +269,32 @@ impl Store {
         Ok(TypeBook::new(&rules.on(self.clock.today()).local_types))
     }
 
+    /// The names of division codes (12-digit), for lists that show places.
+    pub async fn division_names_of(
+        &self,
+        codes: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut codes = codes;
+        codes.sort();
+        codes.dedup();
+        let mut out = std::collections::HashMap::new();
+        for chunk in codes.chunks(500) {
+            let mut conn = self.read().await?;
+            let rows: Vec<(String, String)> = on!(conn.conn(), |c| {
+                let mut qb =
+                    sqlx::QueryBuilder::new("SELECT code, name FROM divisions WHERE code IN (");
+                let mut sep = qb.separated(", ");
+                for code in chunk {
+                    sep.push_bind(code.as_str());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(&mut *c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// The county an application's or roll's rows live in.
     pub(crate) async fn locate_allowance(&self, id: &str) -> Result<Option<String>, StoreError> {
         let mut conn = self.read().await?;

@@ -333,7 +333,8 @@ impl Store {
     }
 
     /// A roll with a page of its lines (audited as a read of personal data). Lines of
-    /// records hidden from the caller show their amount only.
+    /// records hidden from the caller show their amount only. A roll is the county
+    /// office's: townships and villages see totals, not the county's list of payees.
     pub async fn roll(
         &self,
         scope: &Scope,
@@ -342,7 +343,7 @@ impl Store {
         per_page: u32,
         ip: &str,
     ) -> Result<RollPage, StoreError> {
-        let row = self.roll_for(scope, id, Action::ViewAllowances).await?;
+        let row = self.roll_for(scope, id, Action::ManageRolls).await?;
         let county = row.county_code.clone();
         let roll = self.roll_details(row, scope).await?;
         let per_page = per_page.clamp(1, 200);
@@ -387,7 +388,7 @@ impl Store {
         division: DivisionCode,
         year: Option<i32>,
     ) -> Result<Vec<StoredRoll>, StoreError> {
-        scope.check(Action::ViewAllowances, division)?;
+        scope.check(Action::ManageRolls, division)?;
         let (lo, hi) = super::standards::county_range(division);
         let (from, to) = match year {
             Some(y) => (format!("{y:04}-01"), format!("{y:04}-12")),
@@ -1667,7 +1668,7 @@ impl Store {
         scope: &Scope,
         id: &str,
     ) -> Result<Vec<(String, String, String, Fen)>, StoreError> {
-        let row = self.roll_for(scope, id, Action::ViewAllowances).await?;
+        let row = self.roll_for(scope, id, Action::ManageRolls).await?;
         let mut conn = self.read().await?;
         let rows: Vec<(String, String, String, i64, bool)> = on!(conn.conn(), |c| {
             sqlx::query_as(

@@ -1,7 +1,7 @@
 //! Totals of what locked rolls paid (per type, division, month and year, and the people
 //! covered), as reports quote them, and the yearly budgets rolls are checked against.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use weibao_domain::access::{Action, Scope};
@@ -200,7 +200,9 @@ impl Store {
                 amount,
             });
         }
-        let names = self.division_names(by_part.keys()).await?;
+        let names = self
+            .division_names_of(by_part.keys().map(|p| format!("{p:0<12}")).collect())
+            .await?;
         let by_division = by_part
             .into_iter()
             .map(|(part, amount)| {
@@ -237,29 +239,6 @@ impl Store {
             people,
             sentence,
         })
-    }
-
-    async fn division_names<'a>(
-        &self,
-        parts: impl Iterator<Item = &'a String>,
-    ) -> Result<HashMap<String, String>, StoreError> {
-        let codes: Vec<String> = parts.map(|p| format!("{p:0<12}")).collect();
-        let mut out = HashMap::new();
-        for chunk in codes.chunks(500) {
-            let mut conn = self.read().await?;
-            let rows: Vec<(String, String)> = on!(conn.conn(), |c| {
-                let mut qb =
-                    sqlx::QueryBuilder::new("SELECT code, name FROM divisions WHERE code IN (");
-                let mut sep = qb.separated(", ");
-                for code in chunk {
-                    sep.push_bind(code.as_str());
-                }
-                qb.push(")");
-                qb.build_query_as().fetch_all(&mut *c).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
     }
 
     /// Sets a county's budget for a type and year (replacing the one set before).
