@@ -4,6 +4,7 @@
 mod cases;
 mod rolls;
 mod standards;
+mod synth;
 mod totals;
 
 use chrono::NaiveDate;
