@@ -35,6 +35,12 @@ const USERS_WRITE: &[&str] = &["admin", "office"];
 const AUDIT: &[&str] = &["auditor"];
 const SESSIONS: &[&str] = &["security"];
 const TOTP: &[&str] = &["admin", "office", "auditor", "security"];
+/// Allowances: the village files, the township checks, the county confirms and pays.
+const ALLOW_VIEW: &[&str] = &["office", "supervisor", "director"];
+const ALLOW_APPLY: &[&str] = &["supervisor", "director"];
+const ALLOW_FILE_OR_CONFIRM: &[&str] = &["office", "supervisor", "director"];
+const TOWNSHIP: &[&str] = &["supervisor"];
+const COUNTY_OFFICE: &[&str] = &["office"];
 
 /// Who may do it, and whether a record outside the caller's division answers 404.
 struct Entry {
@@ -112,6 +118,34 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("visit_progress", d(LEDGER_READ)),
         ("open_alerts", e(ALERTS, false)),
         ("resolve_alert", e(ALERTS, true)),
+        ("list_allowance_types", d(ALLOW_VIEW)),
+        ("create_standard", d(COUNTY_OFFICE)),
+        ("list_standards", d(ALLOW_VIEW)),
+        ("create_application", e(ALLOW_APPLY, true)),
+        ("list_applications", d(ALLOW_VIEW)),
+        ("get_application", e(ALLOW_VIEW, true)),
+        // The body asks for 乡镇查验: the township's supervisor (the county confirms with
+        // step "county", which the office alone may take).
+        ("decide_application", e(TOWNSHIP, true)),
+        // Many ids in one body; one outside the caller's reach is "not_found" inside a 200.
+        ("decide_applications", e(TOWNSHIP, false)),
+        ("stop_application", e(COUNTY_OFFICE, true)),
+        ("update_application_account", e(ALLOW_FILE_OR_CONFIRM, true)),
+        (
+            "upload_application_document",
+            e(ALLOW_FILE_OR_CONFIRM, true),
+        ),
+        ("allowance_proposals", d(ALLOW_VIEW)),
+        ("create_roll", d(COUNTY_OFFICE)),
+        ("list_rolls", d(COUNTY_OFFICE)),
+        ("get_roll", e(COUNTY_OFFICE, true)),
+        ("lock_roll", e(COUNTY_OFFICE, true)),
+        ("add_roll_adjustment", e(COUNTY_OFFICE, true)),
+        ("export_roll_xlsx", e(COUNTY_OFFICE, true)),
+        ("export_roll_csv", e(COUNTY_OFFICE, true)),
+        ("allowance_totals", d(ALLOW_VIEW)),
+        ("set_allowance_budget", d(COUNTY_OFFICE)),
+        ("list_allowance_budgets", d(ALLOW_VIEW)),
     ])
 }
 
@@ -164,6 +198,45 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ),
         ("GET /visits", e(LEDGER_READ, false)),
         ("GET /cards/print", d(LEDGER_WRITE)),
+        ("GET /allowances", e(ALLOW_VIEW, false)),
+        // A supervisor's list asks for 乡镇查验, the office's for 县级确认.
+        (
+            "POST /allowances/decisions",
+            e(&["office", "supervisor"], false),
+        ),
+        ("GET /allowances/applications/new", e(ALLOW_APPLY, false)),
+        ("POST /allowances/applications", e(ALLOW_APPLY, true)),
+        ("GET /allowances/applications/{id}", e(ALLOW_VIEW, true)),
+        (
+            "POST /allowances/applications/{id}/decision",
+            e(TOWNSHIP, true),
+        ),
+        (
+            "POST /allowances/applications/{id}/stop",
+            e(COUNTY_OFFICE, true),
+        ),
+        (
+            "POST /allowances/applications/{id}/account",
+            e(ALLOW_FILE_OR_CONFIRM, true),
+        ),
+        (
+            "POST /allowances/applications/{id}/documents",
+            e(ALLOW_FILE_OR_CONFIRM, true),
+        ),
+        ("GET /allowances/standards", e(ALLOW_VIEW, false)),
+        ("POST /allowances/standards", d(COUNTY_OFFICE)),
+        ("POST /allowances/budgets", e(COUNTY_OFFICE, false)),
+        ("GET /allowances/rolls", e(COUNTY_OFFICE, false)),
+        ("POST /allowances/rolls", d(COUNTY_OFFICE)),
+        ("GET /allowances/rolls/{id}", e(COUNTY_OFFICE, true)),
+        ("POST /allowances/rolls/{id}/lock", e(COUNTY_OFFICE, true)),
+        (
+            "POST /allowances/rolls/{id}/adjustments",
+            e(COUNTY_OFFICE, true),
+        ),
+        ("GET /allowances/rolls/{id}/summary", e(COUNTY_OFFICE, true)),
+        ("GET /allowances/notice", e(ALLOW_VIEW, false)),
+        ("GET /allowances/totals", e(ALLOW_VIEW, false)),
     ])
 }
 
@@ -182,6 +255,9 @@ struct Records {
     alert: String,
     transfer: String,
     card: String,
+    /// An allowance application (filed) and the county's locked roll of this month.
+    application: String,
+    roll: String,
     /// Signed-in sessions of an account there (for the API and for the page).
     session: String,
     page_session: String,
@@ -295,6 +371,49 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         .block_on(app.store.card(&Scope::system(), &child, ""))
         .unwrap()
         .token;
+    // Allowances: a standard, an orphan's application filed by the village, and the
+    // county's roll of this month, locked.
+    let month = weibao_domain::Month::of(app.store.clock().today());
+    let county = &village[..6];
+    let (s, standard) = app.post(
+        "/api/v1/allowances/standards",
+        Some(office),
+        json!({"type": "orphan_scattered", "division": county, "amount_fen": 169_400,
+               "from_month": month.prev().to_string()}),
+    );
+    ok(s, &standard, "standard");
+    let director = app.token(if village == INSIDE_VILLAGE {
+        "dir-a1"
+    } else {
+        "dir-x"
+    });
+    let (s, orphan) = app.post(
+        "/api/v1/children",
+        Some(&director),
+        json!({"name": "孤儿甲", "id_number": id_number(seq + 2), "division": village,
+               "father": {"status": "死亡"}, "mother": {"status": "死亡"}}),
+    );
+    ok(s, &orphan, "orphan");
+    let (s, application) = app.post(
+        "/api/v1/allowances/applications",
+        Some(&director),
+        json!({"child_id": orphan["id"], "type": "orphan_scattered"}),
+    );
+    ok(s, &application, "application");
+    let application = application["id"].as_str().unwrap().to_string();
+    let (s, roll) = app.post(
+        "/api/v1/allowances/rolls",
+        Some(office),
+        json!({"division": county, "month": month.to_string()}),
+    );
+    ok(s, &roll, "roll");
+    let roll = roll["id"].as_str().unwrap().to_string();
+    let (s, locked) = app.post(
+        &format!("/api/v1/allowances/rolls/{roll}/lock"),
+        Some(office),
+        json!(null),
+    );
+    ok(s, &locked, "lock");
     let user = if village == INSIDE_VILLAGE {
         "dir-a2"
     } else {
@@ -312,6 +431,8 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         alert,
         transfer,
         card,
+        application,
+        roll,
     }
 }
 
@@ -351,6 +472,7 @@ fn accounts(app: &TestApp) -> Vec<(&'static str, &'static str)> {
     add_user(app, "unit-t", Role::Unit, "510812", Some("公安"));
     add_user(app, "reporter-t", Role::Reporter, "510812", Some("教育"));
     add_user(app, "office-x", Role::Office, "510811", None);
+    add_user(app, "dir-x", Role::Director, OUTSIDE_VILLAGE, None);
     add_user(app, "security-t", Role::Security, "510812", None);
     vec![
         ("admin", "admin-t"),
@@ -374,8 +496,21 @@ fn fill(template: &str, r: &Records) -> String {
     let mut out = template.to_string();
     let transfer_path =
         template.starts_with("/api/v1/transfers/") || template.starts_with("/transfers/");
+    let application_path = template.starts_with("/api/v1/allowances/applications/")
+        || template.starts_with("/allowances/applications/");
+    let roll_path = template.starts_with("/api/v1/allowances/rolls/")
+        || template.starts_with("/allowances/rolls/");
+    let id = if transfer_path {
+        &r.transfer
+    } else if application_path {
+        &r.application
+    } else if roll_path {
+        &r.roll
+    } else {
+        &r.child
+    };
     for (param, value) in [
-        ("{id}", if transfer_path { &r.transfer } else { &r.child }),
+        ("{id}", id),
         ("{visit_id}", &r.visit),
         ("{photo_id}", &r.photo),
         ("{alert_id}", &r.alert),
@@ -399,9 +534,72 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
     let v = r.village;
     let json = |v: Value| Some(("application/json".to_string(), v.to_string().into_bytes()));
     match op {
-        "list_children" | "export_children" | "due_visits" | "visit_progress" | "list_users" => {
-            (format!("?division={v}"), None)
+        "list_children"
+        | "export_children"
+        | "due_visits"
+        | "visit_progress"
+        | "list_users"
+        | "list_allowance_types"
+        | "list_standards"
+        | "list_applications"
+        | "allowance_proposals"
+        | "list_rolls"
+        | "allowance_totals"
+        | "list_allowance_budgets" => (format!("?division={v}"), None),
+        "create_standard" => (
+            String::new(),
+            json(
+                json!({"type": "distressed", "division": v, "amount_fen": 60_000,
+                        "from_month": format!("2098-{:02}", 1 + *seq % 12)}),
+            ),
+        ),
+        "create_application" => (
+            String::new(),
+            json(json!({"child_id": r.child, "type": "orphan_scattered"})),
+        ),
+        "decide_application" => (
+            String::new(),
+            json(json!({"step": "township", "decision": "approve", "reason": "核实"})),
+        ),
+        "decide_applications" => (
+            String::new(),
+            json(
+                json!({"ids": [r.application], "step": "township", "decision": "approve",
+                        "reason": "核实"}),
+            ),
+        ),
+        "stop_application" => (
+            String::new(),
+            json(json!({"cause": "death", "date": "2026-01-02", "reason": "死亡证明"})),
+        ),
+        "update_application_account" => (
+            String::new(),
+            json(json!({"bank_name": "四川农信", "account_holder": "王某",
+                        "bank_account": "6217000012345678"})),
+        ),
+        "upload_application_document" => {
+            (String::new(), Some(multipart(&jpeg(*seq as u8), "d.jpg")))
         }
+        "create_roll" => (
+            String::new(),
+            json(
+                json!({"division": &v[..6], "month": weibao_domain::Month::of(chrono::Utc::now().date_naive()).to_string()}),
+            ),
+        ),
+        "add_roll_adjustment" => (
+            String::new(),
+            json(
+                json!({"application_id": r.application, "for_month": "2026-01",
+                        "amount_fen": 100, "reason": "补发"}),
+            ),
+        ),
+        "set_allowance_budget" => (
+            String::new(),
+            json(
+                json!({"division": &v[..6], "year": 2026, "type": "distressed",
+                        "amount_fen": 100}),
+            ),
+        ),
         "import_children" => {
             let (ct, body) = multipart(b"not a workbook", "ledger.xlsx");
             (format!("?division={v}"), Some((ct, body)))
@@ -475,6 +673,30 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
         "POST /children/{id}/card/reissue" => "reason=遗失".into(),
         "POST /account/totp" => "action=setup".into(),
         "POST /children/{id}/alerts/{alert_id}/resolve" => "resolution=已核实".into(),
+        "POST /allowances/decisions" => {
+            format!("ids={}&decision=approve&reason=x", r.application)
+        }
+        "POST /allowances/applications/{id}/decision" => {
+            "step=township&decision=approve&reason=x".into()
+        }
+        "POST /allowances/applications/{id}/stop" => "cause=death&date=2026-01-02&reason=x".into(),
+        "POST /allowances/applications/{id}/account" => {
+            "bank_name=x&account_holder=y&bank_account=6217000012345678".into()
+        }
+        "POST /allowances/standards" => format!(
+            "type=distressed&division={v}&amount=600&from_month=2097-{:02}",
+            1 + *seq % 12
+        ),
+        "POST /allowances/budgets" => "type=distressed&year=2026&amount=1000".into(),
+        "POST /allowances/rolls" => format!(
+            "division={}&month={}",
+            &v[..6],
+            weibao_domain::Month::of(chrono::Utc::now().date_naive())
+        ),
+        "POST /allowances/rolls/{id}/adjustments" => format!(
+            "application_id={}&for_month=2026-01&amount=1&reason=x",
+            r.application
+        ),
         "POST /account/password" => format!(
             "old_password={0}&new_password={0}&confirm={0}",
             support::url_encode(PASSWORD)
@@ -670,7 +892,22 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                 let form: Vec<u8>;
                 let content_type: String;
                 let body = if method == "POST" {
-                    if key.starts_with("POST /children/{id}/visits") {
+                    if key == "POST /allowances/applications" {
+                        let mut fields = vec![
+                            ("child_id".to_string(), records.child.clone()),
+                            ("type".into(), "orphan_scattered".into()),
+                        ];
+                        if let Some(t) = &csrf {
+                            fields.push(("_csrf".into(), t.clone()));
+                        }
+                        (content_type, form) = multipart_fields(&fields);
+                    } else if key == "POST /allowances/applications/{id}/documents" {
+                        let mut fields = Vec::new();
+                        if let Some(t) = &csrf {
+                            fields.push(("_csrf".to_string(), t.clone()));
+                        }
+                        (content_type, form) = multipart_fields(&fields);
+                    } else if key.starts_with("POST /children/{id}/visits") {
                         let mut fields = vec![
                             ("method".to_string(), "入户".to_string()),
                             ("duration_minutes".into(), "10".into()),
