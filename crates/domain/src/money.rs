@@ -177,12 +177,15 @@ impl fmt::Display for Fen {
 /// 1234567 → "1,234,567".
 pub fn group(n: u64) -> String {
     let digits = n.to_string();
+    let head = match digits.len() % 3 {
+        0 => 3.min(digits.len()),
+        r => r,
+    };
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
+    out.push_str(&digits[..head]);
+    for chunk in digits.as_bytes()[head..].chunks(3) {
+        out.push(',');
+        out.push_str(std::str::from_utf8(chunk).expect("ASCII digits"));
     }
     out
 }

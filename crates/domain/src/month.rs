@@ -49,14 +49,15 @@ impl Month {
     }
 
     pub fn next(self) -> Month {
-        self.add(1)
+        self.plus(1)
     }
 
     pub fn prev(self) -> Month {
-        self.add(-1)
+        self.plus(-1)
     }
 
-    pub fn add(self, months: i32) -> Month {
+    /// The month `months` later (earlier when negative).
+    pub fn plus(self, months: i32) -> Month {
         Month {
             index: self.index + months,
         }
@@ -257,7 +258,7 @@ mod tests {
             let (x, y) = (Month { index: a }, Month { index: b });
             prop_assert_eq!(Month::parse("月份", &x.to_string()).unwrap(), x);
             prop_assert_eq!(x.cmp(&y), x.to_string().cmp(&y.to_string()));
-            prop_assert_eq!(x.add(x.until(y)), y);
+            prop_assert_eq!(x.plus(x.until(y)), y);
             prop_assert_eq!(Month::of(x.first_day()), x);
             prop_assert_eq!(Month::of(x.last_day()), x);
             prop_assert_eq!(x.last_day().succ_opt().map(Month::of), Some(x.next()));

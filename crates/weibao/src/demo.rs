@@ -203,7 +203,7 @@ async fn allowances(
             .and_utc()
             .timestamp_millis()
     };
-    clock.advance_ms(at(this.add(-2)) - now);
+    clock.advance_ms(at(this.plus(-2)) - now);
     let from = Month::new(2024, 1).expect("a month");
     let fixed = [
         (types::ORPHAN_SCATTERED, "51", 169_400),
@@ -273,10 +273,9 @@ async fn allowances(
     let file = |n: usize, p: &weibao_store::Proposal| NewApplication {
         child_id: p.child_id.clone(),
         type_code: p.type_code.clone(),
-        filed_as: if n % 3 == 0 {
-            FiledAs::GuardianForm
-        } else {
-            FiledAs::Village
+        filed_as: match n % 3 {
+            0 => FiledAs::GuardianForm,
+            _ => FiledAs::Village,
         },
         applicant: "监护人".into(),
         bank_name: "四川农信朝天支行".into(),
@@ -324,7 +323,7 @@ async fn allowances(
             .await
             .map_err(err)?;
     }
-    clock.advance_ms(at(this.add(-1)) - clock.now_ms());
+    clock.advance_ms(at(this.plus(-1)) - clock.now_ms());
     let roll = store
         .generate_roll(office, county, this.prev(), "demo")
         .await

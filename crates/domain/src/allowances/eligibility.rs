@@ -497,8 +497,8 @@ mod tests {
             let e = age_ending("orphan_scattered", &standing, &rules);
             prop_assert_eq!(e.last_month, Month::of(first_adult_day));
             // Paid in every month the child is still 17 on the 1st or later, never after.
-            let start = Month::of(birth).add(12 * 17);
-            for month in start.through(start.add(24)) {
+            let start = Month::of(birth).plus(12 * 17);
+            for month in start.through(start.plus(24)) {
                 let minor_some_day = age_on(birth, month.first_day()) < 18
                     || month.contains(first_adult_day);
                 prop_assert_eq!(payable(start, Some(&e), month), minor_some_day, "{}", month);

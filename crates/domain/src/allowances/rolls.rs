@@ -229,9 +229,9 @@ mod tests {
             through in 0i32..24,
         ) {
             let base = m("2025-01");
-            let owed: BTreeMap<Month, Fen> = owed.into_iter().map(|(k, v)| (base.add(k), Fen(v))).collect();
-            let mut paid: BTreeMap<Month, Fen> = paid.into_iter().map(|(k, v)| (base.add(k), Fen(v))).collect();
-            let through = base.add(through);
+            let owed: BTreeMap<Month, Fen> = owed.into_iter().map(|(k, v)| (base.plus(k), Fen(v))).collect();
+            let mut paid: BTreeMap<Month, Fen> = paid.into_iter().map(|(k, v)| (base.plus(k), Fen(v))).collect();
+            let through = base.plus(through);
             let adj = adjustments(&owed, &paid, through, base, None);
             for a in &adj {
                 prop_assert!(a.for_month <= through);

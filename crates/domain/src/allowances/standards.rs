@@ -504,13 +504,13 @@ mod tests {
                     id: format!("v{i}"),
                     type_code: "orphan_scattered".into(),
                     division: code("510812"),
-                    from: base.add(*from),
-                    to: len.map(|l| base.add(from + l)),
+                    from: base.plus(*from),
+                    to: len.map(|l| base.plus(from + l)),
                     amount: Amount::Fixed(Fen::from_yuan(*yuan)),
                 })
                 .collect();
             let book = StandardBook::new(standards.clone());
-            for month in base.through(base.add(70)) {
+            for month in base.through(base.plus(70)) {
                 let expected = standards
                     .iter()
                     .filter(|s| s.covers(month))

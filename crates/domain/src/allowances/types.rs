@@ -278,7 +278,7 @@ mod tests {
             exclusive: false,
         };
         assert!(local.validate().is_ok());
-        let book = TypeBook::new(&[local.clone()]);
+        let book = TypeBook::new(std::slice::from_ref(&local));
         assert_eq!(
             book.require("保障类型", "local_festival").unwrap().label,
             "节日慰问金"

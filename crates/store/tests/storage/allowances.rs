@@ -382,7 +382,15 @@ async fn a_roll_pays_the_standard_in_force_and_a_locked_roll_never_changes() {
         let s = &db.store;
         let p = people(s).await;
         let m0 = this_month(s);
-        standard(s, &p.office, "orphan_scattered", "510812", m0.add(-3), 1694).await;
+        standard(
+            s,
+            &p.office,
+            "orphan_scattered",
+            "510812",
+            m0.plus(-3),
+            1694,
+        )
+        .await;
         let child = orphan(s, &p.dir, "孙小梅", ten_years_ago(s), 1, VILLAGE).await;
         let case = confirmed(s, &p, &child, "orphan_scattered").await;
         // Confirmed this month: nothing yet this month.
@@ -497,7 +505,15 @@ async fn a_death_recorded_late_is_recovered_and_a_missed_month_paid_in_a_later_r
         let s = &db.store;
         let p = people(s).await;
         let m0 = this_month(s);
-        standard(s, &p.office, "orphan_scattered", "510812", m0.add(-3), 1694).await;
+        standard(
+            s,
+            &p.office,
+            "orphan_scattered",
+            "510812",
+            m0.plus(-3),
+            1694,
+        )
+        .await;
         let a = orphan(s, &p.dir, "李小甲", ten_years_ago(s), 21, VILLAGE).await;
         let case_a = confirmed(s, &p, &a, "orphan_scattered").await;
         next_month(s);
@@ -637,7 +653,15 @@ async fn turning_18_stops_payment_the_month_after_the_birthday_with_the_reason()
         let s = &db.store;
         let p = people(s).await;
         let m0 = this_month(s);
-        standard(s, &p.office, "orphan_scattered", "510812", m0.add(-3), 1694).await;
+        standard(
+            s,
+            &p.office,
+            "orphan_scattered",
+            "510812",
+            m0.plus(-3),
+            1694,
+        )
+        .await;
         // 18 on the 1st of next month: that month is still paid.
         let birthday = m0.next().first_day();
         let birth = NaiveDate::from_ymd_opt(birthday.year() - 18, birthday.month(), 1).unwrap();
@@ -687,7 +711,7 @@ async fn a_move_to_another_county_hands_the_case_over_with_a_clean_end_and_start
             &Scope::system(),
             "orphan_scattered",
             "51",
-            m0.add(-3),
+            m0.plus(-3),
             1694,
         )
         .await;
@@ -852,7 +876,7 @@ async fn records_affected_by_hiv_are_seen_only_by_designated_users_and_never_in_
         let s = &db.store;
         let p = people(s).await;
         let m0 = this_month(s);
-        standard(s, &p.office, "hiv_affected", "510812", m0.add(-3), 1694).await;
+        standard(s, &p.office, "hiv_affected", "510812", m0.plus(-3), 1694).await;
         let dir_d = p.dir.clone().with_designated(true);
         let office_d = p.office.clone().with_designated(true);
         let sup_d = p.sup.clone().with_designated(true);
@@ -930,7 +954,15 @@ async fn totals_add_up_the_locked_rolls_and_a_budget_warns_before_a_roll_exceeds
         let s = &db.store;
         let p = people(s).await;
         let m0 = this_month(s);
-        standard(s, &p.office, "orphan_scattered", "510812", m0.add(-3), 1694).await;
+        standard(
+            s,
+            &p.office,
+            "orphan_scattered",
+            "510812",
+            m0.plus(-3),
+            1694,
+        )
+        .await;
         let a = orphan(s, &p.dir, "总计甲", ten_years_ago(s), 61, VILLAGE).await;
         let dir_2 = scope_of(&add_user(s, "dir-a2", Role::Director, VILLAGE_2).await);
         let b = orphan(s, &dir_2, "总计乙", ten_years_ago(s), 62, VILLAGE_2).await;
@@ -1047,7 +1079,7 @@ async fn a_follower_standard_moves_with_the_one_it_follows_and_missing_standards
                 amount: None,
                 follows_type: Some("orphan_scattered".into()),
                 follows_percent: Some(100),
-                from: m0.add(-3),
+                from: m0.plus(-3),
                 to: None,
                 note: String::new(),
             },
@@ -1125,7 +1157,7 @@ async fn key_rotation_reseals_bank_accounts_and_the_rolls_copies() {
             &p.office,
             "orphan_scattered",
             "510812",
-            m0.add(-3),
+            m0.plus(-3),
             1694,
         )
         .await;

@@ -44,7 +44,7 @@ fn standard(app: &TestApp, office: &str, type_code: &str, yuan: i64) {
         "/api/v1/allowances/standards",
         Some(office),
         json!({"type": type_code, "division": COUNTY, "amount_fen": yuan * 100,
-               "from_month": this_month(app).add(-3).to_string(), "to_month": null}),
+               "from_month": this_month(app).plus(-3).to_string(), "to_month": null}),
     );
     assert_eq!(status, 201, "{body}");
 }
@@ -147,7 +147,7 @@ fn an_application_goes_from_the_village_to_a_locked_roll_and_its_bank_files_matc
             Some(&office),
             json!({"type": "factually_unsupported", "division": COUNTY, "amount_fen": null,
                    "follows_type": "orphan_scattered", "follows_percent": 100,
-                   "from_month": this_month(&app).add(-3).to_string()}),
+                   "from_month": this_month(&app).plus(-3).to_string()}),
         );
         assert_eq!(status, 201, "{body}");
         let a = orphan(&app, &dir, "孙小梅", 701, VILLAGE_A1);
@@ -424,7 +424,7 @@ fn bad_allowance_input_is_refused_naming_the_field_and_changes_nothing() {
         (
             "/api/v1/allowances/standards",
             &office,
-            json!({"type": "orphan_scattered", "division": COUNTY, "amount_fen": 100, "from_month": month, "to_month": this_month(&app).add(-1).to_string()}),
+            json!({"type": "orphan_scattered", "division": COUNTY, "amount_fen": 100, "from_month": month, "to_month": this_month(&app).plus(-1).to_string()}),
             "to_month",
         ),
         (
@@ -454,7 +454,7 @@ fn bad_allowance_input_is_refused_naming_the_field_and_changes_nothing() {
         (
             "/api/v1/allowances/rolls",
             &office,
-            json!({"division": COUNTY, "month": this_month(&app).add(2).to_string()}),
+            json!({"division": COUNTY, "month": this_month(&app).plus(2).to_string()}),
             "month",
         ),
         (
