@@ -807,7 +807,8 @@ impl Store {
              FROM allowance_cases c LEFT JOIN children ch
                ON ch.county_code = c.county_code AND ch.id = c.child_id
              WHERE c.county_code = $1 AND c.status IN ('confirmed', 'ended')
-               AND (c.end_month IS NULL OR c.end_month >= $2 OR c.reconcile_at IS NOT NULL)"
+               AND (c.end_month IS NULL OR c.end_month >= $2 OR c.reconcile_at IS NOT NULL)
+             ORDER BY c.child_id"
         )
         .bind(county)
         .bind(month.prev().to_string())
@@ -1714,7 +1715,8 @@ impl Store {
                 "SELECT c.child_id FROM allowance_cases c
                  WHERE c.county_code = $1 AND c.status = 'confirmed'
                    AND NOT EXISTS (SELECT 1 FROM children ch
-                                   WHERE ch.county_code = c.county_code AND ch.id = c.child_id)"
+                                   WHERE ch.county_code = c.county_code AND ch.id = c.child_id)
+                 ORDER BY c.child_id"
             )
             .bind(&county)
             .fetch_all(&mut *c)
