@@ -192,6 +192,8 @@ pub enum Action {
     FileReports,
     /// Read reports, referrals and cases (units: only what is referred to them).
     ViewReports,
+    /// Read cases (reporting institutions follow their own reports, never cases).
+    ViewCases,
     /// Triage reports, refer them, merge duplicates, put work under supervision (督办).
     TriageReports,
     /// Accept, return, pass on and answer referrals sent to one's own unit.
@@ -202,10 +204,23 @@ pub enum Action {
     ManageUnits,
     /// Grant time-limited access to a sealed record.
     GrantSealedAccess,
+    /// See allowance applications, cases, rolls and totals (基本生活保障).
+    ViewAllowances,
+    /// File an application for a child (the village for the guardian, or the guardian's
+    /// paper form), with its documents.
+    ApplyAllowances,
+    /// 乡镇查验: the township's check of an application.
+    ReviewAllowances,
+    /// 县级确认: the county confirms (or refuses) an application, stops a case.
+    ConfirmAllowances,
+    /// Set allowance standards and budgets.
+    ManageAllowanceStandards,
+    /// Generate, lock and export the monthly rolls (发放名册).
+    ManageRolls,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 28] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -222,11 +237,18 @@ impl Action {
         Action::ResolveAlerts,
         Action::FileReports,
         Action::ViewReports,
+        Action::ViewCases,
         Action::TriageReports,
         Action::HandleReferrals,
         Action::ManageCases,
         Action::ManageUnits,
         Action::GrantSealedAccess,
+        Action::ViewAllowances,
+        Action::ApplyAllowances,
+        Action::ReviewAllowances,
+        Action::ConfirmAllowances,
+        Action::ManageAllowanceStandards,
+        Action::ManageRolls,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -247,11 +269,18 @@ impl Action {
             Action::ResolveAlerts => "resolve_alerts",
             Action::FileReports => "file_reports",
             Action::ViewReports => "view_reports",
+            Action::ViewCases => "view_cases",
             Action::TriageReports => "triage_reports",
             Action::HandleReferrals => "handle_referrals",
             Action::ManageCases => "manage_cases",
             Action::ManageUnits => "manage_units",
             Action::GrantSealedAccess => "grant_sealed_access",
+            Action::ViewAllowances => "view_allowances",
+            Action::ApplyAllowances => "apply_allowances",
+            Action::ReviewAllowances => "review_allowances",
+            Action::ConfirmAllowances => "confirm_allowances",
+            Action::ManageAllowanceStandards => "manage_allowance_standards",
+            Action::ManageRolls => "manage_rolls",
         }
     }
 }
@@ -284,9 +313,18 @@ pub fn allows(role: Role, action: Action) -> bool {
         FileReports | ViewReports => {
             matches!(role, Office | Supervisor | Director | Unit | Reporter)
         }
+        ViewCases => matches!(role, Office | Supervisor | Director | Unit),
         TriageReports | ManageCases | GrantSealedAccess => role == Office,
         HandleReferrals => matches!(role, Office | Supervisor | Unit),
         ManageUnits => role == Office,
+        // Allowances: the village files (the township may record a guardian's paper form
+        // handed in there), the township checks, the county office confirms, sets the
+        // standards and pays. Member units, reporters and the three administrators see
+        // nothing of it.
+        ViewAllowances => matches!(role, Office | Supervisor | Director),
+        ApplyAllowances => matches!(role, Supervisor | Director),
+        ReviewAllowances => role == Supervisor,
+        ConfirmAllowances | ManageAllowanceStandards | ManageRolls => role == Office,
     }
 }
 
@@ -482,6 +520,36 @@ mod tests {
     }
 
     #[test]
+    fn allowances_are_filed_by_villages_checked_by_townships_and_paid_by_the_county() {
+        let holders = |a: Action| {
+            Role::ALL
+                .into_iter()
+                .filter(|r| allows(*r, a))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            holders(Action::ViewAllowances),
+            [Role::Office, Role::Supervisor, Role::Director]
+        );
+        assert_eq!(
+            holders(Action::ApplyAllowances),
+            [Role::Supervisor, Role::Director]
+        );
+        assert_eq!(holders(Action::ReviewAllowances), [Role::Supervisor]);
+        for a in [
+            Action::ConfirmAllowances,
+            Action::ManageAllowanceStandards,
+            Action::ManageRolls,
+        ] {
+            assert_eq!(holders(a), [Role::Office], "{}", a.as_str());
+        }
+        // Nobody checks their own filing and confirms it too.
+        for r in Role::ALL {
+            assert!(!(allows(r, Action::ApplyAllowances) && allows(r, Action::ConfirmAllowances)));
+        }
+    }
+
+    #[test]
     fn office_may_not_create_admins_or_auditors() {
         assert!(Role::Office.may_assign(Role::Director));
         assert!(!Role::Office.may_assign(Role::Admin));
@@ -512,7 +580,7 @@ mod tests {
         #[test]
         fn check_never_reaches_outside_home(
             home_village in 1u64..400, other_village in 1u64..400,
-            role_i in 0usize..8, action_i in 0usize..21,
+            role_i in 0usize..8, action_i in 0usize..28,
         ) {
             let home = code(&format!("510812100{home_village:03}"));
             let other = code(&format!("510812100{other_village:03}"));

@@ -5,6 +5,7 @@
 //! that names the field and says how to fix it.
 
 pub mod access;
+pub mod allowances;
 pub mod categories;
 pub mod child;
 mod coded;
@@ -12,6 +13,8 @@ pub mod credit_code;
 pub mod division;
 pub mod error;
 pub mod id_number;
+pub mod money;
+pub mod month;
 pub mod record;
 pub mod reports;
 pub mod visit;
@@ -21,3 +24,5 @@ pub use credit_code::{CreditCode, CreditCodeError};
 pub use division::{DivisionCode, Level, VillageArea};
 pub use error::Invalid;
 pub use id_number::{IdNumber, Sex};
+pub use money::Fen;
+pub use month::Month;

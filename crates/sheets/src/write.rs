@@ -9,6 +9,8 @@ pub enum OutCell {
     Text(String),
     Number(f64),
     Date(NaiveDate),
+    /// An amount in 分, written as yuan with two decimals (a number Excel adds up).
+    Money(i64),
     Empty,
 }
 
@@ -114,6 +116,7 @@ pub fn write_table(
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let day = Format::new().set_num_format("yyyy-mm-dd");
+    let yuan = Format::new().set_num_format("0.00");
     let ws = wb.add_worksheet_with_constant_memory().map_err(failed)?;
     ws.set_name(sheet_name_for_excel(sheet_name))
         .map_err(failed)?;
@@ -150,6 +153,11 @@ pub fn write_table(
                 OutCell::Number(n) if n.is_finite() => {
                     ws.write_number(r, col, n).map_err(failed)?;
                     n.to_string().len()
+                }
+                OutCell::Money(fen) => {
+                    ws.write_number_with_format(r, col, fen as f64 / 100.0, &yuan)
+                        .map_err(failed)?;
+                    format!("{}.00", fen / 100).len()
                 }
                 // NaN or infinity would make a file Excel calls corrupt.
                 OutCell::Number(_) | OutCell::Empty => 0,

@@ -499,7 +499,7 @@ impl Store {
         Ok(row.map(|(id,)| id))
     }
 
-    async fn locate(&self, id: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn locate(&self, id: &str) -> Result<Option<String>, StoreError> {
         let mut conn = self.read().await?;
         let row: Option<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
             "SELECT county_code FROM child_locator WHERE id = $1"

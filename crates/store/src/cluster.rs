@@ -32,6 +32,7 @@ pub const PLAN: &[(&str, Placement)] = &[
     ("settings", Placement::Reference),
     ("field_keys", Placement::Reference),
     ("password_history", Placement::Reference),
+    ("allowance_standards", Placement::Reference),
     (
         "sessions",
         Placement::Distributed {
@@ -244,6 +245,69 @@ pub const PLAN: &[(&str, Placement)] = &[
         Placement::Distributed {
             column: "county_code",
             group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_cases",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_steps",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_rolls",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_roll_lines",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_roll_changes",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_roll_totals",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_recipients",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_budgets",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "allowance_locator",
+        Placement::Distributed {
+            column: "id",
+            group: "allowance_locator",
         },
     ),
 ];

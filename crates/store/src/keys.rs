@@ -288,6 +288,8 @@ pub struct Resealed {
     /// Reports, referrals, cases, their measures, conferences and timelines, units'
     /// webhooks.
     pub records: u64,
+    /// Allowance bank accounts and the sealed copies in rolls' lines.
+    pub allowances: u64,
 }
 
 /// The other sealed columns, each sealed for "table.column:id" and keyed by
@@ -577,6 +579,7 @@ impl Store {
             }
             tx.commit().await?;
         }
+        done.allowances = self.reseal_allowances(keys, &current).await?;
         Ok(done)
     }
 

@@ -5,6 +5,7 @@
 //! and their audit entries commit in one transaction.
 
 mod accounts;
+mod allowances;
 mod audit;
 mod blobs;
 mod children;
@@ -33,6 +34,12 @@ mod work;
 pub use accounts::{
     fold_username, ActiveSession, LoginOutcome, NewUser, PasswordRules, SessionKind, SessionUser,
     User, PASSWORD_POLICY,
+};
+pub use allowances::{
+    AllowanceCase, Budget, BulkOutcome, CaseFilter, CaseStep, DivisionTotal, MonthTotal,
+    NewApplication, NewStandard, Payee, Proposal, RollChange, RollLine, RollPage, StoredRoll,
+    StoredStandard, Totals, TypeSum, TypeTotal, ALLOWANCE_BANK_LAYOUTS, ALLOWANCE_RULES, MAX_BULK,
+    MAX_DOCUMENTS,
 };
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};
 pub use blobs::{BlobStore, LocalDir};

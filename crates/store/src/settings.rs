@@ -49,6 +49,14 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
         crate::accounts::PASSWORD_POLICY,
         r#"{"max_age_days":90,"history":5}"#,
     ),
+    (
+        crate::allowances::ALLOWANCE_RULES,
+        r#"{"effective_from":"2026-01-01","adult_age":18,"school_continues":["orphan_scattered","orphan_institutional"],"school_until_age":22,"local_types":[{"code":"local_festival","label":"节日慰问金","categories":["困境儿童"],"public_notice":true}]}"#,
+    ),
+    (
+        crate::allowances::ALLOWANCE_BANK_LAYOUTS,
+        r#"[{"name":"农商银行代发","columns":["seq","name","id_number","account","amount_yuan"],"headers":{"amount_yuan":"金额"}}]"#,
+    ),
 ];
 
 /// The 困境儿童 sub-types when nothing is configured (国发〔2016〕36号's three groups).

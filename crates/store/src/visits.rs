@@ -1784,6 +1784,19 @@ impl Store {
         let child = self
             .child_by_id(scope, child_id, Action::RecordVisits)
             .await?;
+        self.store_child_photo(scope, &child, bytes, ip).await
+    }
+
+    /// Stores a photo of `child` for a caller already allowed to (visit photos; an
+    /// allowance application's documents): the same bytes twice give the same id.
+    pub(crate) async fn store_child_photo(
+        &self,
+        scope: &Scope,
+        child: &StoredChild,
+        bytes: Vec<u8>,
+        ip: &str,
+    ) -> Result<String, StoreError> {
+        let child_id = child.id.as_str();
         if bytes.len() > MAX_PHOTO_BYTES {
             return Err(StoreError::invalid(
                 "file",
@@ -1803,7 +1816,7 @@ impl Store {
             ));
         };
         let digest = sm3_hex(&bytes);
-        if let Some(id) = self.photo_by_digest(&child, &digest).await? {
+        if let Some(id) = self.photo_by_digest(child, &digest).await? {
             return Ok(id);
         }
         let id = uuid::Uuid::new_v4().to_string();
@@ -1836,7 +1849,7 @@ impl Store {
             // The same bytes are there already (perhaps in this group commit): wait for it.
             tx.commit().await?;
             return self
-                .photo_by_digest(&child, &digest)
+                .photo_by_digest(child, &digest)
                 .await?
                 .ok_or(StoreError::NotFound);
         }

@@ -1,5 +1,8 @@
 //! The storage suite: every test runs on SQLite and on a real PostgreSQL server.
 
+#[path = "storage/allowances.rs"]
+mod allowances;
+
 use weibao_domain::access::{Role, Scope};
 use weibao_domain::DivisionCode;
 use weibao_store::testing::TestDb;

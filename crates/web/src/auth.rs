@@ -31,6 +31,9 @@ pub enum RouteAccess {
     SignedIn,
     /// Roles the policy allows for this action.
     Action(Action),
+    /// Roles the policy allows any of these actions (the request says which applies:
+    /// an allowance decision is the township's check or the county's confirmation).
+    AnyOf(&'static [Action]),
 }
 
 /// The signed-in caller.

@@ -3,6 +3,7 @@
 //! Request flow: parse and authenticate here ([`auth`]), let the domain decide, persist
 //! through the scoped store, render HTML or JSON. Every asset is embedded in the binary.
 
+pub mod allowances_io;
 mod api;
 mod assets;
 mod auth;

@@ -55,6 +55,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (importForm) { setUpImport(importForm); }
   const visitForm = document.getElementById("visit-form");
   if (visitForm) { setUpVisit(visitForm); }
+  setUpAllowances();
   for (const b of document.querySelectorAll("[data-print]")) {
     b.addEventListener("click", () => window.print());
   }
@@ -436,5 +437,69 @@ function shrink(file) {
     };
     img.onerror = () => { URL.revokeObjectURL(url); reject(new Error("decode")); };
     img.src = url;
+  });
+}
+
+// Allowances: status filters that apply at once, picking many applications, deciding all
+// of them through the API with progress, and a note while a long roll is generated.
+function setUpAllowances() {
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => select.form.submit());
+  }
+  for (const form of document.querySelectorAll("form[data-progress]")) {
+    form.addEventListener("submit", () => {
+      const box = document.getElementById(form.dataset.progress);
+      if (box) { box.hidden = false; }
+    });
+  }
+  const bulk = document.getElementById("bulk-form");
+  if (!bulk) { return; }
+  const all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", () => {
+      for (const box of bulk.querySelectorAll("input[name=ids]")) { box.checked = all.checked; }
+    });
+  }
+  const button = document.getElementById("decide-all");
+  if (!button) { return; }
+  button.hidden = false;
+  const box = document.getElementById("bulk-progress");
+  const stage = document.getElementById("bulk-stage");
+  const csrf = bulk.querySelector("input[name=_csrf]").value;
+  const reason = () => bulk.querySelector("input[name=reason]").value || "材料齐全，同意";
+  button.addEventListener("click", async () => {
+    const total = Number(bulk.dataset.total);
+    if (!window.confirm(`确定办理全部 ${total} 份申请？每份都会单独记录。`)) { return; }
+    button.disabled = true;
+    box.hidden = false;
+    try {
+      // Every id first (the list moves as they are decided), then the decisions in parts.
+      const ids = [];
+      for (let page = 1; ; page++) {
+        stage.textContent = `正在读取申请… ${ids.length} / ${total}`;
+        const res = await fetch(`/api/v1/allowances/applications?status=${bulk.dataset.status}&division=${bulk.dataset.division}&per_page=200&page=${page}`);
+        if (!res.ok) { throw new Error(`读取失败（${res.status}）`); }
+        const body = await res.json();
+        ids.push(...body.items.map((i) => i.id));
+        if (body.items.length < 200) { break; }
+      }
+      let done = 0, refused = 0;
+      for (let i = 0; i < ids.length; i += 5000) {
+        stage.textContent = `正在办理… ${i} / ${ids.length}`;
+        const res = await fetch("/api/v1/allowances/decisions", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify({ ids: ids.slice(i, i + 5000), step: bulk.dataset.step, decision: "approve", reason: reason() }),
+        });
+        const body = await res.json();
+        if (!res.ok) { throw new Error(body.error ? body.error.message : `办理失败（${res.status}）`); }
+        done += body.done;
+        refused += body.refused;
+      }
+      window.location.href = `/allowances?done=${done}&refused=${refused}`;
+    } catch (e) {
+      stage.textContent = e.message || "网络中断，请重试";
+      button.disabled = false;
+    }
   });
 }

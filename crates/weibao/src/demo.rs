@@ -134,13 +134,20 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
     }
     let mut out = Vec::new();
     let mut directors = std::collections::HashMap::new();
+    let mut supervisors = std::collections::HashMap::new();
+    let mut office = None;
     for (user, where_) in accounts {
         let u = store.create_user(&system, user).await.map_err(err)?;
-        if u.role == Role::Director {
-            directors.insert(
-                u.division,
-                Scope::new(&u.id, &u.username, u.role, u.division, None),
-            );
+        let scope = Scope::new(&u.id, &u.username, u.role, u.division, None);
+        match u.role {
+            Role::Director => {
+                directors.insert(u.division, scope);
+            }
+            Role::Supervisor => {
+                supervisors.insert(u.division, scope);
+            }
+            Role::Office => office = Some(scope),
+            _ => {}
         }
         out.push(DemoAccount {
             username: u.username,
@@ -163,7 +170,214 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
         .await
         .map_err(err)?;
     visits(store, county, &directors).await?;
+    let office = office.expect("the demo has a county office");
+    allowances(store, county, &office, &directors, &supervisors).await?;
     Ok(Some(out))
+}
+
+/// Allowances at work: standards, last month's roll locked, and applications at every
+/// step. The 1,694.00 yuan a month of 社会散居孤儿 (also 事实无人抚养 and 受艾滋病影响,
+/// which follow it at 100%) is 奎文区's 2022 figure from seed 004, reused here; the other
+/// amounts are illustrative, not Sichuan's official standards.
+async fn allowances(
+    store: &Store,
+    county: DivisionCode,
+    office: &Scope,
+    directors: &std::collections::HashMap<DivisionCode, Scope>,
+    supervisors: &std::collections::HashMap<DivisionCode, Scope>,
+) -> Result<(), String> {
+    use weibao_domain::allowances::{types, Decision, FiledAs, Step};
+    use weibao_domain::{Fen, Month};
+    use weibao_store::{NewApplication, NewStandard};
+    let err = |e: StoreError| e.to_string();
+    let system = Scope::system();
+    // Two months back: the standards are set, the first cases are filed, checked and
+    // confirmed; last month's roll pays them and is locked; then today again.
+    let clock = store.clock();
+    let now = clock.now_ms();
+    let this = Month::of(clock.today());
+    let at = |m: Month| {
+        (m.first_day() + chrono::Duration::days(9))
+            .and_hms_opt(2, 0, 0)
+            .expect("a time")
+            .and_utc()
+            .timestamp_millis()
+    };
+    clock.advance_ms(at(this.plus(-2)) - now);
+    let from = Month::new(2024, 1).expect("a month");
+    let fixed = [
+        (types::ORPHAN_SCATTERED, "51", 169_400),
+        (types::ORPHAN_INSTITUTIONAL, DEMO_COUNTY, 210_000),
+        (types::DISTRESSED, DEMO_COUNTY, 60_000),
+        (types::DISABILITY_TWO, DEMO_COUNTY, 16_000),
+        (types::STUDY_GRANT, DEMO_COUNTY, 30_000),
+    ];
+    for (code, at, fen) in fixed {
+        store
+            .create_standard(
+                &system,
+                NewStandard {
+                    type_code: code.into(),
+                    division: DivisionCode::parse(at).expect("demo division"),
+                    amount: Some(Fen(fen)),
+                    follows_type: None,
+                    follows_percent: None,
+                    from,
+                    to: None,
+                    note: "演示数据".into(),
+                },
+                "demo",
+            )
+            .await
+            .map_err(err)?;
+    }
+    for code in [types::FACTUALLY_UNSUPPORTED, types::HIV_AFFECTED] {
+        store
+            .create_standard(
+                &system,
+                NewStandard {
+                    type_code: code.into(),
+                    division: county,
+                    amount: None,
+                    follows_type: Some(types::ORPHAN_SCATTERED.into()),
+                    follows_percent: Some(100),
+                    from,
+                    to: None,
+                    note: "按社会散居孤儿标准的 100%".into(),
+                },
+                "demo",
+            )
+            .await
+            .map_err(err)?;
+    }
+    let mut proposals = store.proposals(office, county).await.map_err(err)?;
+    // Orphans and children without de-facto caregivers first: the seeds' figures.
+    let rank = |t: &str| match t {
+        types::ORPHAN_SCATTERED | types::ORPHAN_INSTITUTIONAL => 0,
+        types::FACTUALLY_UNSUPPORTED => 1,
+        _ => 2,
+    };
+    proposals.sort_by_key(|p| rank(&p.type_code));
+    // One basic allowance per child, the first the ledger shows.
+    let mut seen = std::collections::HashSet::new();
+    let picks: Vec<_> = proposals
+        .into_iter()
+        .filter(|p| p.type_code != types::STUDY_GRANT && seen.insert(p.child_id.clone()))
+        .take(16)
+        .collect();
+    let township = |village: &str| {
+        DivisionCode::parse(&village[..9])
+            .ok()
+            .and_then(|t| supervisors.get(&t))
+    };
+    let file = |n: usize, p: &weibao_store::Proposal| NewApplication {
+        child_id: p.child_id.clone(),
+        type_code: p.type_code.clone(),
+        filed_as: match n % 3 {
+            0 => FiledAs::GuardianForm,
+            _ => FiledAs::Village,
+        },
+        applicant: "监护人".into(),
+        bank_name: "四川农信朝天支行".into(),
+        account_holder: "监护人".into(),
+        bank_account: Some(format!(
+            "6217 0021 {:04} {:04} 031",
+            1000 + n * 37,
+            2000 + n * 53
+        )),
+        note: String::new(),
+    };
+    for (n, p) in picks.iter().take(8).enumerate() {
+        let (Some(dir), Some(sup)) = (
+            DivisionCode::parse(&p.division)
+                .ok()
+                .and_then(|v| directors.get(&v)),
+            township(&p.division),
+        ) else {
+            continue;
+        };
+        let case = store
+            .create_application(dir, file(n, p), "demo")
+            .await
+            .map_err(err)?;
+        store
+            .decide_application(
+                sup,
+                &case.id,
+                Step::Township,
+                Decision::Approve,
+                "已入户核实，材料齐全",
+                "demo",
+            )
+            .await
+            .map_err(err)?;
+        store
+            .decide_application(
+                office,
+                &case.id,
+                Step::County,
+                Decision::Approve,
+                "经审核符合条件，同意纳入保障",
+                "demo",
+            )
+            .await
+            .map_err(err)?;
+    }
+    clock.advance_ms(at(this.plus(-1)) - clock.now_ms());
+    let roll = store
+        .generate_roll(office, county, this.prev(), "demo")
+        .await
+        .map_err(err)?;
+    store
+        .lock_roll(office, &roll.id, true, "demo")
+        .await
+        .map_err(err)?;
+    clock.advance_ms(now - clock.now_ms());
+    // Today: applications waiting at each step, and one refused.
+    for (n, p) in picks.iter().enumerate().skip(8) {
+        let (Some(dir), Some(sup)) = (
+            DivisionCode::parse(&p.division)
+                .ok()
+                .and_then(|v| directors.get(&v)),
+            township(&p.division),
+        ) else {
+            continue;
+        };
+        let case = store
+            .create_application(dir, file(n, p), "demo")
+            .await
+            .map_err(err)?;
+        match n {
+            8..=10 => {}
+            11..=13 => {
+                store
+                    .decide_application(
+                        sup,
+                        &case.id,
+                        Step::Township,
+                        Decision::Approve,
+                        "已入户核实，材料齐全",
+                        "demo",
+                    )
+                    .await
+                    .map_err(err)?;
+            }
+            _ => {
+                store
+                    .decide_application(
+                        sup,
+                        &case.id,
+                        Step::Township,
+                        Decision::Reject,
+                        "缺少父母死亡证明，请补充后重新申请",
+                        "demo",
+                    )
+                    .await
+                    .map_err(err)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Past visits by each village's director, so that worklists and progress show a county

@@ -124,6 +124,19 @@ pub enum Command {
         /// Write them as an Excel ledger (for import tests) instead of registering them.
         #[arg(long)]
         xlsx: Option<PathBuf>,
+        /// Then confirm this many allowance cases (基本生活保障) for children the ledger
+        /// shows eligible, confirmed 62 days ago (for roll benchmarks).
+        #[arg(long, default_value_t = 0)]
+        allowances: usize,
+        /// And this many more waiting for the county's confirmation.
+        #[arg(long, default_value_t = 0)]
+        allowances_checked: usize,
+    },
+    /// Allowances (基本生活保障): generate and lock a county's monthly roll, export it as
+    /// a bank file.
+    Allowances {
+        #[command(subcommand)]
+        command: AllowancesCommand,
     },
     /// Local settings (rule parameters, 困境 sub-types, import header aliases).
     Settings {
@@ -180,6 +193,41 @@ pub enum DbCommand {
         /// Shards per distributed table (a new shard group; existing ones keep theirs).
         #[arg(long, default_value_t = weibao_store::DEFAULT_SHARDS)]
         shards: u32,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AllowancesCommand {
+    /// Generate (again, while a draft) a county's roll of a month from its confirmed
+    /// cases and the standards in force; prints its totals and how long it took.
+    Roll {
+        /// The county (6 digits).
+        #[arg(long)]
+        division: String,
+        /// YYYY-MM (default this month).
+        #[arg(long)]
+        month: Option<String>,
+        /// Lock it too (it never changes after).
+        #[arg(long)]
+        lock: bool,
+    },
+    /// Write a roll's bank file (one row per payee with the month's net amount).
+    Export {
+        /// The roll's id (printed by `allowances roll`).
+        #[arg(long)]
+        roll: String,
+        /// The file to write: .xlsx, or .csv.
+        #[arg(long)]
+        out: PathBuf,
+        /// CSV encoding: utf-8, gbk or gb18030.
+        #[arg(long, default_value = "utf-8")]
+        encoding: String,
+        /// A bank's layout (setting allowance_bank_layouts); default the general one.
+        #[arg(long)]
+        bank: Option<String>,
+        /// The full 身份证号 instead of the masked one.
+        #[arg(long)]
+        full_id: bool,
     },
 }
 
@@ -342,10 +390,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let started = std::time::Instant::now();
             let (id, done) = store.rotate_keys().await.map_err(|e| e.to_string())?;
             println!(
-                "密钥已轮换为编号 {id}：重新加密 {} 份儿童档案、{} 条修改记录、{} 条报告与个案记录（用时 {:.1} 秒），旧密钥已从密钥文件和数据库中删除",
+                "密钥已轮换为编号 {id}：重新加密 {} 份儿童档案、{} 条修改记录、{} 条报告与个案记录、{} 项保障账户和名册记录（用时 {:.1} 秒），旧密钥已从密钥文件和数据库中删除",
                 done.children,
                 done.versions,
                 done.records,
+                done.allowances,
                 started.elapsed().as_secs_f64()
             );
             Ok(())
@@ -546,7 +595,33 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             seed,
             no_visits,
             xlsx,
-        } => generate(&cli.db, children, &under, seed, !no_visits, xlsx.as_deref()).await,
+            allowances,
+            allowances_checked,
+        } => {
+            generate(&cli.db, children, &under, seed, !no_visits, xlsx.as_deref()).await?;
+            if allowances + allowances_checked > 0 && xlsx.is_none() {
+                let under =
+                    DivisionCode::parse(&under).map_err(|e| format!("--under：{}", e.message))?;
+                let store = open(&cli.db).await?;
+                let started = std::time::Instant::now();
+                let (confirmed, checked) = store
+                    .synthesize_allowances(
+                        &Scope::system(),
+                        under,
+                        allowances,
+                        allowances_checked,
+                        seed,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "已生成保障对象 {confirmed} 名（已确认）、待县级确认的申请 {checked} 份，用时 {:.1} 秒",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Command::Allowances { command } => allowances(&cli.db, command).await,
         Command::Settings {
             command: SettingsCommand::Keys,
         } => {
@@ -775,6 +850,101 @@ async fn generate(
     Ok(())
 }
 
+async fn allowances(db: &DbArgs, command: AllowancesCommand) -> Result<(), String> {
+    let store = open(db).await?;
+    let system = Scope::system();
+    match command {
+        AllowancesCommand::Roll {
+            division,
+            month,
+            lock,
+        } => {
+            let division =
+                DivisionCode::parse(&division).map_err(|e| format!("--division：{}", e.message))?;
+            let month = match month {
+                Some(m) => weibao_domain::Month::parse("--month", &m).map_err(|e| e.message)?,
+                None => weibao_domain::Month::of(store.clock().today()),
+            };
+            let started = std::time::Instant::now();
+            let roll = store
+                .generate_roll(&system, division, month, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "已生成 {} {month} 发放名册 {}：{} 人，{} 行，合计 {} 元（{} 万元），用时 {secs:.2} 秒",
+                division.county_code(),
+                roll.id,
+                roll.people,
+                roll.lines,
+                roll.total.yuan_grouped(),
+                roll.total.wan()
+            );
+            for w in &roll.warnings {
+                println!("预算提醒：{w}");
+            }
+            if lock {
+                let started = std::time::Instant::now();
+                store
+                    .lock_roll(&system, &roll.id, true, "cli")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("已锁定，用时 {:.2} 秒", started.elapsed().as_secs_f64());
+            }
+            Ok(())
+        }
+        AllowancesCommand::Export {
+            roll,
+            out,
+            encoding,
+            bank,
+            full_id,
+        } => {
+            use weibao_web::allowances_io::{bank_file, Encoding, Format};
+            let csv = out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let format = if csv {
+                Format::Csv(match encoding.as_str() {
+                    "utf-8" => Encoding::Utf8,
+                    "gbk" => Encoding::Gbk,
+                    "gb18030" => Encoding::Gb18030,
+                    other => {
+                        return Err(format!(
+                            "--encoding：“{other}”无法识别，可选 utf-8、gbk、gb18030"
+                        ))
+                    }
+                })
+            } else {
+                Format::Xlsx
+            };
+            let started = std::time::Instant::now();
+            let file = bank_file(
+                &store,
+                &system,
+                &roll,
+                bank.as_deref(),
+                full_id,
+                format,
+                "cli",
+            )
+            .await
+            .map_err(|e| e.message)?;
+            std::fs::write(&out, &file.bytes)
+                .map_err(|e| format!("无法写入 {}：{e}", out.display()))?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "已导出 {} 行到 {}（{} 字节，用时 {secs:.2} 秒，{:.0} 行/秒）",
+                file.rows,
+                out.display(),
+                file.bytes.len(),
+                file.rows as f64 / secs.max(0.001)
+            );
+            Ok(())
+        }
+    }
+}
+
 async fn set_setting(
     db: &DbArgs,
     key: &str,
@@ -827,6 +997,20 @@ async fn set_setting(
             serde_json::from_value::<weibao_domain::visit::VisitPolicy>(json.clone())
                 .map_err(|e| e.to_string())
                 .and_then(|p| p.validate().map_err(|e| e.message))
+        }
+        weibao_store::ALLOWANCE_RULES => {
+            serde_json::from_value::<weibao_domain::allowances::AllowanceRules>(json.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.validate().map_err(|e| e.message))
+        }
+        weibao_store::ALLOWANCE_BANK_LAYOUTS => {
+            serde_json::from_value::<Vec<weibao_web::allowances_io::LayoutSetting>>(json.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|list| {
+                    list.iter()
+                        .try_for_each(|l| l.layout().map(|_| ()))
+                        .map_err(|e| e.message)
+                })
         }
         _ => {
             serde_json::from_value::<std::collections::BTreeMap<String, Vec<String>>>(json.clone())

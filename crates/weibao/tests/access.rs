@@ -38,6 +38,12 @@ const USERS_WRITE: &[&str] = &["admin", "office"];
 const AUDIT: &[&str] = &["auditor"];
 const SESSIONS: &[&str] = &["security"];
 const TOTP: &[&str] = &["admin", "office", "auditor", "security"];
+/// Allowances: the village files, the township checks, the county confirms and pays.
+const ALLOW_VIEW: &[&str] = &["office", "supervisor", "director"];
+const ALLOW_APPLY: &[&str] = &["supervisor", "director"];
+const ALLOW_FILE_OR_CONFIRM: &[&str] = &["office", "supervisor", "director"];
+const TOWNSHIP: &[&str] = &["supervisor"];
+const COUNTY_OFFICE: &[&str] = &["office"];
 
 /// Who may do it, and whether a record outside the caller's division answers 404.
 struct Entry {
@@ -133,6 +139,83 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("visit_progress", d(LEDGER_OWN)),
         ("open_alerts", e(ALERTS, false)),
         ("resolve_alert", e(ALERTS, true)),
+        // Reports, referrals and cases: as the pages (see page_matrix), except that the
+        // API reads a referral or a work item for any role that reads reports, and a role
+        // that is no party to it gets the 404 of a record it cannot see.
+        ("create_report", d(REPORTS)),
+        ("list_reports", e(REPORTS, false)),
+        ("get_report", e(REPORTS, true)),
+        ("triage_report", e(OFFICE, true)),
+        ("acknowledge_report", e(OFFICE, true)),
+        ("refer_report", e(OFFICE, true)),
+        ("merge_report", e(OFFICE, true)),
+        ("reply_report", e(OFFICE, true)),
+        ("link_report_child", e(OFFICE, true)),
+        ("import_hotline", d(OFFICE)),
+        ("export_hotline", d(OFFICE)),
+        ("list_referrals", e(HANDLE_REFERRALS, false)),
+        (
+            "get_referral",
+            party(&["office", "unit"], &["supervisor", "director", "reporter"]),
+        ),
+        ("accept_referral", party(&["unit"], &["supervisor"])),
+        ("return_referral", party(&["unit"], &["supervisor"])),
+        ("forward_referral", party(&["unit"], &["supervisor"])),
+        ("complete_referral", party(&["unit"], &["supervisor"])),
+        ("revoke_referral", party(&["office"], &["supervisor"])),
+        // The report is named in the body: one out of reach answers as an unknown one.
+        ("create_case", d(OFFICE)),
+        ("list_cases", e(CASE_READERS, false)),
+        ("get_case", e(CASE_READERS, true)),
+        ("transition_case", e(OFFICE, true)),
+        ("request_case_closure", e(OFFICE, true)),
+        ("record_case", e(OFFICE, true)),
+        ("add_case_measure", e(OFFICE, true)),
+        ("add_case_task", e(OFFICE, true)),
+        ("add_case_conference", e(OFFICE, true)),
+        ("refer_case", e(OFFICE, true)),
+        ("inbox", e(REPORTS, false)),
+        ("mark_read", e(REPORTS, false)),
+        // The task's unit, or the office.
+        ("complete_work", party(&["office", "unit"], &["supervisor"])),
+        ("supervise_work", e(OFFICE, true)),
+        ("list_units", e(REPORTS, false)),
+        ("create_unit", d(OFFICE)),
+        ("update_unit", e(OFFICE, true)),
+        ("list_calendar", e(ALL, false)),
+        ("load_calendar", e(OFFICE, false)),
+        ("request_sealed_access", e(REPORTS, true)),
+        ("list_sealed_requests", e(OFFICE, false)),
+        ("decide_sealed_access", e(OFFICE, true)),
+        ("set_sealed_reader", e(OFFICE, false)),
+        ("list_allowance_types", d(ALLOW_VIEW)),
+        ("create_standard", d(COUNTY_OFFICE)),
+        ("list_standards", d(ALLOW_VIEW)),
+        ("create_application", e(ALLOW_APPLY, true)),
+        ("list_applications", d(ALLOW_VIEW)),
+        ("get_application", e(ALLOW_VIEW, true)),
+        // The body asks for 乡镇查验: the township's supervisor (the county confirms with
+        // step "county", which the office alone may take).
+        ("decide_application", e(TOWNSHIP, true)),
+        // Many ids in one body; one outside the caller's reach is "not_found" inside a 200.
+        ("decide_applications", e(TOWNSHIP, false)),
+        ("stop_application", e(COUNTY_OFFICE, true)),
+        ("update_application_account", e(ALLOW_FILE_OR_CONFIRM, true)),
+        (
+            "upload_application_document",
+            e(ALLOW_FILE_OR_CONFIRM, true),
+        ),
+        ("allowance_proposals", d(ALLOW_VIEW)),
+        ("create_roll", d(COUNTY_OFFICE)),
+        ("list_rolls", d(COUNTY_OFFICE)),
+        ("get_roll", e(COUNTY_OFFICE, true)),
+        ("lock_roll", e(COUNTY_OFFICE, true)),
+        ("add_roll_adjustment", e(COUNTY_OFFICE, true)),
+        ("export_roll_xlsx", e(COUNTY_OFFICE, true)),
+        ("export_roll_csv", e(COUNTY_OFFICE, true)),
+        ("allowance_totals", d(ALLOW_VIEW)),
+        ("set_allowance_budget", d(COUNTY_OFFICE)),
+        ("list_allowance_budgets", d(ALLOW_VIEW)),
     ])
 }
 
@@ -259,6 +342,45 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /report", PUBLIC),
         ("GET /report/track", PUBLIC),
         ("POST /report/track", PUBLIC),
+        ("GET /allowances", e(ALLOW_VIEW, false)),
+        // A supervisor's list asks for 乡镇查验, the office's for 县级确认.
+        (
+            "POST /allowances/decisions",
+            e(&["office", "supervisor"], false),
+        ),
+        ("GET /allowances/applications/new", e(ALLOW_APPLY, false)),
+        ("POST /allowances/applications", e(ALLOW_APPLY, true)),
+        ("GET /allowances/applications/{id}", e(ALLOW_VIEW, true)),
+        (
+            "POST /allowances/applications/{id}/decision",
+            e(TOWNSHIP, true),
+        ),
+        (
+            "POST /allowances/applications/{id}/stop",
+            e(COUNTY_OFFICE, true),
+        ),
+        (
+            "POST /allowances/applications/{id}/account",
+            e(ALLOW_FILE_OR_CONFIRM, true),
+        ),
+        (
+            "POST /allowances/applications/{id}/documents",
+            e(ALLOW_FILE_OR_CONFIRM, true),
+        ),
+        ("GET /allowances/standards", e(ALLOW_VIEW, false)),
+        ("POST /allowances/standards", d(COUNTY_OFFICE)),
+        ("POST /allowances/budgets", e(COUNTY_OFFICE, false)),
+        ("GET /allowances/rolls", e(COUNTY_OFFICE, false)),
+        ("POST /allowances/rolls", d(COUNTY_OFFICE)),
+        ("GET /allowances/rolls/{id}", e(COUNTY_OFFICE, true)),
+        ("POST /allowances/rolls/{id}/lock", e(COUNTY_OFFICE, true)),
+        (
+            "POST /allowances/rolls/{id}/adjustments",
+            e(COUNTY_OFFICE, true),
+        ),
+        ("GET /allowances/rolls/{id}/summary", e(COUNTY_OFFICE, true)),
+        ("GET /allowances/notice", e(ALLOW_VIEW, false)),
+        ("GET /allowances/totals", e(ALLOW_VIEW, false)),
     ])
 }
 
@@ -266,7 +388,7 @@ const REPORTS: &[&str] = &["office", "supervisor", "director", "unit", "reporter
 const CASE_READERS: &[&str] = &["office", "supervisor", "director", "unit"];
 const HANDLE_REFERRALS: &[&str] = &["office", "supervisor", "unit"];
 const OFFICE: &[&str] = &["office"];
-const UNITS: &[&str] = &["admin", "office"];
+const UNITS: &[&str] = &["office"];
 
 // ---- the fixture: two counties, a record of each kind in each ------------------------
 
@@ -293,6 +415,13 @@ struct Records {
     task: String,
     sealed_request: String,
     unit: String,
+    /// An allowance application (filed) and the county's locked roll of this month.
+    application: String,
+    roll: String,
+    /// A work item: the case's task for the police.
+    work: String,
+    /// The account whose sessions these are (a user of the place).
+    user: String,
     /// Signed-in sessions of an account there (for the API and for the page).
     session: String,
     page_session: String,
@@ -406,6 +535,49 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         .block_on(app.store.card(&Scope::system(), &child, ""))
         .unwrap()
         .token;
+    // Allowances: a standard, an orphan's application filed by the village, and the
+    // county's roll of this month, locked.
+    let month = weibao_domain::Month::of(app.store.clock().today());
+    let county = &village[..6];
+    let (s, standard) = app.post(
+        "/api/v1/allowances/standards",
+        Some(office),
+        json!({"type": "orphan_scattered", "division": county, "amount_fen": 169_400,
+               "from_month": month.prev().to_string()}),
+    );
+    ok(s, &standard, "standard");
+    let director = app.token(if village == INSIDE_VILLAGE {
+        "dir-a1"
+    } else {
+        "dir-x"
+    });
+    let (s, orphan) = app.post(
+        "/api/v1/children",
+        Some(&director),
+        json!({"name": "孤儿甲", "id_number": id_number(seq + 2), "division": village,
+               "father": {"status": "死亡"}, "mother": {"status": "死亡"}}),
+    );
+    ok(s, &orphan, "orphan");
+    let (s, application) = app.post(
+        "/api/v1/allowances/applications",
+        Some(&director),
+        json!({"child_id": orphan["id"], "type": "orphan_scattered"}),
+    );
+    ok(s, &application, "application");
+    let application = application["id"].as_str().unwrap().to_string();
+    let (s, roll) = app.post(
+        "/api/v1/allowances/rolls",
+        Some(office),
+        json!({"division": county, "month": month.to_string()}),
+    );
+    ok(s, &roll, "roll");
+    let roll = roll["id"].as_str().unwrap().to_string();
+    let (s, locked) = app.post(
+        &format!("/api/v1/allowances/rolls/{roll}/lock"),
+        Some(office),
+        json!(null),
+    );
+    ok(s, &locked, "lock");
     let user = if village == INSIDE_VILLAGE {
         "dir-a2"
     } else {
@@ -419,7 +591,7 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         sealed_report: reports.sealed_report,
         referral: reports.referral,
         case: reports.case,
-        task: reports.task,
+        task: reports.task.clone(),
         sealed_request: reports.sealed_request,
         unit: reports.unit,
         session,
@@ -431,6 +603,10 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         alert,
         transfer,
         card,
+        application,
+        roll,
+        work: reports.task,
+        user: scope_of(app, &app.token(user)).user_id,
     }
 }
 
@@ -604,6 +780,7 @@ fn accounts(app: &TestApp) -> Vec<(&'static str, &'static str)> {
     add_user(app, "unit-t", Role::Unit, "510812", Some("公安"));
     add_user(app, "reporter-t", Role::Reporter, "510812", Some("教育"));
     add_user(app, "office-x", Role::Office, "510811", None);
+    add_user(app, "dir-x", Role::Director, OUTSIDE_VILLAGE, None);
     add_user(app, "security-t", Role::Security, "510812", None);
     vec![
         ("admin", "admin-t"),
@@ -627,14 +804,18 @@ fn fill(template: &str, r: &Records) -> String {
     let mut out = template.to_string();
     let transfer_path =
         template.starts_with("/api/v1/transfers/") || template.starts_with("/transfers/");
-    // Which record a page's {id} is, by the page's path.
-    let id = match template.split('/').nth(1).unwrap_or("") {
+    // Which record a path's {id} is, by the path (the API's without its prefix).
+    let bare = template.strip_prefix("/api/v1").unwrap_or(template);
+    let id = match bare.split('/').nth(1).unwrap_or("") {
         _ if transfer_path => &r.transfer,
+        "allowances" if bare.starts_with("/allowances/applications/") => &r.application,
+        "allowances" if bare.starts_with("/allowances/rolls/") => &r.roll,
         "reports" => &r.report,
         "referrals" => &r.referral,
         "cases" => &r.case,
         "units" => &r.unit,
-        "sealed" if template.starts_with("/sealed/requests/") => &r.sealed_request,
+        "work" => &r.work,
+        "sealed" if bare.starts_with("/sealed/requests/") => &r.sealed_request,
         "sealed" => &r.report,
         _ => &r.child,
     };
@@ -664,9 +845,72 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
     let v = r.village;
     let json = |v: Value| Some(("application/json".to_string(), v.to_string().into_bytes()));
     match op {
-        "list_children" | "export_children" | "due_visits" | "visit_progress" | "list_users" => {
-            (format!("?division={v}"), None)
+        "list_children"
+        | "export_children"
+        | "due_visits"
+        | "visit_progress"
+        | "list_users"
+        | "list_allowance_types"
+        | "list_standards"
+        | "list_applications"
+        | "allowance_proposals"
+        | "list_rolls"
+        | "allowance_totals"
+        | "list_allowance_budgets" => (format!("?division={v}"), None),
+        "create_standard" => (
+            String::new(),
+            json(
+                json!({"type": "distressed", "division": v, "amount_fen": 60_000,
+                        "from_month": format!("2098-{:02}", 1 + *seq % 12)}),
+            ),
+        ),
+        "create_application" => (
+            String::new(),
+            json(json!({"child_id": r.child, "type": "orphan_scattered"})),
+        ),
+        "decide_application" => (
+            String::new(),
+            json(json!({"step": "township", "decision": "approve", "reason": "核实"})),
+        ),
+        "decide_applications" => (
+            String::new(),
+            json(
+                json!({"ids": [r.application], "step": "township", "decision": "approve",
+                        "reason": "核实"}),
+            ),
+        ),
+        "stop_application" => (
+            String::new(),
+            json(json!({"cause": "death", "date": "2026-01-02", "reason": "死亡证明"})),
+        ),
+        "update_application_account" => (
+            String::new(),
+            json(json!({"bank_name": "四川农信", "account_holder": "王某",
+                        "bank_account": "6217000012345678"})),
+        ),
+        "upload_application_document" => {
+            (String::new(), Some(multipart(&jpeg(*seq as u8), "d.jpg")))
         }
+        "create_roll" => (
+            String::new(),
+            json(
+                json!({"division": &v[..6], "month": weibao_domain::Month::of(chrono::Utc::now().date_naive()).to_string()}),
+            ),
+        ),
+        "add_roll_adjustment" => (
+            String::new(),
+            json(
+                json!({"application_id": r.application, "for_month": "2026-01",
+                        "amount_fen": 100, "reason": "补发"}),
+            ),
+        ),
+        "set_allowance_budget" => (
+            String::new(),
+            json(
+                json!({"division": &v[..6], "year": 2026, "type": "distressed",
+                        "amount_fen": 100}),
+            ),
+        ),
         "import_children" => {
             let (ct, body) = multipart(b"not a workbook", "ledger.xlsx");
             (format!("?division={v}"), Some((ct, body)))
@@ -704,6 +948,88 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
             String::new(),
             json(json!({"old_password": PASSWORD, "new_password": PASSWORD})),
         ),
+        "create_report" => (
+            String::new(),
+            json(json!({"channel": "phone", "situations": ["hardship"],
+                        "description": "奶奶生病，孩子无人照看", "division": v,
+                        "reporter": {"name": "王某", "unit": "中心小学", "institution": "school"}})),
+        ),
+        "list_reports"
+        | "list_referrals"
+        | "list_cases"
+        | "inbox"
+        | "list_units"
+        | "list_calendar"
+        | "list_sealed_requests" => (String::new(), None),
+        "triage_report" => (
+            String::new(),
+            json(json!({"urgency": "normal", "note": "核实中"})),
+        ),
+        "acknowledge_report" => (String::new(), None),
+        "refer_report" | "refer_case" => (
+            String::new(),
+            json(json!({"to_unit_kind": "education", "note": "请核查"})),
+        ),
+        "merge_report" => (
+            String::new(),
+            json(json!({"other": r.sealed_report, "merge": false, "reason": "不是同一事件"})),
+        ),
+        "reply_report" => (String::new(), json(json!({"reply": "已核实"}))),
+        "link_report_child" => (String::new(), json(json!({"child_id": r.child}))),
+        "import_hotline" => {
+            let (ct, body) = multipart(b"not a workbook", "orders.xlsx");
+            (format!("?division={v}"), Some((ct, body)))
+        }
+        "export_hotline" => (format!("?division={}", &v[..6]), None),
+        "accept_referral" => (String::new(), None),
+        "return_referral" | "revoke_referral" => {
+            (String::new(), json(json!({"reason": "不属于本单位职责"})))
+        }
+        "forward_referral" => (
+            String::new(),
+            json(json!({"reason": "不属于本单位职责", "to_unit_kind": "education"})),
+        ),
+        "complete_referral" => (String::new(), json(json!({"reply": "已处理完毕"}))),
+        "create_case" => (String::new(), json(json!({"report_id": r.report}))),
+        "transition_case" => (String::new(), json(json!({"to": "assessing"}))),
+        "request_case_closure" => (String::new(), json(json!({"note": "已妥善安置"}))),
+        "record_case" => (String::new(), json(json!({"assessment": "已核实情况"}))),
+        "add_case_measure" => (
+            String::new(),
+            json(json!({"kind": "counselling", "taken_on": "2026-01-05", "detail": "x"})),
+        ),
+        "add_case_task" => (
+            String::new(),
+            json(json!({"unit_kind": "education", "title": "家访"})),
+        ),
+        "add_case_conference" => (
+            String::new(),
+            json(json!({"people": ["张三"], "minutes": "会商纪要"})),
+        ),
+        "mark_read" => (String::new(), json(json!({"ids": []}))),
+        "complete_work" => (String::new(), json(json!({"note": "已完成"}))),
+        "supervise_work" => (
+            String::new(),
+            json(json!({"level": "supervised", "due_on": "2035-01-01", "note": "尽快办理"})),
+        ),
+        "create_unit" => (
+            String::new(),
+            json(json!({"kind": "agency", "name": format!("测试社工站{seq}"), "division": v})),
+        ),
+        "update_unit" => (String::new(), json(json!({"active": true}))),
+        "load_calendar" => (
+            String::new(),
+            json(json!({"text": "year 2030\nholiday 2030-01-01 元旦"})),
+        ),
+        "request_sealed_access" => (
+            String::new(),
+            json(json!({"subject_id": r.report, "reason": "核实安置情况"})),
+        ),
+        "decide_sealed_access" => (String::new(), json(json!({"grant": true, "hours": 24}))),
+        "set_sealed_reader" => (
+            String::new(),
+            json(json!({"user_id": r.user, "reader": false})),
+        ),
         "login" => (String::new(), None), // filled by the caller with its own account
         _ => (String::new(), None),
     }
@@ -740,6 +1066,30 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
         "POST /children/{id}/card/reissue" => "reason=遗失".into(),
         "POST /account/totp" => "action=setup".into(),
         "POST /children/{id}/alerts/{alert_id}/resolve" => "resolution=已核实".into(),
+        "POST /allowances/decisions" => {
+            format!("ids={}&decision=approve&reason=x", r.application)
+        }
+        "POST /allowances/applications/{id}/decision" => {
+            "step=township&decision=approve&reason=x".into()
+        }
+        "POST /allowances/applications/{id}/stop" => "cause=death&date=2026-01-02&reason=x".into(),
+        "POST /allowances/applications/{id}/account" => {
+            "bank_name=x&account_holder=y&bank_account=6217000012345678".into()
+        }
+        "POST /allowances/standards" => format!(
+            "type=distressed&division={v}&amount=600&from_month=2097-{:02}",
+            1 + *seq % 12
+        ),
+        "POST /allowances/budgets" => "type=distressed&year=2026&amount=1000".into(),
+        "POST /allowances/rolls" => format!(
+            "division={}&month={}",
+            &v[..6],
+            weibao_domain::Month::of(chrono::Utc::now().date_naive())
+        ),
+        "POST /allowances/rolls/{id}/adjustments" => format!(
+            "application_id={}&for_month=2026-01&amount=1&reason=x",
+            r.application
+        ),
         "POST /account/password" => format!(
             "old_password={0}&new_password={0}&confirm={0}",
             support::url_encode(PASSWORD)
@@ -1003,7 +1353,22 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                 let form: Vec<u8>;
                 let content_type: String;
                 let body = if method == "POST" {
-                    if key.starts_with("POST /children/{id}/visits") {
+                    if key == "POST /allowances/applications" {
+                        let mut fields = vec![
+                            ("child_id".to_string(), records.child.clone()),
+                            ("type".into(), "orphan_scattered".into()),
+                        ];
+                        if let Some(t) = &csrf {
+                            fields.push(("_csrf".into(), t.clone()));
+                        }
+                        (content_type, form) = multipart_fields(&fields);
+                    } else if key == "POST /allowances/applications/{id}/documents" {
+                        let mut fields = Vec::new();
+                        if let Some(t) = &csrf {
+                            fields.push(("_csrf".to_string(), t.clone()));
+                        }
+                        (content_type, form) = multipart_fields(&fields);
+                    } else if key.starts_with("POST /children/{id}/visits") {
                         let mut fields = vec![
                             ("method".to_string(), "入户".to_string()),
                             ("duration_minutes".into(), "10".into()),

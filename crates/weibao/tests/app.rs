@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "app/allowances.rs"]
+mod allowances;
 #[path = "app/import_corpus.rs"]
 mod import_corpus;
 #[path = "app/reports.rs"]

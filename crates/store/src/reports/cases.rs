@@ -267,12 +267,19 @@ impl Store {
         scope.check_role(Action::ManageCases)?;
         let (division, child, sealed, report) = match (report_id, child_id) {
             (Some(r), _) => {
-                let row = self.report_row(r).await.map_err(|_| {
+                // A report the caller cannot read answers as one that does not exist.
+                let unknown = || {
                     StoreError::invalid(
                         "report_id",
                         Invalid::new("report_unknown", "report_id 不是已登记的报告"),
                     )
-                })?;
+                };
+                let row = self.report_row(r).await.map_err(|_| unknown())?;
+                if self.report_reading(scope, &row).await?.is_none() {
+                    return Err(unknown());
+                }
+                let at = DivisionCode::parse(&row.division_code).map_err(|_| unknown())?;
+                scope.check(Action::ManageCases, at)?;
                 if !weibao_domain::reports::ReportState::parse(&row.state)
                     .is_some_and(|s| s.is_open())
                 {
@@ -453,7 +460,7 @@ impl Store {
 
     /// A case as the caller may see it (404 otherwise), the read audited.
     pub async fn case(&self, scope: &Scope, id: &str, ip: &str) -> Result<StoredCase, StoreError> {
-        scope.check_role(Action::ViewReports)?;
+        scope.check_role(Action::ViewCases)?;
         let row = self.located_case(id).await?;
         if !self.may_read_case(scope, &row).await? {
             return Err(StoreError::NotFound);
@@ -485,7 +492,7 @@ impl Store {
         open_only: bool,
         limit: i64,
     ) -> Result<Vec<StoredCase>, StoreError> {
-        scope.check_role(Action::ViewReports)?;
+        scope.check_role(Action::ViewCases)?;
         let Some(home) = scope.home() else {
             return Ok(vec![]);
         };
@@ -524,7 +531,7 @@ impl Store {
         scope: &Scope,
         child_id: &str,
     ) -> Result<Vec<StoredCase>, StoreError> {
-        scope.check_role(Action::ViewReports)?;
+        scope.check_role(Action::ViewCases)?;
         let child = self
             .child_by_id(scope, child_id, Action::ViewChildren)
             .await?;
@@ -553,7 +560,7 @@ impl Store {
         id: &str,
         lead_may: bool,
     ) -> Result<CaseRow, StoreError> {
-        scope.check_role(Action::ViewReports)?;
+        scope.check_role(Action::ViewCases)?;
         let row = self.located_case(id).await?;
         if !self.may_read_case(scope, &row).await? {
             return Err(StoreError::NotFound);
@@ -1120,6 +1127,7 @@ impl Store {
         note: &str,
         ip: &str,
     ) -> Result<WorkItem, StoreError> {
+        scope.check_role(Action::HandleReferrals)?;
         let item = self.work_item(scope, work_id).await?;
         if item.kind != WorkKind::CaseTask.as_str() && item.kind != WorkKind::Supervision.as_str() {
             return Err(StoreError::Conflict {

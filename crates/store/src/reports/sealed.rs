@@ -159,7 +159,14 @@ impl Store {
         let (county, withheld) = if let Ok(r) = self.report(scope, subject_id, ip).await {
             (r.county_code, r.withheld)
         } else {
-            let c = self.case(scope, subject_id, ip).await?;
+            // A role that reads no cases learns nothing more than that no report is there.
+            let c = self
+                .case(scope, subject_id, ip)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Forbidden => StoreError::NotFound,
+                    e => e,
+                })?;
             (c.county_code, c.withheld)
         };
         if !withheld {

@@ -370,6 +370,7 @@ impl Store {
         note: &str,
         ip: &str,
     ) -> Result<WorkItem, StoreError> {
+        scope.check_role(Action::TriageReports)?;
         let item = self.work_item(scope, id).await?;
         let county = DivisionCode::parse(&item.county_code).map_err(|_| StoreError::NotFound)?;
         scope.check(Action::TriageReports, county)?;

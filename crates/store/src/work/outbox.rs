@@ -3,7 +3,7 @@
 //! robot (企业微信 or 钉钉) when one is configured, retried with backoff. Notifications
 //! carry no personal data: "您有 1 条紧急报告待处理" and a link.
 
-use weibao_domain::access::Scope;
+use weibao_domain::access::{Action, Scope};
 
 use crate::db::Store;
 use crate::error::StoreError;
@@ -254,6 +254,7 @@ impl Store {
         scope: &Scope,
         ids: &[(String, String)],
     ) -> Result<(), StoreError> {
+        scope.check_role(Action::ViewReports)?;
         let units = self.units_of(scope).await?;
         let now = self.now_ms();
         let mut tx = self.begin().await?;

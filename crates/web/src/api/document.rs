@@ -169,6 +169,18 @@ pub fn complete(mut value: Value) -> String {
                         .map(|r| r.as_str())
                         .collect(),
                 ),
+                RouteAccess::AnyOf(actions) => (
+                    actions
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                    Role::ALL
+                        .iter()
+                        .filter(|r| actions.iter().any(|a| allows(**r, *a)))
+                        .map(|r| r.as_str())
+                        .collect(),
+                ),
             };
             op.insert("x-weibao-access".into(), label.into());
             op.insert("x-weibao-roles".into(), roles.into());
@@ -177,7 +189,7 @@ pub fn complete(mut value: Value) -> String {
                 op.insert("security".into(), json!([{ "bearer": [] }]));
                 refusal(op, "401", "未登录、令牌无效或已过期");
             }
-            if let RouteAccess::Action(_) = access {
+            if let RouteAccess::Action(_) | RouteAccess::AnyOf(_) = access {
                 refusal(op, "403", "您的角色无权进行此操作");
             }
             if has_body(op, "application/json") {

@@ -5,6 +5,7 @@
 //! documented operation has an entry.
 
 mod account;
+pub mod allowances;
 pub mod cases;
 pub mod children;
 mod divisions;
@@ -57,6 +58,9 @@ impl Modify for BearerAuth {
         }
     }
 }
+
+/// An allowance decision: the township's check or the county's confirmation.
+const DECIDE: &[Action] = &[Action::ReviewAllowances, Action::ConfirmAllowances];
 
 /// Who may call each operation (by operation id, the handler's name).
 pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
@@ -156,8 +160,8 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
         RouteAccess::Action(Action::HandleReferrals),
     ),
     ("create_case", RouteAccess::Action(Action::ManageCases)),
-    ("list_cases", RouteAccess::Action(Action::ViewReports)),
-    ("get_case", RouteAccess::Action(Action::ViewReports)),
+    ("list_cases", RouteAccess::Action(Action::ViewCases)),
+    ("get_case", RouteAccess::Action(Action::ViewCases)),
     ("transition_case", RouteAccess::Action(Action::ManageCases)),
     (
         "request_case_closure",
@@ -198,6 +202,77 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     (
         "set_sealed_reader",
         RouteAccess::Action(Action::GrantSealedAccess),
+    ),
+    (
+        "list_allowance_types",
+        RouteAccess::Action(Action::ViewAllowances),
+    ),
+    (
+        "create_standard",
+        RouteAccess::Action(Action::ManageAllowanceStandards),
+    ),
+    (
+        "list_standards",
+        RouteAccess::Action(Action::ViewAllowances),
+    ),
+    (
+        "create_application",
+        RouteAccess::Action(Action::ApplyAllowances),
+    ),
+    (
+        "list_applications",
+        RouteAccess::Action(Action::ViewAllowances),
+    ),
+    (
+        "get_application",
+        RouteAccess::Action(Action::ViewAllowances),
+    ),
+    // 乡镇查验 (ReviewAllowances) or 县级确认 (ConfirmAllowances), by the body's step.
+    ("decide_application", RouteAccess::AnyOf(DECIDE)),
+    ("decide_applications", RouteAccess::AnyOf(DECIDE)),
+    (
+        "stop_application",
+        RouteAccess::Action(Action::ConfirmAllowances),
+    ),
+    // The village or township that files, or the county office.
+    (
+        "update_application_account",
+        RouteAccess::AnyOf(&[Action::ApplyAllowances, Action::ConfirmAllowances]),
+    ),
+    // Whoever files, checks or confirms.
+    (
+        "upload_application_document",
+        RouteAccess::AnyOf(&[
+            Action::ApplyAllowances,
+            Action::ReviewAllowances,
+            Action::ConfirmAllowances,
+        ]),
+    ),
+    (
+        "allowance_proposals",
+        RouteAccess::Action(Action::ViewAllowances),
+    ),
+    ("create_roll", RouteAccess::Action(Action::ManageRolls)),
+    ("list_rolls", RouteAccess::Action(Action::ManageRolls)),
+    ("get_roll", RouteAccess::Action(Action::ManageRolls)),
+    ("lock_roll", RouteAccess::Action(Action::ManageRolls)),
+    (
+        "add_roll_adjustment",
+        RouteAccess::Action(Action::ManageRolls),
+    ),
+    ("export_roll_xlsx", RouteAccess::Action(Action::ManageRolls)),
+    ("export_roll_csv", RouteAccess::Action(Action::ManageRolls)),
+    (
+        "allowance_totals",
+        RouteAccess::Action(Action::ViewAllowances),
+    ),
+    (
+        "set_allowance_budget",
+        RouteAccess::Action(Action::ManageAllowanceStandards),
+    ),
+    (
+        "list_allowance_budgets",
+        RouteAccess::Action(Action::ViewAllowances),
     ),
 ];
 
@@ -284,6 +359,37 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(work::decide_sealed_access))
         .routes(routes!(work::set_sealed_reader))
+        .routes(routes!(allowances::list_allowance_types))
+        .routes(routes!(
+            allowances::create_standard,
+            allowances::list_standards
+        ))
+        .routes(routes!(
+            allowances::create_application,
+            allowances::list_applications
+        ))
+        .routes(routes!(allowances::get_application))
+        .routes(routes!(allowances::decide_application))
+        .routes(routes!(allowances::decide_applications))
+        .routes(routes!(allowances::stop_application))
+        .routes(routes!(allowances::update_application_account))
+        .routes({
+            let (schemas, paths, method_router) = routes!(allowances::upload_application_document);
+            let limit = axum::extract::DefaultBodyLimit::max(visits::MAX_PHOTO_UPLOAD);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(allowances::allowance_proposals))
+        .routes(routes!(allowances::create_roll, allowances::list_rolls))
+        .routes(routes!(allowances::get_roll))
+        .routes(routes!(allowances::lock_roll))
+        .routes(routes!(allowances::add_roll_adjustment))
+        .routes(routes!(allowances::export_roll_xlsx))
+        .routes(routes!(allowances::export_roll_csv))
+        .routes(routes!(allowances::allowance_totals))
+        .routes(routes!(
+            allowances::set_allowance_budget,
+            allowances::list_allowance_budgets
+        ))
 }
 
 pub fn routes() -> Router<AppState> {

@@ -25,7 +25,7 @@ use crate::AppState;
 /// none); other roles without the right to read reports are refused the same way.
 fn refused(caller: &Caller) -> Option<Response> {
     let role = caller.scope().role;
-    (!allows(role, Action::ViewReports) || role == Role::Reporter).then(|| {
+    (!allows(role, Action::ViewCases)).then(|| {
         error_page(
             StatusCode::FORBIDDEN,
             "您的角色不能查看个案：强制报告单位可在“报告”中查看本单位报告的办理进展。",

@@ -1,5 +1,6 @@
 //! Server-rendered pages: login, home per role, the division browser, accounts, audit.
 
+mod allowances;
 mod cases;
 mod children;
 mod deadline_text;
@@ -111,6 +112,26 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/report"),
     ("GET", "/report/track"),
     ("POST", "/report/track"),
+    ("GET", "/allowances"),
+    ("POST", "/allowances/decisions"),
+    ("GET", "/allowances/applications/new"),
+    ("POST", "/allowances/applications"),
+    ("GET", "/allowances/applications/{id}"),
+    ("POST", "/allowances/applications/{id}/decision"),
+    ("POST", "/allowances/applications/{id}/stop"),
+    ("POST", "/allowances/applications/{id}/account"),
+    ("POST", "/allowances/applications/{id}/documents"),
+    ("GET", "/allowances/standards"),
+    ("POST", "/allowances/standards"),
+    ("POST", "/allowances/budgets"),
+    ("GET", "/allowances/rolls"),
+    ("POST", "/allowances/rolls"),
+    ("GET", "/allowances/rolls/{id}"),
+    ("POST", "/allowances/rolls/{id}/lock"),
+    ("POST", "/allowances/rolls/{id}/adjustments"),
+    ("GET", "/allowances/rolls/{id}/summary"),
+    ("GET", "/allowances/notice"),
+    ("GET", "/allowances/totals"),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -255,6 +276,61 @@ pub fn routes() -> Router<AppState> {
             "/report/track",
             get(public_report::track_form).post(public_report::track),
         )
+        .route("/allowances", get(allowances::hub))
+        .route(
+            "/allowances/decisions",
+            axum::routing::post(allowances::bulk),
+        )
+        .route("/allowances/applications/new", get(allowances::new_form))
+        .route(
+            "/allowances/applications",
+            axum::routing::post(allowances::create).layer(axum::extract::DefaultBodyLimit::max(
+                allowances::APPLICATION_FORM_LIMIT,
+            )),
+        )
+        .route("/allowances/applications/{id}", get(allowances::show))
+        .route(
+            "/allowances/applications/{id}/decision",
+            axum::routing::post(allowances::decide),
+        )
+        .route(
+            "/allowances/applications/{id}/stop",
+            axum::routing::post(allowances::stop),
+        )
+        .route(
+            "/allowances/applications/{id}/account",
+            axum::routing::post(allowances::account),
+        )
+        .route(
+            "/allowances/applications/{id}/documents",
+            axum::routing::post(allowances::documents).layer(axum::extract::DefaultBodyLimit::max(
+                allowances::APPLICATION_FORM_LIMIT,
+            )),
+        )
+        .route(
+            "/allowances/standards",
+            get(allowances::standards).post(allowances::create_standard),
+        )
+        .route(
+            "/allowances/budgets",
+            axum::routing::post(allowances::set_budget),
+        )
+        .route(
+            "/allowances/rolls",
+            get(allowances::rolls).post(allowances::generate),
+        )
+        .route("/allowances/rolls/{id}", get(allowances::roll))
+        .route(
+            "/allowances/rolls/{id}/lock",
+            axum::routing::post(allowances::lock),
+        )
+        .route(
+            "/allowances/rolls/{id}/adjustments",
+            axum::routing::post(allowances::adjust),
+        )
+        .route("/allowances/rolls/{id}/summary", get(allowances::summary))
+        .route("/allowances/notice", get(allowances::notice))
+        .route("/allowances/totals", get(allowances::totals))
 }
 
 /// A visit form with six unresized photos (phones without the page's script).
@@ -297,6 +373,11 @@ impl Layout {
             ("/", "首页", true),
             ("/visits", "探访", allows(role, Action::ViewChildren)),
             ("/children", "儿童台账", allows(role, Action::ViewChildren)),
+            (
+                "/allowances",
+                "生活保障",
+                allows(role, Action::ViewAllowances),
+            ),
             ("/transfers", "迁移", allows(role, Action::TransferChildren)),
             ("/reports", "报告", allows(role, Action::ViewReports)),
             ("/cases", "个案", allows(role, Action::ManageCases)),
@@ -693,7 +774,10 @@ async fn home(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Resp
     // What needs the user's action comes first: reports, referrals, tasks, supervised items.
     let mut first = inbox::home_panels(&state, &caller).await;
     first.append(&mut panels);
-    let panels = first;
+    let mut panels = first;
+    if let Some(p) = allowances::home_panel(&state, &caller).await {
+        panels.push(p);
+    }
     render(&HomePage {
         layout: Layout::for_caller(&caller, "/"),
         home_name: home_div.name,

@@ -256,6 +256,8 @@ pub async fn open_subject(
         Ok(r) => Redirect::to(&format!("/reports/{}", r.id)).into_response(),
         Err(StoreError::NotFound) => match state.store.case(scope, &id, &caller.ip).await {
             Ok(c) => Redirect::to(&format!("/cases/{}", c.id)).into_response(),
+            // A role that reads no cases learns nothing more than that no report is there.
+            Err(StoreError::Forbidden) => store_error_page(StoreError::NotFound),
             Err(e) => store_error_page(e),
         },
         Err(e) => store_error_page(e),
