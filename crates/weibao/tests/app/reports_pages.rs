@@ -817,7 +817,12 @@ fn a_report_about_a_ledger_child_found_by_search_shows_on_the_childs_page() {
     let id = report_id(&location);
     let (_, report) = director.get(&app, &format!("/reports/{id}"));
     assert!(report.contains(&format!("href=\"/children/{child}\"")));
-    // The director reads the report, but not who reported it.
+    // The director who wrote it down knows who reported; the township's supervisor reads
+    // the report, but not who reported it.
+    assert!(report.contains("刘某"));
+    let other = PageUser::new(&app, "sup-a");
+    let (_, report) = other.get(&app, &format!("/reports/{id}"));
+    assert!(report.contains("祖母住院"), "{report}");
     assert!(report.contains("（保密）") && !report.contains("刘某"));
     let (_, page) = director.get(&app, &format!("/children/{child}"));
     assert!(page.contains("id=\"child-reports\"") && page.contains(&format!("/reports/{id}")));
