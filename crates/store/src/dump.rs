@@ -313,10 +313,16 @@ impl Store {
                         )));
                     }
                     let sql = format!("SELECT 1 FROM {} LIMIT 1", quote(&name));
-                    let taken: Option<i32> = if name == "field_keys" {
-                        // A target that has started once registered keys of its own;
-                        // the data brings the keys it was sealed with (checked below).
-                        on!(tx.conn(), |c| sqlx::query("DELETE FROM field_keys")
+                    let taken: Option<i32> = if matches!(
+                        name.as_str(),
+                        "field_keys" | "calendar_years" | "calendar_days"
+                    ) {
+                        // A target that has started once registered keys of its own and
+                        // loaded the shipped calendar years; the data brings the keys it
+                        // was sealed with (checked below) and the calendar it counted
+                        // its deadlines on (start-up adds shipped years it lacks).
+                        let clear = format!("DELETE FROM {}", quote(&name));
+                        on!(tx.conn(), |c| sqlx::query(&clear)
                             .execute(&mut *c)
                             .await
                             .map(|r| r.rows_affected()))?;

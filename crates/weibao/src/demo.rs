@@ -77,6 +77,13 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
         None,
     );
     add(
+        "head".into(),
+        format!("{county_name}未保办主任"),
+        Role::Office,
+        county,
+        None,
+    );
+    add(
         "auditor".into(),
         format!("{county_name}审计员"),
         Role::Auditor,
@@ -136,10 +143,16 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
     let mut directors = std::collections::HashMap::new();
     let mut supervisors = std::collections::HashMap::new();
     let mut office = None;
+    let mut school = None;
     for (user, where_) in accounts {
         let u = store.create_user(&system, user).await.map_err(err)?;
         let scope = Scope::new(&u.id, &u.username, u.role, u.division, None);
+        if u.username == "head" {
+            store.set_head(&system, &u.id, true).await.map_err(err)?;
+        }
         match u.role {
+            Role::Reporter => school = Some(scope),
+            Role::Office if u.username == "head" => {}
             Role::Director => {
                 directors.insert(u.division, scope);
             }
@@ -172,7 +185,118 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
     visits(store, county, &directors).await?;
     let office = office.expect("the demo has a county office");
     allowances(store, county, &office, &directors, &supervisors).await?;
+    let school = school.expect("the demo has a reporting institution");
+    reports(store, county, &office, &school).await?;
     Ok(Some(out))
+}
+
+/// Reports at work: a school's mandatory report referred to the police (waiting for the
+/// police to accept it), a case opened on it with a task for education, and a neighbour's
+/// phone call waiting for the office to look at it. The people and events are made up.
+async fn reports(
+    store: &Store,
+    county: DivisionCode,
+    office: &Scope,
+    school: &Scope,
+) -> Result<(), String> {
+    use weibao_domain::reports::{ChildHint, Institution, ReportInput, Reporter};
+    use weibao_domain::work::UnitKind;
+    use weibao_store::{CaseTaskInput, ChildFilter, NewReport, ReferralTarget};
+    let err = |e: StoreError| e.to_string();
+    let (children, _) = store
+        .list_children(
+            office,
+            &ChildFilter {
+                division: Some(county),
+                per_page: 2,
+                page: 1,
+                ..ChildFilter::default()
+            },
+        )
+        .await
+        .map_err(err)?;
+    let [first, second] = children.as_slice() else {
+        return Err("演示数据：台账中儿童不足两名".into());
+    };
+    let now = chrono::DateTime::from_timestamp_millis(store.clock().now_ms())
+        .expect("a time")
+        .with_timezone(&weibao_domain::visit::cst());
+    let about = |report: ReportInput, child: &weibao_store::ChildSummary| {
+        let report = report.check(now, None).map_err(|e| e.invalid.message)?;
+        Ok::<_, String>(NewReport {
+            report,
+            division: DivisionCode::parse(&child.division_code).map_err(|e| e.message)?,
+            child_id: Some(child.id.clone()),
+            visit_id: None,
+            hotline_order: None,
+            hotline_due_at: None,
+        })
+    };
+    let mandatory = ReportInput {
+        channel: Some("mandatory".into()),
+        situations: vec!["s4".into()],
+        description: "班主任发现该生手臂、背部有多处新旧淤青，询问时回避，称“在家摔的”。".into(),
+        reporter: Reporter {
+            name: "王老师".into(),
+            unit: "中心小学".into(),
+            institution: Some(Institution::School),
+            phone: "13800000000".into(),
+            ..Reporter::default()
+        },
+        ..ReportInput::default()
+    };
+    let filed = store
+        .file_report(school, about(mandatory, first)?, "demo")
+        .await
+        .map_err(err)?;
+    store
+        .refer(
+            office,
+            &filed.id,
+            ReferralTarget::Kind(UnitKind::Police),
+            "请核查是否存在家庭暴力，依法处置并答复。",
+            None,
+            "",
+            "demo",
+        )
+        .await
+        .map_err(err)?;
+    let case = store
+        .open_case(office, Some(&filed.id), None, None, "demo")
+        .await
+        .map_err(err)?;
+    store
+        .add_case_task(
+            office,
+            &case.id,
+            CaseTaskInput {
+                unit: ReferralTarget::Kind(UnitKind::Education),
+                title: "学校安排心理老师每周谈话一次，关注出勤".into(),
+                due_on: None,
+            },
+            "demo",
+        )
+        .await
+        .map_err(err)?;
+    let call = ReportInput {
+        channel: Some("phone".into()),
+        situations: vec!["s6".into()],
+        description: "邻居来电：孩子的奶奶住院一周，孩子一个人在家，晚上不敢睡。".into(),
+        child: ChildHint {
+            age: Some(9),
+            ..ChildHint::default()
+        },
+        reporter: Reporter {
+            anonymous: true,
+            ..Reporter::default()
+        },
+        ..ReportInput::default()
+    };
+    store
+        .file_report(office, about(call, second)?, "demo")
+        .await
+        .map_err(err)?;
+    Ok(())
 }
 
 /// Allowances at work: standards, last month's roll locked, and applications at every

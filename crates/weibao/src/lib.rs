@@ -131,6 +131,10 @@ pub enum Command {
         /// And this many more waiting for the county's confirmation.
         #[arg(long, default_value_t = 0)]
         allowances_checked: usize,
+        /// Then file this many reports (walk-ins, spread over the villages), each waiting
+        /// in its county office's inbox to be triaged (for the inbox benchmark).
+        #[arg(long, default_value_t = 0)]
+        reports: usize,
     },
     /// Allowances (基本生活保障): generate and lock a county's monthly roll, export it as
     /// a bank file.
@@ -310,6 +314,9 @@ pub enum UserCommand {
         /// Designate the user to handle 受艾滋病影响儿童 records.
         #[arg(long)]
         designated: bool,
+        /// The office head (未保办主任, office role only): approves closing cases.
+        #[arg(long)]
+        head: bool,
     },
 }
 
@@ -545,9 +552,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     display_name,
                     temporary,
                     designated,
+                    head,
                 },
         } => {
             let role = Role::parse(&role).map_err(|e| format!("--role：{}", e.message))?;
+            if head && role != Role::Office {
+                return Err("--head：只有未保办工作人员（--role office）可以设为未保办主任".into());
+            }
             let division =
                 DivisionCode::parse(&division).map_err(|e| format!("--division：{}", e.message))?;
             let mut password = String::new();
@@ -578,10 +589,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     }
                     other => other.to_string(),
                 })?;
+            if head {
+                store
+                    .set_head(&Scope::system(), &user.id, true)
+                    .await
+                    .map_err(|e| match e {
+                        weibao_store::StoreError::Invalid { invalid, .. } => {
+                            format!("--head：{}", invalid.message)
+                        }
+                        other => other.to_string(),
+                    })?;
+            }
             println!(
-                "已创建用户 {}（{}，{}）",
+                "已创建用户 {}（{}{}，{}）",
                 user.username,
                 user.role.label(),
+                if head { "，未保办主任" } else { "" },
                 user.division.full()
             );
             Ok(())
@@ -597,8 +620,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             xlsx,
             allowances,
             allowances_checked,
+            reports,
         } => {
             generate(&cli.db, children, &under, seed, !no_visits, xlsx.as_deref()).await?;
+            if reports > 0 && xlsx.is_none() {
+                generate_reports(&cli.db, &under, reports, seed).await?;
+            }
             if allowances + allowances_checked > 0 && xlsx.is_none() {
                 let under =
                     DivisionCode::parse(&under).map_err(|e| format!("--under：{}", e.message))?;
@@ -850,6 +877,78 @@ async fn generate(
     Ok(())
 }
 
+/// Files `n` made-up reports over the villages under `under`, 64 at a time (as many
+/// clients would), with a progress bar.
+async fn generate_reports(db: &DbArgs, under: &str, n: usize, seed: u64) -> Result<(), String> {
+    use weibao_domain::reports::ReportInput;
+    let under = DivisionCode::parse(under).map_err(|e| format!("--under：{}", e.message))?;
+    let store = open(db).await?;
+    let villages = store
+        .villages_within(&Scope::system(), under)
+        .await
+        .map_err(|e| e.to_string())?;
+    if villages.is_empty() {
+        return Err(format!(
+            "--under：{} 下没有村（居），请先导入区划",
+            under.full()
+        ));
+    }
+    let bar = indicatif::ProgressBar::new(n as u64);
+    let started = std::time::Instant::now();
+    let mut rng = synth::Rng::new(seed ^ 0x5eed_4e90);
+    let mut next = 0usize;
+    while next < n {
+        let batch = (n - next).min(64);
+        let mut tasks = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let village = rng.pick(&villages).0;
+            let store = store.clone();
+            let situation = ["s4", "s6", "hardship", "other"][rng.below(4) as usize];
+            tasks.push(tokio::spawn(async move {
+                let now = chrono::DateTime::from_timestamp_millis(store.clock().now_ms())
+                    .expect("a time")
+                    .with_timezone(&weibao_domain::visit::cst());
+                let report = ReportInput {
+                    channel: Some("walk_in".into()),
+                    situations: vec![situation.into()],
+                    description: "（生成的测试数据）群众来访反映孩子无人照看".into(),
+                    ..ReportInput::default()
+                }
+                .check(now, None)
+                .map_err(|e| e.invalid.message)?;
+                store
+                    .file_report(
+                        &Scope::system(),
+                        weibao_store::NewReport {
+                            report,
+                            division: village,
+                            child_id: None,
+                            visit_id: None,
+                            hotline_order: None,
+                            hotline_due_at: None,
+                        },
+                        "gen",
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }));
+        }
+        for t in tasks {
+            t.await.map_err(|e| e.to_string())??;
+        }
+        next += batch;
+        bar.set_position(next as u64);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "已登记报告 {n} 份，用时 {secs:.1} 秒（{:.0} 份/秒）",
+        n as f64 / secs
+    );
+    Ok(())
+}
+
 async fn allowances(db: &DbArgs, command: AllowancesCommand) -> Result<(), String> {
     let store = open(db).await?;
     let system = Scope::system();
@@ -1012,6 +1111,16 @@ async fn set_setting(
                         .map_err(|e| e.message)
                 })
         }
+        weibao_store::DEADLINE_RULES => weibao_domain::work::deadlines::DeadlineRules::parse(
+            &json,
+            &weibao_domain::reports::Channel::codes(),
+        )
+        .map(|_| ())
+        .map_err(|e| e.message),
+        weibao_store::REFERRAL_ACCESS_DAYS => match json.as_i64() {
+            Some(d) if (0..=365).contains(&d) => Ok(()),
+            _ => Err("应为 0 到 365 之间的天数，如 30".into()),
+        },
         _ => {
             serde_json::from_value::<std::collections::BTreeMap<String, Vec<String>>>(json.clone())
                 .map(|_| ())
