@@ -86,7 +86,7 @@ impl From<StoreError> for ApiError {
                 "account_locked",
                 format!(
                     "连续登录失败次数过多，账户已锁定至 {}，请稍后再试",
-                    crate::pages::beijing_time(until_ms)
+                    crate::time::beijing_time(until_ms)
                 ),
             ),
             StoreError::Config(m) => internal(&m),

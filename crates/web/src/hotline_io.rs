@@ -366,12 +366,12 @@ pub async fn export_replies(
             rows.push(vec![
                 OutCell::Text(r.hotline_order.clone().unwrap_or_default()),
                 OutCell::Text(r.number.clone()),
-                OutCell::Text(crate::pages::beijing_time(r.reported_at)),
+                OutCell::Text(crate::time::beijing_time(r.reported_at)),
                 OutCell::Text(r.state.label().into()),
                 OutCell::Text(r.reply.clone()),
                 OutCell::Text(
                     r.replied_at
-                        .map(crate::pages::beijing_time)
+                        .map(crate::time::beijing_time)
                         .unwrap_or_default(),
                 ),
                 OutCell::Text(units),

@@ -16,6 +16,7 @@ mod metrics;
 mod pages;
 pub use pages::PAGES;
 mod security;
+pub mod time;
 pub mod workers;
 
 use std::sync::Arc;

@@ -287,7 +287,8 @@ async fn reports(
             ..ChildHint::default()
         },
         reporter: Reporter {
-            anonymous: true,
+            name: "张女士（邻居）".into(),
+            phone: "13900000000".into(),
             ..Reporter::default()
         },
         ..ReportInput::default()

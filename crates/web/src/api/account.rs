@@ -77,7 +77,7 @@ pub async fn login(
             ..
         } => Ok(Json(LoginResponse {
             token,
-            expires_at: crate::pages::rfc3339(expires_at),
+            expires_at: crate::time::rfc3339(expires_at),
             must_change_password: user.must_change_password,
         })
         .into_response()),

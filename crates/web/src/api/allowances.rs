@@ -281,7 +281,7 @@ impl StandardView {
             from_month: s.from.to_string(),
             to_month: s.to.map(|m| m.to_string()),
             note: s.note.clone(),
-            created_at: crate::pages::rfc3339(s.created_at),
+            created_at: crate::time::rfc3339(s.created_at),
             created_by: s.created_by.clone(),
         }
     }
@@ -417,7 +417,7 @@ impl StepView {
             decision: s.decision.clone(),
             reason: s.reason.clone(),
             actor: s.actor_name.clone(),
-            at: crate::pages::rfc3339(s.at),
+            at: crate::time::rfc3339(s.at),
         }
     }
 }
@@ -485,8 +485,8 @@ impl ApplicationView {
             note: c.note.clone(),
             eligibility: c.eligibility.clone(),
             filed_by: c.filed_by_name.clone(),
-            filed_at: crate::pages::rfc3339(c.filed_at),
-            confirmed_at: c.confirmed_at.map(crate::pages::rfc3339),
+            filed_at: crate::time::rfc3339(c.filed_at),
+            confirmed_at: c.confirmed_at.map(crate::time::rfc3339),
             start_month: c.start_month.map(|m| m.to_string()),
             end_month: c.end_month.map(|m| m.to_string()),
             end_cause: c.end_cause.map(|e| e.as_str().to_string()),
@@ -495,7 +495,7 @@ impl ApplicationView {
             from_application: c.from_case.clone(),
             settlement_pending: c.reconcile,
             version: c.version,
-            updated_at: crate::pages::rfc3339(c.updated_at),
+            updated_at: crate::time::rfc3339(c.updated_at),
             steps: c.steps.iter().map(StepView::new).collect(),
         }
     }
@@ -1149,10 +1149,10 @@ impl RollView {
             regular_fen: r.regular.0,
             adjustment_fen: r.adjustment.0,
             warnings: r.warnings.clone(),
-            generated_at: crate::pages::rfc3339(r.generated_at),
+            generated_at: crate::time::rfc3339(r.generated_at),
             generated_by: r.generated_by.clone(),
             generation: r.generation,
-            locked_at: r.locked_at.map(crate::pages::rfc3339),
+            locked_at: r.locked_at.map(crate::time::rfc3339),
             locked_by: r.locked_by.clone(),
             by_type: r
                 .by_type
@@ -1268,8 +1268,8 @@ pub async fn list_rolls(
                 total_fen: r.total.0,
                 total_wan: r.total.wan(),
                 warnings: r.warnings.clone(),
-                generated_at: crate::pages::rfc3339(r.generated_at),
-                locked_at: r.locked_at.map(crate::pages::rfc3339),
+                generated_at: crate::time::rfc3339(r.generated_at),
+                locked_at: r.locked_at.map(crate::time::rfc3339),
             })
             .collect(),
     }))

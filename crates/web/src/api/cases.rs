@@ -15,7 +15,7 @@ use super::reports::{target_of, ReferralRequest, ReferralView, TimelineView};
 use super::{JsonBody, PathParams, QueryParams};
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
-use crate::pages::rfc3339;
+use crate::time::rfc3339;
 use crate::AppState;
 
 fn case_states() -> utoipa::openapi::Object {

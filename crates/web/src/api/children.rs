@@ -190,8 +190,8 @@ impl ChildView {
             },
             active: c.active,
             version: c.version,
-            created_at: crate::pages::rfc3339(c.created_at),
-            updated_at: crate::pages::rfc3339(c.updated_at),
+            created_at: crate::time::rfc3339(c.created_at),
+            updated_at: crate::time::rfc3339(c.updated_at),
         }
     }
 }
@@ -557,7 +557,7 @@ impl VersionView {
     pub fn new(v: ChildVersion) -> VersionView {
         VersionView {
             version: v.version,
-            at: crate::pages::rfc3339(v.at),
+            at: crate::time::rfc3339(v.at),
             actor: v.actor_name,
             kind: v.kind,
             changes: v
@@ -623,7 +623,7 @@ impl From<Transfer> for TransferView {
             status: t.status,
             reason: t.reason,
             requested_by: t.requested_by,
-            requested_at: crate::pages::rfc3339(t.requested_at),
+            requested_at: crate::time::rfc3339(t.requested_at),
             decided_by: t.decided_by,
             decision_note: t.decision_note,
         }

@@ -19,7 +19,7 @@ use super::divisions::parse_code;
 use super::{JsonBody, PathParams, QueryParams};
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
-use crate::pages::rfc3339;
+use crate::time::rfc3339;
 use crate::AppState;
 
 /// The channels a signed-in account files by (the public page and visits file their own).

@@ -165,8 +165,8 @@ pub async fn list_sessions(
                 display_name: s.display_name,
                 role: s.role,
                 kind: s.kind,
-                created_at: crate::pages::rfc3339(s.created_at),
-                last_seen_at: crate::pages::rfc3339(s.last_seen_at),
+                created_at: crate::time::rfc3339(s.created_at),
+                last_seen_at: crate::time::rfc3339(s.last_seen_at),
                 ip: s.ip,
                 user_agent: s.user_agent,
             })

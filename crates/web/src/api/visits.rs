@@ -90,8 +90,8 @@ impl VisitView {
             danger: r.danger(),
             author_name: v.author_name.clone(),
             version: v.version,
-            created_at: crate::pages::rfc3339(v.created_at),
-            updated_at: crate::pages::rfc3339(v.updated_at),
+            created_at: crate::time::rfc3339(v.created_at),
+            updated_at: crate::time::rfc3339(v.updated_at),
         }
     }
 }
@@ -592,7 +592,7 @@ impl AlertView {
             division: a.division_code.clone(),
             visit_id: a.visit_id.clone(),
             summary: a.summary.clone(),
-            raised_at: crate::pages::rfc3339(a.raised_at),
+            raised_at: crate::time::rfc3339(a.raised_at),
             raised_by: a.raised_by.clone(),
         }
     }

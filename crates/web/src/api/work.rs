@@ -16,7 +16,7 @@ use super::divisions::parse_code;
 use super::{JsonBody, PathParams};
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
-use crate::pages::rfc3339;
+use crate::time::rfc3339;
 use crate::AppState;
 
 /// A notification in the app.

@@ -476,26 +476,7 @@ pub async fn not_found() -> Response {
     )
 }
 
-/// Unix ms as Beijing time, the way users read it: "2026-11-23 20:15".
-pub fn beijing_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
-/// Unix ms as RFC 3339 with the +08:00 offset (API times).
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-        })
-        .unwrap_or_default()
-}
+pub use crate::time::beijing_time;
 
 pub fn url_encode(s: &str) -> String {
     let mut out = String::new();
