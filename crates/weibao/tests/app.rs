@@ -1782,8 +1782,9 @@ fn serve_demo_loads_chaotian_once_and_a_second_start_changes_nothing() {
         .unwrap();
     assert_eq!(stations.len(), 12);
     let users = app.block_on(app.store.user_count()).unwrap();
-    // 139 directors, 12 supervisors, admin, office, auditor, security, a police liaison, a school.
-    assert_eq!(users, 139 + 12 + 6);
+    // 139 directors, 12 supervisors, admin, office, the office head, auditor, security, a
+    // police liaison, a school.
+    assert_eq!(users, 139 + 12 + 7);
     drop(app);
 
     let second = support::Server::start(&[
