@@ -2204,7 +2204,6 @@ async fn migrations_written_after_distribution_apply_through_the_coordinator() {
     // An installation distributed before the visits module existed...
     s.migrate_until(2).await.unwrap();
     seeded(&db).await;
-    let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
     s.distribute(4).await.unwrap();
     // (before 0003 the children table had no schedule: insert one row by hand)
     db.raw(
@@ -2222,6 +2221,8 @@ async fn migrations_written_after_distribution_apply_through_the_coordinator() {
     assert_eq!(done, vec!["0003_visits"]);
     // (and the later ones, which seal the hand-made row)
     s.migrate().await.unwrap();
+    // (accounts as they are written today, with the columns later migrations added)
+    let dir = scope_of(&add_user(s, "dir-a", Role::Director, "510812100201").await);
     for table in ["visits", "alerts", "cards"] {
         let kind = db
             .pg_column(&format!(

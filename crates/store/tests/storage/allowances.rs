@@ -423,10 +423,11 @@ async fn a_roll_pays_the_standard_in_force_and_a_locked_roll_never_changes() {
         assert_eq!(page.lines[0].case_id, case);
         assert_eq!(page.lines[0].child_name, "孙小梅");
         assert_eq!(page.lines[0].account_masked, "6217***********8901");
-        // A county's roll is the county's: a township supervisor neither reads nor locks it.
+        // A county's roll is the county's: a township supervisor (a role without the
+        // right: 403, as the access matrix says) neither reads nor locks it.
         assert!(matches!(
             s.roll(&p.sup, &roll.id, 1, 50, "").await,
-            Err(StoreError::NotFound)
+            Err(StoreError::Forbidden)
         ));
         assert!(matches!(
             s.lock_roll(&p.sup, &roll.id, false, "").await,
