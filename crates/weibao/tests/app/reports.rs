@@ -411,6 +411,14 @@ impl Robot {
 #[test]
 fn the_police_group_robot_gets_urgent_referrals_with_retries_and_no_personal_data() {
     let app = TestApp::sqlite();
+    // At 06:00 Beijing time, before the units' daily digest is due (08:00), so that the robot
+    // hears only of referrals, whatever the hour this test runs at.
+    let now = app.store.clock().now_ms();
+    let beijing_ms = (now + 8 * 3_600_000).rem_euclid(86_400_000);
+    let six = 6 * 3_600_000;
+    app.store
+        .clock()
+        .advance_ms((six - beijing_ms).rem_euclid(86_400_000));
     let state = weibao_web::AppState::new(app.store.clone());
     let round = || app.block_on(weibao_web::workers::run_once(&state)).unwrap();
     let office = app.token("office");
