@@ -199,6 +199,13 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "report_attachments",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "referrals",
         Placement::Distributed {
             column: "county_code",

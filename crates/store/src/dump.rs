@@ -33,6 +33,8 @@ const BATCH_ROWS: usize = 500;
 pub const FORMAT: &str = "weibao-backup";
 /// Tables a snapshot leaves out: sign-ins do not survive a restore.
 const SKIPPED: &[&str] = &["sessions", "schema_migrations"];
+/// Tables whose rows name a file of the blob store by their id (the files follow the rows).
+pub(crate) const BLOB_TABLES: &[&str] = &["photos", "report_attachments"];
 
 /// One piece of a snapshot, in order: the header, then per table its columns and row
 /// batches, then the photos, then the trailer.
@@ -181,10 +183,13 @@ impl Store {
                     let n = stream_rows(&mut rows, &out).await?;
                     drop(rows);
                     summary.rows.insert(table.clone(), n);
-                    if table == "photos" {
-                        photos = sqlx::query_scalar("SELECT id FROM photos ORDER BY id")
-                            .fetch_all(&mut *tx)
-                            .await?;
+                    if BLOB_TABLES.contains(&table.as_str()) {
+                        let sql = format!("SELECT id FROM {} ORDER BY id", quote(&table));
+                        photos.extend(
+                            sqlx::query_scalar::<_, String>(&sql)
+                                .fetch_all(&mut *tx)
+                                .await?,
+                        );
                     }
                 }
                 tx.rollback().await?;
@@ -219,10 +224,13 @@ impl Store {
                     let n = stream_rows(&mut rows, &out).await?;
                     drop(rows);
                     summary.rows.insert(table.clone(), n);
-                    if table == "photos" {
-                        photos = sqlx::query_scalar("SELECT id FROM photos ORDER BY id")
-                            .fetch_all(&mut *tx)
-                            .await?;
+                    if BLOB_TABLES.contains(&table.as_str()) {
+                        let sql = format!("SELECT id FROM {} ORDER BY id", quote(&table));
+                        photos.extend(
+                            sqlx::query_scalar::<_, String>(&sql)
+                                .fetch_all(&mut *tx)
+                                .await?,
+                        );
                     }
                 }
                 tx.rollback().await?;

@@ -48,6 +48,11 @@ const CHECKS: &[(&str, &str)] = &[
            WHERE p.county_code = k.county_code AND p.id = k.resource_id)",
     ),
     (
+        "报告附件所属的报告不存在",
+        "SELECT a.id FROM report_attachments a WHERE NOT EXISTS (SELECT 1 FROM reports r
+           WHERE r.county_code = a.county_code AND r.id = a.report_id)",
+    ),
+    (
         "预警所属的探访不存在",
         "SELECT a.id FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM visits s
            WHERE s.county_code = a.county_code AND s.id = a.visit_id)",
@@ -71,11 +76,14 @@ impl Store {
                 problems.push(name_keys(what, &keys));
             }
         }
-        let photos: Vec<String> = on!(conn.conn(), |c| sqlx::query_scalar(
-            "SELECT id FROM photos ORDER BY id"
-        )
-        .fetch_all(&mut *c)
-        .await)?;
+        let mut photos: Vec<String> = Vec::new();
+        for table in crate::dump::BLOB_TABLES {
+            let sql = format!("SELECT id FROM {table} ORDER BY id");
+            let ids: Vec<String> = on!(conn.conn(), |c| sqlx::query_scalar(&sql)
+                .fetch_all(&mut *c)
+                .await)?;
+            photos.extend(ids);
+        }
         drop(conn);
         let blobs = self.blobs.clone();
         let missing = tokio::task::spawn_blocking(move || {
@@ -87,7 +95,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::Config(format!("照片检查失败：{e}")))?;
         if !missing.is_empty() {
-            problems.push(name_keys("照片文件缺失", &missing));
+            problems.push(name_keys("照片或附件文件缺失", &missing));
         }
         if let Err(bad) = self.verify_audit().await? {
             problems.push(format!("审计链校验失败：{bad}"));

@@ -57,9 +57,10 @@ pub use error::StoreError;
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
 pub use reports::{
-    tracking_hash, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput, FiledReport,
-    NewReport, PublicStatus, ReferralTarget, ReportDetails, ReportFilter, SealedRequest,
-    StoredCase, StoredReferral, StoredReport, CASE_KIND,
+    tracking_hash, AttachmentFile, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput,
+    FiledReport, NewReport, PublicStatus, ReferralTarget, ReportAttachment, ReportDetails,
+    ReportFilter, SealedRequest, StoredCase, StoredReferral, StoredReport, CASE_KIND,
+    MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES,
 };
 pub use settings::{
     default_distress_subtypes, CATEGORY_RULES, DEADLINE_RULES, DISTRESS_SUBTYPES,

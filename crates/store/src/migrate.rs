@@ -34,6 +34,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_totp"),
     migration!(7, "0007_reports"),
     migration!(8, "0008_allowances"),
+    migration!(9, "0009_report_attachments"),
 ];
 
 impl Store {

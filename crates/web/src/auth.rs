@@ -294,6 +294,8 @@ pub struct CsrfMultipart {
     pub fields: Vec<(String, String)>,
     /// (field name, bytes) of every non-empty file.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The file name each of `files` was sent with (same order).
+    pub file_names: Vec<String>,
 }
 
 impl FromRequest<AppState> for CsrfMultipart {
@@ -311,13 +313,14 @@ impl FromRequest<AppState> for CsrfMultipart {
                 .map_err(|_| refuse(StatusCode::BAD_REQUEST, "表单内容无法读取，请重新提交"))?;
         let mut fields = Vec::new();
         let mut files = Vec::new();
+        let mut file_names = Vec::new();
         while let Some(field) = mp
             .next_field()
             .await
             .map_err(|_| refuse(StatusCode::BAD_REQUEST, "表单上传中断，请重新提交"))?
         {
             let name = field.name().unwrap_or("").to_string();
-            if field.file_name().is_some() {
+            if let Some(file_name) = field.file_name().map(String::from) {
                 let bytes = field.bytes().await.map_err(|_| {
                     refuse(
                         StatusCode::PAYLOAD_TOO_LARGE,
@@ -326,6 +329,7 @@ impl FromRequest<AppState> for CsrfMultipart {
                 })?;
                 if !bytes.is_empty() {
                     files.push((name, bytes.to_vec()));
+                    file_names.push(file_name);
                 }
             } else {
                 let text = field
@@ -340,6 +344,7 @@ impl FromRequest<AppState> for CsrfMultipart {
             caller,
             fields,
             files,
+            file_names,
         })
     }
 }

@@ -151,6 +151,16 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("merge_report", e(OFFICE, true)),
         ("reply_report", e(OFFICE, true)),
         ("link_report_child", e(OFFICE, true)),
+        // Attachments: those who see who reported (the office, the handling unit, the
+        // institution that filed it), not the township or the village.
+        (
+            "upload_attachment",
+            party(&["office", "unit", "reporter"], &["supervisor", "director"]),
+        ),
+        (
+            "get_attachment",
+            party(&["office", "unit", "reporter"], &["supervisor", "director"]),
+        ),
         ("import_hotline", d(OFFICE)),
         ("export_hotline", d(OFFICE)),
         ("list_referrals", e(HANDLE_REFERRALS, false)),
@@ -287,6 +297,10 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /reports/{id}/case", e(OFFICE, true)),
         // Anyone who reads the report may ask to read it sealed (here: 409, not sealed).
         ("POST /reports/{id}/access", e(REPORTS, true)),
+        (
+            "POST /reports/{id}/attachments",
+            party(&["office", "unit", "reporter"], &["supervisor", "director"]),
+        ),
         ("GET /referrals", e(HANDLE_REFERRALS, false)),
         (
             "GET /referrals/{id}",
@@ -410,6 +424,8 @@ struct Records {
     /// report, a request to read it, and the county's police unit.
     report: String,
     sealed_report: String,
+    /// A photo attached to the report by the office.
+    attachment: String,
     referral: String,
     case: String,
     task: String,
@@ -589,6 +605,7 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
     Records {
         report: reports.report,
         sealed_report: reports.sealed_report,
+        attachment: reports.attachment,
         referral: reports.referral,
         case: reports.case,
         task: reports.task.clone(),
@@ -614,6 +631,7 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
 struct ReportRecords {
     report: String,
     sealed_report: String,
+    attachment: String,
     referral: String,
     case: String,
     task: String,
@@ -674,6 +692,16 @@ fn report_records(app: &TestApp, office: &str, village: &str, child: &str) -> Re
                 .file_report(&filer, about(report("s4"), Some(child)), ""),
         )
         .unwrap();
+    let attachment = app
+        .block_on(app.store.attach_to_report(
+            &office,
+            &filed.id,
+            "伤情照片.jpg",
+            jpeg(if inside { 1 } else { 2 }),
+            "",
+        ))
+        .unwrap()
+        .id;
     let referral = app
         .block_on(app.store.refer(
             &office,
@@ -736,6 +764,7 @@ fn report_records(app: &TestApp, office: &str, village: &str, child: &str) -> Re
     ReportRecords {
         report: filed.id,
         sealed_report: sealed.id,
+        attachment,
         referral,
         case,
         task,
@@ -824,6 +853,7 @@ fn fill(template: &str, r: &Records) -> String {
         ("{task_id}", &r.task),
         ("{visit_id}", &r.visit),
         ("{photo_id}", &r.photo),
+        ("{attachment_id}", &r.attachment),
         ("{alert_id}", &r.alert),
         ("{token}", &r.card),
         ("{code}", &r.village.to_string()),
@@ -934,6 +964,10 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         ),
         "correct_visit" => (String::new(), json(json!({"notes": "更正"}))),
         "upload_photo" => (String::new(), Some(multipart(&jpeg(*seq as u8), "p.jpg"))),
+        "upload_attachment" => (
+            String::new(),
+            Some(multipart(&jpeg(*seq as u8), "伤情.jpg")),
+        ),
         "reissue_card" => (String::new(), json(json!({"reason": "遗失"}))),
         "totp_enable" => (String::new(), json(json!({"code": "123456"}))),
         "resolve_alert" => (String::new(), json(json!({"resolution": "已上门核实"}))),
@@ -1362,7 +1396,9 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                             fields.push(("_csrf".into(), t.clone()));
                         }
                         (content_type, form) = multipart_fields(&fields);
-                    } else if key == "POST /allowances/applications/{id}/documents" {
+                    } else if key == "POST /allowances/applications/{id}/documents"
+                        || key == "POST /reports/{id}/attachments"
+                    {
                         let mut fields = Vec::new();
                         if let Some(t) = &csrf {
                             fields.push(("_csrf".to_string(), t.clone()));

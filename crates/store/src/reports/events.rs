@@ -293,7 +293,8 @@ async fn move_table(
 }
 
 /// Moves the rows hanging off a record: a referral's row, acceptance, work items and
-/// timeline; a report's or case's work items, timeline, measures and conferences.
+/// timeline; a report's or case's work items, timeline, measures, conferences and
+/// attachments.
 async fn move_rows(
     tx: &mut crate::db::Tx,
     what: &str,
@@ -327,6 +328,11 @@ async fn move_rows(
              SELECT $2, id, case_id, held_on, convening_unit_id, record, recorded_by, recorded_at
              FROM case_conferences WHERE county_code = $1 AND case_id = $3",
             "DELETE FROM case_conferences WHERE county_code = $1 AND case_id = $3 AND $2 <> ''",
+            "INSERT INTO report_attachments (county_code, id, report_id, name, digest, content_type,
+                 size, uploaded_by, uploaded_at)
+             SELECT $2, id, report_id, name, digest, content_type, size, uploaded_by, uploaded_at
+             FROM report_attachments WHERE county_code = $1 AND report_id = $3",
+            "DELETE FROM report_attachments WHERE county_code = $1 AND report_id = $3 AND $2 <> ''",
         ]
     };
     for sql in statements {

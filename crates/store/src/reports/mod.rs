@@ -1,5 +1,5 @@
 //! Reports of harm, and the referrals and cases they lead to (referrals.rs, cases.rs,
-//! sealed.rs; events.rs consumes what the ledger and visits tell).
+//! sealed.rs, attachments.rs; events.rs consumes what the ledger and visits tell).
 //!
 //! Who reads a report: the office of its county; the units it was referred to (while the
 //! referral is open and for the grace days after); the township's supervisor and the
@@ -8,11 +8,13 @@
 //! Art. 14). Sealed reports (sexual harm) show their content to named readers and
 //! holders of a time-limited grant only; others see that one exists.
 
+mod attachments;
 mod cases;
 mod events;
 mod referrals;
 mod sealed;
 
+pub use attachments::{AttachmentFile, ReportAttachment, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES};
 pub use cases::{
     CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput, StoredCase, CASE_KIND,
 };

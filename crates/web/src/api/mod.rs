@@ -132,6 +132,12 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
         "link_report_child",
         RouteAccess::Action(Action::TriageReports),
     ),
+    // The office, a handling unit, whoever filed it (the store decides).
+    (
+        "upload_attachment",
+        RouteAccess::Action(Action::ViewReports),
+    ),
+    ("get_attachment", RouteAccess::Action(Action::ViewReports)),
     ("import_hotline", RouteAccess::Action(Action::TriageReports)),
     ("export_hotline", RouteAccess::Action(Action::TriageReports)),
     (
@@ -324,6 +330,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::merge_report))
         .routes(routes!(reports::reply_report))
         .routes(routes!(reports::link_report_child))
+        .routes({
+            let (schemas, paths, method_router) = routes!(reports::upload_attachment);
+            let limit = axum::extract::DefaultBodyLimit::max(reports::MAX_ATTACHMENT_UPLOAD);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(reports::get_attachment))
         .routes({
             let (schemas, paths, method_router) = routes!(reports::import_hotline);
             let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);
@@ -550,10 +562,19 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
 /// body limit cuts the upload (given the reader's error text); `missing` when there is no
 /// such field.
 pub async fn multipart_file(
-    Upload(mut multipart): Upload,
+    multipart: Upload,
     too_large: impl FnOnce(String) -> String,
     missing: &str,
 ) -> Result<axum::body::Bytes, ApiError> {
+    Ok(multipart_named_file(multipart, too_large, missing).await?.1)
+}
+
+/// The `file` field of a multipart upload with its file name (empty when none was sent).
+pub async fn multipart_named_file(
+    Upload(mut multipart): Upload,
+    too_large: impl FnOnce(String) -> String,
+    missing: &str,
+) -> Result<(String, axum::body::Bytes), ApiError> {
     while let Some(field) = multipart.next_field().await.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -562,13 +583,15 @@ pub async fn multipart_file(
         )
     })? {
         if field.name() == Some("file") {
-            return field.bytes().await.map_err(|e| {
+            let name = field.file_name().unwrap_or("").to_string();
+            let bytes = field.bytes().await.map_err(|e| {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "upload_too_large",
                     too_large(e.to_string()),
                 )
-            });
+            })?;
+            return Ok((name, bytes));
         }
     }
     Err(ApiError::invalid(

@@ -318,6 +318,34 @@ pub struct ReportView {
     pub timeline: Vec<TimelineView>,
     /// Open reports about the same child (office only): merge or keep apart.
     pub possible_duplicates: Vec<ReportSummary>,
+    /// Files at GET /api/v1/reports/{id}/attachments/{attachment_id}; empty for readers who
+    /// see the report without its reporter.
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// An attachment of a report.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: String,
+    /// The file name as uploaded.
+    pub name: String,
+    /// image/jpeg, image/png, image/webp or application/pdf (from the bytes themselves).
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    pub uploaded_at: String,
+}
+
+impl From<weibao_store::ReportAttachment> for AttachmentView {
+    fn from(a: weibao_store::ReportAttachment) -> Self {
+        AttachmentView {
+            id: a.id,
+            name: a.name,
+            content_type: a.content_type,
+            size: a.size,
+            uploaded_at: rfc3339(a.uploaded_at),
+        }
+    }
 }
 
 fn mask_id(s: &str) -> String {
@@ -349,6 +377,7 @@ impl ReportView {
         };
         let timeline = state.store.report_timeline(scope, &r).await?;
         let duplicates = state.store.possible_duplicates(scope, &r).await?;
+        let attachments = state.store.report_attachments(scope, &r).await?;
         let d = &r.details;
         Ok(ReportView {
             id: r.id.clone(),
@@ -397,6 +426,7 @@ impl ReportView {
             referrals: referrals.into_iter().map(Into::into).collect(),
             timeline: timeline.into_iter().map(Into::into).collect(),
             possible_duplicates: duplicates.iter().map(Into::into).collect(),
+            attachments: attachments.into_iter().map(Into::into).collect(),
         })
     }
 }
@@ -617,6 +647,106 @@ pub async fn get_report(
 ) -> Result<Json<ReportView>, ApiError> {
     let r = state.store.report(caller.scope(), &id, &caller.ip).await?;
     Ok(Json(ReportView::build(&state, caller.scope(), r).await?))
+}
+
+/// The multipart body of an attachment upload.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AttachmentUpload {
+    /// A photo (JPEG, PNG, WebP) or a PDF scan, at most 8 MB; its file name is kept.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    pub file: String,
+}
+
+/// Upload limit of the attachment route (a little over the store's own limit, so that the
+/// store's clear message is what the caller sees).
+pub const MAX_ATTACHMENT_UPLOAD: usize = weibao_store::MAX_ATTACHMENT_BYTES + 64 * 1024;
+
+/// Adds a file to a report: the office, a handling unit, or whoever filed it. The same
+/// bytes twice give the same attachment; at most ten per report.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/attachments", tag = "reports",
+    params(("id" = String, Path)),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = AttachmentView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload_attachment(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathParams(id): PathParams<String>,
+    multipart: super::Upload,
+) -> Result<(StatusCode, Json<AttachmentView>), ApiError> {
+    let (name, bytes) = super::multipart_named_file(
+        multipart,
+        |_| {
+            format!(
+                "附件过大或上传中断（上限 {} MB），请压缩后重试",
+                weibao_store::MAX_ATTACHMENT_BYTES / 1024 / 1024
+            )
+        },
+        "请在表单字段 file 中上传附件",
+    )
+    .await?;
+    let attachment = state
+        .store
+        .attach_to_report(caller.scope(), &id, &name, bytes.to_vec(), &caller.ip)
+        .await?;
+    Ok((StatusCode::CREATED, Json(attachment.into())))
+}
+
+/// One attachment's bytes (images shown, PDFs downloaded), the read audited.
+#[utoipa::path(get, path = "/api/v1/reports/{id}/attachments/{attachment_id}", tag = "reports",
+    params(("id" = String, Path), ("attachment_id" = String, Path)),
+    responses((status = 200, description = "附件（照片或 PDF，按上传的原样）",
+               content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"),
+                       (Vec<u8> = "application/pdf"))),
+              (status = 404, body = ErrorBody)))]
+pub async fn get_attachment(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathParams((id, attachment_id)): PathParams<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let file = state
+        .store
+        .report_attachment(caller.scope(), &id, &attachment_id, &caller.ip)
+        .await?;
+    Ok(attachment_response(file))
+}
+
+/// An attachment as an HTTP answer: never cached, PDFs as downloads (a browser's PDF
+/// viewer runs scripts), the name as uploaded (RFC 5987).
+pub fn attachment_response(file: weibao_store::AttachmentFile) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let disposition = if file.attachment.content_type == "application/pdf" {
+        "attachment"
+    } else {
+        "inline"
+    };
+    let encoded: String = file
+        .attachment
+        .name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, file.attachment.content_type.clone()),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename*=UTF-8''{encoded}"),
+            ),
+        ],
+        file.bytes,
+    )
+        .into_response()
 }
 
 fn urgency_required() -> utoipa::openapi::Object {

@@ -482,6 +482,7 @@ pub async fn create(State(state): State<AppState>, form: CsrfMultipart) -> Respo
         caller,
         fields,
         files,
+        ..
     } = form;
     let documents: Vec<Vec<u8>> = files
         .into_iter()

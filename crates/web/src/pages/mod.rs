@@ -82,6 +82,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/reports/{id}/merge"),
     ("POST", "/reports/{id}/case"),
     ("POST", "/reports/{id}/access"),
+    ("POST", "/reports/{id}/attachments"),
     ("GET", "/referrals"),
     ("GET", "/referrals/{id}"),
     ("POST", "/referrals/{id}/accept"),
@@ -209,6 +210,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/reports/{id}/reply", axum::routing::post(reports::reply))
         .route("/reports/{id}/merge", axum::routing::post(reports::merge))
+        .route(
+            "/reports/{id}/attachments",
+            axum::routing::post(reports::attach).layer(axum::extract::DefaultBodyLimit::max(
+                reports::ATTACHMENTS_FORM_LIMIT,
+            )),
+        )
         .route(
             "/reports/{id}/case",
             axum::routing::post(reports::open_case),

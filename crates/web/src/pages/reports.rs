@@ -22,7 +22,7 @@ use weibao_store::{
 use super::deadline_text::{due_text, DueText};
 use super::forms::{refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
-use crate::auth::{Caller, CsrfForm, PageAuth};
+use crate::auth::{Caller, CsrfForm, CsrfMultipart, PageAuth};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -803,6 +803,7 @@ struct ReportPage {
     duplicates: Vec<DuplicateLine>,
     case: Option<(String, String)>,
     office: bool,
+    attachments: Vec<AttachmentLine>,
     targets: Vec<TargetGroup>,
     urgencies: Vec<(&'static str, &'static str)>,
     consents: Vec<(&'static str, &'static str)>,
@@ -811,6 +812,31 @@ struct ReportPage {
     failed: Failed,
     notice: Option<String>,
     csrf: String,
+}
+
+/// An attachment as the report page lists it.
+pub struct AttachmentLine {
+    id: String,
+    name: String,
+    image: bool,
+    size: String,
+    at: String,
+}
+
+impl AttachmentLine {
+    fn new(a: &weibao_store::ReportAttachment) -> AttachmentLine {
+        AttachmentLine {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            image: a.content_type.starts_with("image/"),
+            size: if a.size >= 1024 * 1024 {
+                format!("{:.1} MB", a.size as f64 / 1024.0 / 1024.0)
+            } else {
+                format!("{} KB", (a.size + 1023) / 1024)
+            },
+            at: beijing_time(a.uploaded_at),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -935,6 +961,14 @@ async fn report_page(
     } else {
         vec![]
     };
+    let attachments = state
+        .store
+        .report_attachments(scope, &report)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(AttachmentLine::new)
+        .collect();
     let r = report;
     let view = ReportView {
         number: r.number.clone(),
@@ -974,6 +1008,7 @@ async fn report_page(
         duplicates,
         case,
         office,
+        attachments,
         targets,
         urgencies: Urgency::ALL.iter().map(|s| (s.code(), s.label())).collect(),
         consents: ConsentBy::ALL
@@ -1040,6 +1075,49 @@ async fn refused_here(
 fn office_only(caller: &Caller) -> Option<Response> {
     (!allows(caller.scope().role, Action::TriageReports))
         .then(|| refuse_role("只有未保办可以研判、转介和答复报告。"))
+}
+
+/// The attachment form's body limit: a few files at the store's limit each.
+pub const ATTACHMENTS_FORM_LIMIT: usize = 3 * weibao_store::MAX_ATTACHMENT_BYTES + 64 * 1024;
+
+/// Files added to a report from its page (the office, a handling unit, the filer).
+pub async fn attach(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfMultipart,
+) -> Response {
+    let CsrfMultipart {
+        caller,
+        fields,
+        files,
+        file_names,
+    } = form;
+    if let Err(e) = state.store.check_attachable(caller.scope(), &id).await {
+        return after(&state, &caller, &id, "attach", Err(e), &fields).await;
+    }
+    if files.is_empty() {
+        return refused_here(
+            &state,
+            &caller,
+            &id,
+            "attach",
+            "file",
+            "请选择要上传的照片或 PDF 扫描件",
+            &fields,
+        )
+        .await;
+    }
+    for ((_, bytes), name) in files.into_iter().zip(file_names) {
+        if let Err(e) = state
+            .store
+            .attach_to_report(caller.scope(), &id, &name, bytes, &caller.ip)
+            .await
+        {
+            // Files before this one are kept (each is acknowledged on its own).
+            return after(&state, &caller, &id, "attach", Err(e), &fields).await;
+        }
+    }
+    Redirect::to(&done(&id, "attached")).into_response()
 }
 
 fn done(id: &str, notice: &str) -> String {

@@ -717,3 +717,136 @@ fn a_danger_found_on_a_visit_becomes_one_report_in_the_office() {
         );
     }
 }
+
+/// Uploads `bytes` as `name` to a report's attachments.
+fn attach(app: &TestApp, token: &str, report: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
+    let boundary = "weibao-attachment-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, _, answer) = app.raw(
+        "POST",
+        &format!("/api/v1/reports/{report}/attachments"),
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            (
+                "content-type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        ],
+        Some(&body),
+    );
+    (
+        status,
+        serde_json::from_slice(&answer).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn a_reports_photos_and_scans_are_kept_for_those_who_see_the_reporter() {
+    for app in TestApp::all() {
+        let at = app.label;
+        let office = app.token("office");
+        let (status, filed) = app.post("/api/v1/reports", Some(&office), school_report(None));
+        assert_eq!(status, 201, "{at}: {filed}");
+        let id = filed["id"].as_str().unwrap().to_string();
+        let photo = super::support::jpeg(7);
+        let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+
+        let (status, first) = attach(&app, &office, &id, "伤情照片.jpg", &photo);
+        assert_eq!(status, 201, "{at}: {first}");
+        assert_eq!(
+            (first["name"].as_str(), first["content_type"].as_str()),
+            (Some("伤情照片.jpg"), Some("image/jpeg")),
+            "{at}"
+        );
+        // The same photo again (a retry on a bad line) is the same attachment.
+        let (status, again) = attach(&app, &office, &id, "IMG_0001.jpg", &photo);
+        assert_eq!((status, &again["id"]), (201, &first["id"]), "{at}: {again}");
+        let (status, scan) = attach(&app, &office, &id, "C:\\扫描\\学校报告单.pdf", &pdf);
+        assert_eq!(status, 201, "{at}: {scan}");
+        assert_eq!(scan["name"], "学校报告单.pdf", "{at}: the path is dropped");
+        // A file of another kind is refused by name, and nothing is added.
+        let (status, refused) = attach(&app, &office, &id, "说明.docx", b"PK\x03\x04word");
+        assert_eq!(status, 422, "{at}: {refused}");
+        assert_eq!(refused["error"]["field"], "file", "{at}: {refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("PDF"),
+            "{at}: {refused}"
+        );
+
+        let (_, report) = app.get(&format!("/api/v1/reports/{id}"), Some(&office));
+        let names: Vec<&str> = report["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["伤情照片.jpg", "学校报告单.pdf"], "{at}: {report}");
+        let scan_path = format!(
+            "/api/v1/reports/{id}/attachments/{}",
+            scan["id"].as_str().unwrap()
+        );
+        let (status, content_type, bytes) = app.raw(
+            "GET",
+            &scan_path,
+            &[("authorization", &format!("Bearer {office}"))],
+            None,
+        );
+        assert_eq!(
+            (status, content_type.as_str(), bytes),
+            (200, "application/pdf", pdf.clone()),
+            "{at}"
+        );
+        let timeline = report["timeline"].to_string();
+        assert!(timeline.contains("添加附件"), "{at}: {timeline}");
+
+        // The township's supervisor reads the report without its reporter: no attachments,
+        // and asking for one by its id is a 404, as for anything unseen.
+        let sup = app.token("sup-a");
+        let (status, masked) = app.get(&format!("/api/v1/reports/{id}"), Some(&sup));
+        assert_eq!(status, 200, "{at}: {masked}");
+        assert_eq!(masked["attachments"], json!([]), "{at}");
+        let (status, _, _) = app.raw(
+            "GET",
+            &scan_path,
+            &[("authorization", &format!("Bearer {sup}"))],
+            None,
+        );
+        assert_eq!(status, 404, "{at}");
+        let (status, _) = attach(&app, &sup, &id, "x.jpg", &super::support::jpeg(8));
+        assert_eq!(status, 404, "{at}");
+
+        // The files are in the backup's blobs and the integrity check finds them.
+        assert_eq!(
+            app.block_on(app.store.check_integrity()).unwrap(),
+            Vec::<String>::new(),
+            "{at}"
+        );
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let store = app.store.clone();
+        let blobs = app.block_on(async move {
+            let reader = tokio::spawn(async move { store.snapshot(tx).await });
+            let mut keys = Vec::new();
+            while let Some(item) = rx.recv().await {
+                if let weibao_store::DumpItem::Blob { key, .. } = item {
+                    keys.push(key);
+                }
+            }
+            reader.await.unwrap().unwrap();
+            keys
+        });
+        for a in report["attachments"].as_array().unwrap() {
+            assert!(
+                blobs.contains(&a["id"].as_str().unwrap().to_string()),
+                "{at}: {a} in the backup"
+            );
+        }
+    }
+}

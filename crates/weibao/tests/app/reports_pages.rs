@@ -548,6 +548,18 @@ fn browser_takes_a_public_report_through_triage_referral_a_conference_and_a_clos
     browser.click("#triage button[type=submit]");
     browser.wait_for_text("#notice", "研判已记录");
     let report_url = browser.url().split('?').next().unwrap().to_string();
+    // The school's paper form, photographed, goes with the report.
+    let photos = super::support::TempDir::new();
+    let form_photo = photos.path().join("学校报告单.jpg");
+    std::fs::write(&form_photo, super::support::jpeg(5)).unwrap();
+    browser.fill(
+        "#attachments input[name=file]",
+        form_photo.to_str().unwrap(),
+    );
+    browser.click("#attachments button[type=submit]");
+    browser.wait_for_text("#notice", "附件已上传");
+    assert!(browser.text("#attachments").contains("学校报告单.jpg"));
+    assert_eq!(browser.count("#attachments img.thumb"), 1);
     browser.click("#refer summary");
     assert_eq!(
         browser.eval("return document.querySelector('[data-consent-fields]').hidden"),
