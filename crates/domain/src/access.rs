@@ -217,10 +217,14 @@ pub enum Action {
     ManageAllowanceStandards,
     /// Generate, lock and export the monthly rolls (发放名册).
     ManageRolls,
+    /// See the protection network (places, people, coverage).
+    ViewNetwork,
+    /// Keep the network's records: open and close places, appoint people, record training.
+    ManageNetwork,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -249,6 +253,8 @@ impl Action {
         Action::ConfirmAllowances,
         Action::ManageAllowanceStandards,
         Action::ManageRolls,
+        Action::ViewNetwork,
+        Action::ManageNetwork,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -281,6 +287,8 @@ impl Action {
             Action::ConfirmAllowances => "confirm_allowances",
             Action::ManageAllowanceStandards => "manage_allowance_standards",
             Action::ManageRolls => "manage_rolls",
+            Action::ViewNetwork => "view_network",
+            Action::ManageNetwork => "manage_network",
         }
     }
 }
@@ -325,6 +333,11 @@ pub fn allows(role: Role, action: Action) -> bool {
         ApplyAllowances => matches!(role, Supervisor | Director),
         ReviewAllowances => role == Supervisor,
         ConfirmAllowances | ManageAllowanceStandards | ManageRolls => role == Office,
+        // The network: the office keeps the county's, a supervisor the township's;
+        // directors read theirs. Its figures are public in work reports, its people's
+        // phones are not: units and administrators see none of it.
+        ViewNetwork => matches!(role, Office | Supervisor | Director),
+        ManageNetwork => matches!(role, Office | Supervisor),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod id_number;
 pub mod money;
 pub mod month;
+pub mod network;
 pub mod record;
 pub mod reports;
 pub mod visit;

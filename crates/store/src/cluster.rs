@@ -199,6 +199,20 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "network_people",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "network_trainings",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "report_attachments",
         Placement::Distributed {
             column: "county_code",

@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_reports"),
     migration!(8, "0008_allowances"),
     migration!(9, "0009_report_attachments"),
+    migration!(10, "0010_network"),
 ];
 
 impl Store {

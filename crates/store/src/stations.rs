@@ -1,4 +1,5 @@
-//! Protection stations (未成年人保护工作站), one per township.
+//! Protection stations (未成年人保护工作站), one per township: the places of the network
+//! (network/) of kind `station`, as the division pages show them.
 
 use weibao_domain::access::{Action, Scope};
 use weibao_domain::{DivisionCode, Invalid, Level};
@@ -45,9 +46,10 @@ impl Store {
         };
         let now = self.now_ms();
         let mut tx = self.begin().await?;
-        let inserted = on!(tx.conn(), |c| sqlx::query(
-            "INSERT INTO stations (county_code, id, division_code, name, created_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (county_code, division_code) DO NOTHING"
+        let inserted = on!(tx.conn(), |c| {
+            sqlx::query(
+            "INSERT INTO stations (county_code, id, division_code, name, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING"
         )
         .bind(&station.county_code)
         .bind(&station.id)
@@ -56,7 +58,8 @@ impl Store {
         .bind(now)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if inserted == 0 {
             return Err(StoreError::Conflict {
                 field: "division",
@@ -85,7 +88,8 @@ impl Store {
         let mut conn = self.read().await?;
         Ok(on!(conn.conn(), |c| sqlx::query_as(
             "SELECT county_code, id, division_code, name FROM stations
-             WHERE division_code BETWEEN $1 AND $2 ORDER BY division_code"
+             WHERE division_code BETWEEN $1 AND $2 AND kind = 'station' AND closed_on IS NULL
+             ORDER BY division_code"
         )
         .bind(&lo)
         .bind(&hi)

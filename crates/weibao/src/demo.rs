@@ -1,5 +1,6 @@
 //! `serve --demo`: 四川省广元市朝天区 with a station and a supervisor per township, a
-//! director per village, and the county's office, from data shipped in this repository.
+//! work point and a director per village (the network its work report describes), and the
+//! county's office, from data shipped in this repository.
 
 use weibao_domain::access::{Role, Scope};
 use weibao_domain::record::short_village_name;
@@ -168,6 +169,7 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
             where_,
         });
     }
+    network(store, county, &rows).await?;
     let villages: Vec<DivisionCode> = rows
         .iter()
         .filter(|r| county.contains(r.code) && r.code.level() == Level::Village)
@@ -188,6 +190,118 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
     let school = school.expect("the demo has a reporting institution");
     reports(store, county, &office, &school).await?;
     Ok(Some(out))
+}
+
+/// The network 朝天区's work report describes (seed 002: "建成未成年人保护工作站12个、
+/// 未成年保护工作点(家)139个、未成年人保护工作服务站6个，配齐配强儿童督导员12人、儿童主任
+/// 139名"): a work point in every village and a director for it, a supervisor for every
+/// township (its station is made with the accounts), service stations in six townships'
+/// central schools. Each person is linked to their demo account; most directors were
+/// trained this year, some not yet. The names are made up.
+async fn network(
+    store: &Store,
+    county: DivisionCode,
+    rows: &[weibao_store::DivisionImportRow],
+) -> Result<(), String> {
+    use weibao_domain::network::{PersonInput, PlaceKind};
+    let err = |e: StoreError| e.to_string();
+    let system = Scope::system();
+    let today = store.clock().today();
+    let mut rng = crate::synth::Rng::new(DEMO_SEED ^ 0x0e7);
+    let qualifications = [
+        "村（居）委委员",
+        "村（居）委委员",
+        "大学生村官",
+        "社会工作者",
+    ];
+    let year_start =
+        chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), 1, 1).expect("1 January");
+    let mut service_stations = 0;
+    for r in rows.iter().filter(|r| county.contains(r.code)) {
+        let (post, username, qualification) = match r.code.level() {
+            Level::Township => (
+                "supervisor",
+                format!("sup-{}", r.code.prefix()),
+                "乡镇（街道）干部",
+            ),
+            Level::Village => {
+                store
+                    .add_place(
+                        &system,
+                        weibao_store::NewPlace {
+                            kind: PlaceKind::WorkPoint,
+                            division: r.code,
+                            name: format!("{}儿童之家", short_village_name(&r.name)),
+                            address: format!("{}村（居）委会", short_village_name(&r.name)),
+                            opened_on: Some(
+                                today - chrono::Duration::days(400 + rng.below(900) as i64),
+                            ),
+                            staff: 1,
+                        },
+                        "demo",
+                    )
+                    .await
+                    .map_err(err)?;
+                (
+                    "director",
+                    format!("dir-{}", r.code.prefix()),
+                    *rng.pick(&qualifications),
+                )
+            }
+            _ => continue,
+        };
+        if r.code.level() == Level::Township && service_stations < 6 {
+            service_stations += 1;
+            store
+                .add_place(
+                    &system,
+                    weibao_store::NewPlace {
+                        kind: PlaceKind::ServiceStation,
+                        division: r.code,
+                        name: format!("{}中心学校未成年人保护服务站", r.name),
+                        address: format!("{}中心学校", r.name),
+                        opened_on: Some(
+                            today - chrono::Duration::days(200 + rng.below(300) as i64),
+                        ),
+                        staff: 2,
+                    },
+                    "demo",
+                )
+                .await
+                .map_err(err)?;
+        }
+        let appointed = today - chrono::Duration::days(300 + rng.below(1500) as i64);
+        let a = PersonInput {
+            name: crate::synth::adult_name(&mut rng),
+            post: post.into(),
+            division: r.code.full(),
+            qualification: Some(qualification.into()),
+            phone: Some(format!("139{:08}", rng.below(100_000_000))),
+            appointed_on: Some(appointed.to_string()),
+            ..PersonInput::default()
+        }
+        .check(today)
+        .map_err(|(field, e)| format!("demo network {field}: {}", e.message))?;
+        let person = store
+            .appoint(&system, a, Some(&username), "demo")
+            .await
+            .map_err(err)?;
+        if rng.chance(0.85) {
+            let held = (today - chrono::Duration::days(rng.below(60) as i64)).max(year_start);
+            store
+                .record_training(
+                    &system,
+                    &person.id,
+                    held,
+                    4.0,
+                    "区级儿童工作业务培训",
+                    "demo",
+                )
+                .await
+                .map_err(err)?;
+        }
+    }
+    Ok(())
 }
 
 /// Reports at work: a school's mandatory report referred to the police (waiting for the

@@ -49,6 +49,16 @@ const GIVEN: &[&str] = &[
     "嘉怡", "一诺", "子墨", "诗涵", "天佑", "若曦", "晨阳", "雅静", "小花", "小军", "春燕", "国强",
     "秀英", "志强", "丽娟", "海洋", "婷婷", "鑫", "磊", "静", "娜", "洋", "杰", "敏",
 ];
+const ADULT_GIVEN: &[&str] = &[
+    "建华", "秀兰", "志明", "玉梅", "德明", "桂芳", "红梅", "春华", "国华", "丽萍", "永红", "晓燕",
+    "文华", "明辉", "淑芬", "海燕",
+];
+
+/// A grown-up's name (a director, a supervisor) from `rng`.
+pub fn adult_name(rng: &mut Rng) -> String {
+    format!("{}{}", rng.pick(SURNAMES), rng.pick(ADULT_GIVEN))
+}
+
 const CITIES: &[&str] = &[
     "广东省东莞市",
     "广东省深圳市",

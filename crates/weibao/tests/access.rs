@@ -43,6 +43,9 @@ const ALLOW_VIEW: &[&str] = &["office", "supervisor", "director"];
 const ALLOW_APPLY: &[&str] = &["supervisor", "director"];
 const ALLOW_FILE_OR_CONFIRM: &[&str] = &["office", "supervisor", "director"];
 const TOWNSHIP: &[&str] = &["supervisor"];
+/// The network: the office and the township keep it, the village reads it.
+const NETWORK_VIEW: &[&str] = &["office", "supervisor", "director"];
+const NETWORK_MANAGE: &[&str] = &["office", "supervisor"];
 const COUNTY_OFFICE: &[&str] = &["office"];
 
 /// Who may do it, and whether a record outside the caller's division answers 404.
@@ -162,6 +165,14 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
             party(&["office", "unit", "reporter"], &["supervisor", "director"]),
         ),
         ("import_hotline", d(OFFICE)),
+        ("network_coverage", d(NETWORK_VIEW)),
+        ("list_places", d(NETWORK_VIEW)),
+        ("create_place", d(NETWORK_MANAGE)),
+        ("close_place", e(NETWORK_MANAGE, true)),
+        ("list_people", d(NETWORK_VIEW)),
+        ("appoint_person", d(NETWORK_MANAGE)),
+        ("leave_post", e(NETWORK_MANAGE, true)),
+        ("record_training", e(NETWORK_MANAGE, true)),
         ("export_hotline", d(OFFICE)),
         ("list_referrals", e(HANDLE_REFERRALS, false)),
         (
@@ -342,6 +353,14 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /cases/{id}/closure", e(OFFICE, true)),
         ("POST /cases/{id}/access", e(CASE_READERS, true)),
         ("GET /units", e(UNITS, false)),
+        ("GET /network", e(NETWORK_VIEW, false)),
+        ("POST /network/places", d(NETWORK_MANAGE)),
+        ("POST /network/people", d(NETWORK_MANAGE)),
+        ("POST /network/people/{id}/leave", e(NETWORK_MANAGE, true)),
+        (
+            "POST /network/people/{id}/trainings",
+            e(NETWORK_MANAGE, true),
+        ),
         ("POST /units", d(UNITS)),
         ("POST /units/{id}/edit", e(UNITS, true)),
         // The calendar is reference data of the installation: no place to be outside of.
@@ -436,6 +455,9 @@ struct Records {
     roll: String,
     /// A work item: the case's task for the police.
     work: String,
+    /// The village's work point and its director, in the network.
+    place: String,
+    person: String,
     /// The account whose sessions these are (a user of the place).
     user: String,
     /// Signed-in sessions of an account there (for the API and for the page).
@@ -602,6 +624,19 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
     let session = weibao_store::sm3_hex(app.token(user).as_bytes());
     let page_session = weibao_store::sm3_hex(app.token(user).as_bytes());
     let reports = report_records(app, office, village, &child);
+    let (s, place) = app.post(
+        "/api/v1/network/places",
+        Some(office),
+        json!({"kind": "work_point", "division": village, "name": "儿童之家"}),
+    );
+    ok(s, &place, "work point");
+    let (s, person) = app.post(
+        "/api/v1/network/people",
+        Some(office),
+        json!({"name": "李芳", "post": "director", "division": village,
+               "appointed_on": "2025-01-01"}),
+    );
+    ok(s, &person, "director");
     Records {
         report: reports.report,
         sealed_report: reports.sealed_report,
@@ -623,6 +658,8 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         application,
         roll,
         work: reports.task,
+        place: place["id"].as_str().unwrap().to_string(),
+        person: person["id"].as_str().unwrap().to_string(),
         user: scope_of(app, &app.token(user)).user_id,
     }
 }
@@ -846,6 +883,8 @@ fn fill(template: &str, r: &Records) -> String {
         "work" => &r.work,
         "sealed" if bare.starts_with("/sealed/requests/") => &r.sealed_request,
         "sealed" => &r.report,
+        "network" if bare.starts_with("/network/places/") => &r.place,
+        "network" => &r.person,
         _ => &r.child,
     };
     for (param, value) in [
@@ -886,7 +925,10 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         | "allowance_proposals"
         | "list_rolls"
         | "allowance_totals"
-        | "list_allowance_budgets" => (format!("?division={v}"), None),
+        | "list_allowance_budgets"
+        | "network_coverage"
+        | "list_places"
+        | "list_people" => (format!("?division={v}"), None),
         "create_standard" => (
             String::new(),
             json(
@@ -1010,6 +1052,23 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         ),
         "reply_report" => (String::new(), json(json!({"reply": "已核实"}))),
         "link_report_child" => (String::new(), json(json!({"child_id": r.child}))),
+        "create_place" => (
+            String::new(),
+            json(json!({"kind": "service_station", "division": v, "name": format!("服务站{seq}")})),
+        ),
+        "close_place" => (String::new(), json(json!({"closed_on": "2026-01-05"}))),
+        "appoint_person" => (
+            String::new(),
+            json(json!({"name": "王强", "post": "director", "division": v})),
+        ),
+        "leave_post" => (
+            String::new(),
+            json(json!({"left_on": "2026-01-05", "reason": "调任"})),
+        ),
+        "record_training" => (
+            String::new(),
+            json(json!({"held_on": "2026-01-05", "hours": 2, "topic": "业务培训"})),
+        ),
         "import_hotline" => {
             let (ct, body) = multipart(b"not a workbook", "orders.xlsx");
             (format!("?division={v}"), Some((ct, body)))
@@ -1193,6 +1252,22 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("孩子无人照看")
         ),
         "POST /report/track" => "code=AAAAA-BBBBB-CCCCC-DDDDD".into(),
+        "POST /network/places" => format!(
+            "back={v}&kind=service_station&division={v}&name={}",
+            support::url_encode(&format!("服务站{seq}"))
+        ),
+        "POST /network/people" => format!(
+            "back={v}&post=director&division={v}&name={}",
+            support::url_encode("王强")
+        ),
+        "POST /network/people/{id}/leave" => format!(
+            "back={v}&left_on=2026-01-05&reason={}",
+            support::url_encode("调任")
+        ),
+        "POST /network/people/{id}/trainings" => format!(
+            "back={v}&held_on=2026-01-05&hours=2&topic={}",
+            support::url_encode("业务培训")
+        ),
         _ => String::new(),
     }
 }

@@ -7,6 +7,8 @@ mod support;
 mod allowances;
 #[path = "app/import_corpus.rs"]
 mod import_corpus;
+#[path = "app/network.rs"]
+mod network;
 #[path = "app/reports.rs"]
 mod reports;
 #[path = "app/reports_pages.rs"]
@@ -1764,6 +1766,30 @@ fn serve_demo_loads_chaotian_once_and_a_second_start_changes_nothing() {
             .unwrap()
     };
     assert_eq!(count(""), weibao::demo::DEMO_CHILDREN as i64);
+    // The network 朝天区's work report describes, exactly.
+    let network = ureq::get(&format!(
+        "{}/api/v1/network/coverage?division=510812",
+        first.base
+    ))
+    .set("authorization", &format!("Bearer {token}"))
+    .call()
+    .unwrap()
+    .into_json::<serde_json::Value>()
+    .unwrap();
+    assert_eq!(
+        [
+            "stations",
+            "work_points",
+            "service_stations",
+            "supervisors",
+            "directors",
+            "supervisor_vacancies",
+            "director_vacancies"
+        ]
+        .map(|k| network[k].as_i64().unwrap()),
+        [12, 139, 6, 12, 139, 0, 0],
+        "{network}"
+    );
     let left_behind = count("?category=%E5%86%9C%E6%9D%91%E7%95%99%E5%AE%88%E5%84%BF%E7%AB%A5");
     assert!(
         (100..300).contains(&left_behind),

@@ -11,13 +11,13 @@ use weibao_domain::allowances::{
     parse_text, Decision, EndCause, FiledAs, Status, Step, TypeBook, MAX_REASON,
 };
 use weibao_domain::money::MAX_FEN;
-use weibao_domain::{DivisionCode, Fen, Invalid, Month};
+use weibao_domain::{Fen, Invalid, Month};
 use weibao_store::{
     AllowanceCase, BulkOutcome, CaseFilter, CaseStep, NewApplication, NewStandard, RollChange,
     RollLine, StoredRoll, StoredStandard,
 };
 
-use super::divisions::parse_code;
+use super::divisions::{home_or, parse_code};
 use super::{JsonBody, PathParams, QueryParams};
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
@@ -145,15 +145,6 @@ fn bank_account(raw: &str) -> Result<String, ApiError> {
                 format!("银行账号应为 8 到 30 位数字（可含空格或短横线），实际为“{raw}”"),
             ),
         ))
-    }
-}
-
-fn home_or(caller: &crate::auth::Caller, given: Option<&str>) -> Result<DivisionCode, ApiError> {
-    match given.filter(|d| !d.is_empty()) {
-        Some(d) => parse_code("division", d),
-        None => caller.scope().home().ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "请指定区划 division")
-        }),
     }
 }
 

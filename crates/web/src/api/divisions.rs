@@ -63,3 +63,21 @@ pub async fn division_children(
     let children = state.store.division_children(caller.scope(), code).await?;
     Ok(Json(children.into_iter().map(Into::into).collect()))
 }
+
+/// The division a request names, or the caller's home (404 for an account with none, which
+/// must name one).
+pub fn home_or(
+    caller: &crate::auth::Caller,
+    given: Option<&str>,
+) -> Result<DivisionCode, ApiError> {
+    match given.filter(|d| !d.is_empty()) {
+        Some(d) => parse_code("division", d),
+        None => caller.scope().home().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "请指定区划 division",
+            )
+        }),
+    }
+}

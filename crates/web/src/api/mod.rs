@@ -10,6 +10,7 @@ pub mod cases;
 pub mod children;
 mod divisions;
 mod document;
+pub mod network;
 pub mod referrals;
 pub mod reports;
 mod schema;
@@ -139,6 +140,18 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ),
     ("get_attachment", RouteAccess::Action(Action::ViewReports)),
     ("import_hotline", RouteAccess::Action(Action::TriageReports)),
+    // The network: the office keeps the county's, a supervisor the township's.
+    ("network_coverage", RouteAccess::Action(Action::ViewNetwork)),
+    ("list_places", RouteAccess::Action(Action::ViewNetwork)),
+    ("create_place", RouteAccess::Action(Action::ManageNetwork)),
+    ("close_place", RouteAccess::Action(Action::ManageNetwork)),
+    ("list_people", RouteAccess::Action(Action::ViewNetwork)),
+    ("appoint_person", RouteAccess::Action(Action::ManageNetwork)),
+    ("leave_post", RouteAccess::Action(Action::ManageNetwork)),
+    (
+        "record_training",
+        RouteAccess::Action(Action::ManageNetwork),
+    ),
     ("export_hotline", RouteAccess::Action(Action::TriageReports)),
     (
         "list_referrals",
@@ -336,6 +349,12 @@ fn api_router() -> OpenApiRouter<AppState> {
             (schemas, paths, method_router.layer(limit))
         })
         .routes(routes!(reports::get_attachment))
+        .routes(routes!(network::network_coverage))
+        .routes(routes!(network::list_places, network::create_place))
+        .routes(routes!(network::close_place))
+        .routes(routes!(network::list_people, network::appoint_person))
+        .routes(routes!(network::leave_post))
+        .routes(routes!(network::record_training))
         .routes({
             let (schemas, paths, method_router) = routes!(reports::import_hotline);
             let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);

@@ -6,6 +6,7 @@ mod children;
 mod deadline_text;
 mod forms;
 mod inbox;
+mod network;
 mod public_report;
 mod referrals;
 mod reports;
@@ -101,6 +102,11 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/cases/{id}/closure"),
     ("POST", "/cases/{id}/access"),
     ("GET", "/units"),
+    ("GET", "/network"),
+    ("POST", "/network/places"),
+    ("POST", "/network/people"),
+    ("POST", "/network/people/{id}/leave"),
+    ("POST", "/network/people/{id}/trainings"),
     ("POST", "/units"),
     ("POST", "/units/{id}/edit"),
     ("GET", "/calendar"),
@@ -195,6 +201,17 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/print", get(visits::print_cards))
         .route("/inbox", get(inbox::page))
         .route("/inbox/read", axum::routing::post(inbox::mark_read))
+        .route("/network", get(network::show))
+        .route("/network/places", axum::routing::post(network::add_place))
+        .route("/network/people", axum::routing::post(network::appoint))
+        .route(
+            "/network/people/{id}/leave",
+            axum::routing::post(network::leave),
+        )
+        .route(
+            "/network/people/{id}/trainings",
+            axum::routing::post(network::training),
+        )
         .route("/reports", get(reports::list).post(reports::create))
         .route("/reports/new", get(reports::new_form))
         .route("/reports/{id}", get(reports::show))
@@ -394,6 +411,7 @@ impl Layout {
                 matches!(role, Role::Unit | Role::Supervisor),
             ),
             ("/units", "单位", allows(role, Action::ManageUnits)),
+            ("/network", "工作网络", allows(role, Action::ViewNetwork)),
             ("/divisions", "区划", true),
         ];
         modules.push(("/users", "用户", allows(role, Action::ViewUsers)));
