@@ -69,6 +69,40 @@ impl BlobStore for LocalDir {
     }
 }
 
+impl crate::db::Store {
+    /// Writes a blob (synced) off the async threads; `what` names it in an error (照片, 附件).
+    pub(crate) async fn put_blob(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        what: &str,
+    ) -> Result<(), crate::error::StoreError> {
+        let blobs = self.blobs.clone();
+        let key = key.to_string();
+        let failed = |e: &dyn std::fmt::Display| {
+            crate::error::StoreError::Config(format!("{what}保存失败：{e}"))
+        };
+        tokio::task::spawn_blocking(move || blobs.put(&key, &bytes))
+            .await
+            .map_err(|e| failed(&e))?
+            .map_err(|e| failed(&e))
+    }
+
+    /// Reads a blob off the async threads; `what` names it in an error (照片, 附件).
+    pub(crate) async fn get_blob(
+        &self,
+        key: &str,
+        what: &str,
+    ) -> Result<Vec<u8>, crate::error::StoreError> {
+        let blobs = self.blobs.clone();
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || blobs.get(&key))
+            .await
+            .map_err(|e| crate::error::StoreError::Config(format!("{what}读取失败：{e}")))?
+            .map_err(|e| crate::error::StoreError::Config(format!("{what}文件缺失：{e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1820,13 +1820,8 @@ impl Store {
             return Ok(id);
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let blobs = self.blobs.clone();
-        let key = id.clone();
         let size = bytes.len() as i64;
-        tokio::task::spawn_blocking(move || blobs.put(&key, &bytes))
-            .await
-            .map_err(|e| StoreError::Config(format!("照片保存失败：{e}")))?
-            .map_err(|e| StoreError::Config(format!("照片保存失败：{e}")))?;
+        self.put_blob(&id, bytes, "照片").await?;
         let now = self.now_ms();
         let mut tx = self.begin().await?;
         let inserted = on!(tx.conn(), |c| sqlx::query(
@@ -1909,12 +1904,7 @@ impl Store {
         let Some((content_type,)) = row else {
             return Err(StoreError::NotFound);
         };
-        let blobs = self.blobs.clone();
-        let key = photo_id.to_string();
-        let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
-            .await
-            .map_err(|e| StoreError::Config(format!("照片读取失败：{e}")))?
-            .map_err(|e| StoreError::Config(format!("照片文件缺失：{e}")))?;
+        let bytes = self.get_blob(photo_id, "照片").await?;
         self.audit(
             AuditEvent::by(scope, "photo.read", photo_id)
                 .in_county(&child.county_code)

@@ -164,13 +164,8 @@ impl Store {
         }
         let name = clean_name(name, content_type);
         let id = new_id();
-        let blobs = self.blobs.clone();
-        let key = id.clone();
         let size = bytes.len() as i64;
-        tokio::task::spawn_blocking(move || blobs.put(&key, &bytes))
-            .await
-            .map_err(|e| StoreError::Config(format!("附件保存失败：{e}")))?
-            .map_err(|e| StoreError::Config(format!("附件保存失败：{e}")))?;
+        self.put_blob(&id, bytes, "附件").await?;
         let now = self.now_ms();
         let sealed_name = self
             .keys()?
@@ -270,12 +265,7 @@ impl Store {
             .into_iter()
             .find(|a| a.id == attachment_id)
             .ok_or(StoreError::NotFound)?;
-        let blobs = self.blobs.clone();
-        let key = attachment.id.clone();
-        let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
-            .await
-            .map_err(|e| StoreError::Config(format!("附件读取失败：{e}")))?
-            .map_err(|e| StoreError::Config(format!("附件文件缺失：{e}")))?;
+        let bytes = self.get_blob(&attachment.id, "附件").await?;
         self.audit(
             AuditEvent::by(scope, "report.attachment_read", report_id)
                 .in_county(&row.county_code)

@@ -300,10 +300,16 @@ async fn after(
     }
 }
 
-fn back_to(caller: &Caller, back: &str) -> Option<DivisionCode> {
+/// The division a form returns to (its `back`, or the caller's home), for a caller who
+/// keeps the network; the refusal page otherwise.
+fn managing(caller: &Caller, back: &str) -> Result<DivisionCode, Box<Response>> {
+    if !allows(caller.scope().role, Action::ManageNetwork) {
+        return Err(Box::new(refuse_role()));
+    }
     DivisionCode::parse(back)
         .ok()
         .or_else(|| caller.scope().home())
+        .ok_or_else(|| Box::new(error_page(StatusCode::NOT_FOUND, "请指定区划")))
 }
 
 async fn refused_here(
@@ -351,11 +357,9 @@ pub async fn add_place(State(state): State<AppState>, form: CsrfForm<PlaceForm>)
         form,
         pairs,
     } = form;
-    if !allows(caller.scope().role, Action::ManageNetwork) {
-        return refuse_role();
-    }
-    let Some(back) = back_to(&caller, &form.back) else {
-        return error_page(StatusCode::NOT_FOUND, "请指定区划");
+    let back = match managing(&caller, &form.back) {
+        Ok(back) => back,
+        Err(refused) => return *refused,
     };
     let here = |field: &'static str, message: String| {
         let (state, caller, pairs) = (state.clone(), caller.clone(), pairs.clone());
@@ -429,11 +433,9 @@ pub async fn appoint(State(state): State<AppState>, form: CsrfForm<PersonForm>) 
         form,
         pairs,
     } = form;
-    if !allows(caller.scope().role, Action::ManageNetwork) {
-        return refuse_role();
-    }
-    let Some(back) = back_to(&caller, &form.back) else {
-        return error_page(StatusCode::NOT_FOUND, "请指定区划");
+    let back = match managing(&caller, &form.back) {
+        Ok(back) => back,
+        Err(refused) => return *refused,
     };
     let input = PersonInput {
         name: form.name,
@@ -478,11 +480,9 @@ pub async fn leave(
         form,
         pairs,
     } = form;
-    if !allows(caller.scope().role, Action::ManageNetwork) {
-        return refuse_role();
-    }
-    let Some(back) = back_to(&caller, &form.back) else {
-        return error_page(StatusCode::NOT_FOUND, "请指定区划");
+    let back = match managing(&caller, &form.back) {
+        Ok(back) => back,
+        Err(refused) => return *refused,
     };
     let left_on = match parse_date("离任日期", &form.left_on) {
         Ok(d) => d,
@@ -523,11 +523,9 @@ pub async fn training(
         form,
         pairs,
     } = form;
-    if !allows(caller.scope().role, Action::ManageNetwork) {
-        return refuse_role();
-    }
-    let Some(back) = back_to(&caller, &form.back) else {
-        return error_page(StatusCode::NOT_FOUND, "请指定区划");
+    let back = match managing(&caller, &form.back) {
+        Ok(back) => back,
+        Err(refused) => return *refused,
     };
     let held_on = match parse_date("培训日期", &form.held_on) {
         Ok(d) => d,
