@@ -1211,6 +1211,23 @@ impl Store {
                 Invalid::new("minutes_required", "请填写会商纪要（10000 字以内）"),
             ));
         }
+        if input.facts.chars().count() > 10_000 {
+            return Err(StoreError::invalid(
+                "facts",
+                Invalid::new("too_long", "会商的事实情况请写在 10000 字以内"),
+            ));
+        }
+        for (field, names, what) in [
+            ("units", &input.units, "参加单位"),
+            ("people", &input.people, "参加人员"),
+        ] {
+            if names.len() > 50 || names.iter().any(|n| n.chars().count() > 100) {
+                return Err(StoreError::invalid(
+                    field,
+                    Invalid::new("too_long", format!("{what}最多 50 个，每个 100 字以内")),
+                ));
+            }
+        }
         if input.units.is_empty() && input.people.is_empty() {
             return Err(StoreError::invalid(
                 "units",

@@ -584,7 +584,9 @@ pub struct DecisionRequest {
 pub struct ConferenceRequest {
     /// Default today.
     pub held_on: Option<NaiveDate>,
+    #[schema(max_items = 50)]
     pub units: Option<Vec<String>>,
+    #[schema(max_items = 50)]
     pub people: Option<Vec<String>>,
     #[schema(max_length = 10000)]
     pub facts: Option<String>,

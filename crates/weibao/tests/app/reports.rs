@@ -272,6 +272,30 @@ fn a_schools_report_is_referred_accepted_answered_and_its_case_closed_by_the_hea
             json!({"assessment": "监护人存在殴打行为，需帮扶", "reply": "已核实并处置，孩子由祖母照料"}),
         );
         assert_eq!(status, 200, "{at}: {body}");
+        // A conference: over-long facts are refused by name and record nothing.
+        let confer = |facts: String| {
+            send(
+                &app,
+                "POST",
+                &format!("/api/v1/cases/{case}/conferences"),
+                &office,
+                json!({"units": ["公安局", "教育局"], "facts": facts, "minutes": "商定由学校每周家访"}),
+            )
+        };
+        let (status, body) = confer("情".repeat(10_001));
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("facts")),
+            "{at}: {body}"
+        );
+        let (status, body) = confer("父亲酒后打骂".into());
+        assert_eq!(status, 201, "{at}: {body}");
+        let (_, seen) = app.get(&format!("/api/v1/cases/{case}"), Some(&office));
+        assert_eq!(
+            seen["conferences"].as_array().map(Vec::len),
+            Some(1),
+            "{at}: only the accepted conference is kept: {seen}"
+        );
         let (status, body) = go(&office, "closed");
         assert_eq!(
             (status, body["error"]["code"].as_str()),
