@@ -1123,9 +1123,21 @@ impl Store {
         ip: &str,
     ) -> Result<(), StoreError> {
         let row = self.report_for_office(scope, id).await?;
+        // The child is named in the body: unknown (or out of reach), it is a bad value
+        // (422), not a missing report (404).
         let child = self
             .child_by_id(scope, child_id, Action::ViewChildren)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => StoreError::invalid(
+                    "child_id",
+                    Invalid::new(
+                        "child_unknown",
+                        "child_id 应为本辖区台账中一名儿童的编号（id）",
+                    ),
+                ),
+                other => other,
+            })?;
         if child.county_code != row.county_code {
             return Err(StoreError::invalid(
                 "child_id",

@@ -983,7 +983,7 @@ pub struct LinkChildRequest {
 #[utoipa::path(post, path = "/api/v1/reports/{id}/child", tag = "reports", params(("id" = String, Path)),
     request_body = LinkChildRequest,
     responses((status = 204), (status = 404, body = ErrorBody),
-              (status = 422, description = "儿童不在本报告所属的县", body = ErrorBody)))]
+              (status = 422, description = "儿童编号不在本辖区台账，或儿童不在本报告所属的县", body = ErrorBody)))]
 pub async fn link_report_child(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -150,7 +150,20 @@ fn a_schools_report_is_referred_accepted_answered_and_its_case_closed_by_the_hea
             "{at}"
         );
 
-        // The office links the ledger child and refers the report to the police's inbox.
+        // The office links the ledger child and refers the report to the police's inbox;
+        // a child id that is no ledger child is a bad value, not a missing report.
+        let (status, body) = send(
+            &app,
+            "POST",
+            &format!("/api/v1/reports/{report}/child"),
+            &office,
+            json!({"child_id": "no-such-child"}),
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("child_id")),
+            "{at}: {body}"
+        );
         let (status, body) = send(
             &app,
             "POST",
