@@ -221,10 +221,14 @@ pub enum Action {
     ViewNetwork,
     /// Keep the network's records: open and close places, appoint people, record training.
     ManageNetwork,
+    /// See the committee's work: members, duties, the plan's tasks, notices, meetings.
+    ViewCommittee,
+    /// Keep the committee's records, issue tasks and notices, record joint meetings.
+    ManageCommittee,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -255,6 +259,8 @@ impl Action {
         Action::ManageRolls,
         Action::ViewNetwork,
         Action::ManageNetwork,
+        Action::ViewCommittee,
+        Action::ManageCommittee,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -289,6 +295,8 @@ impl Action {
             Action::ManageRolls => "manage_rolls",
             Action::ViewNetwork => "view_network",
             Action::ManageNetwork => "manage_network",
+            Action::ViewCommittee => "view_committee",
+            Action::ManageCommittee => "manage_committee",
         }
     }
 }
@@ -338,6 +346,10 @@ pub fn allows(role: Role, action: Action) -> bool {
         // phones are not: units and administrators see none of it.
         ViewNetwork => matches!(role, Office | Supervisor | Director),
         ManageNetwork => matches!(role, Office | Supervisor),
+        // The committee: the office runs it; member units' liaisons and townships (whose
+        // governments carry tasks too) read it and report on their own tasks.
+        ViewCommittee => matches!(role, Office | Supervisor | Unit),
+        ManageCommittee => role == Office,
     }
 }
 

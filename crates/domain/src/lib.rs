@@ -9,6 +9,7 @@ pub mod allowances;
 pub mod categories;
 pub mod child;
 mod coded;
+pub mod committee;
 pub mod credit_code;
 pub mod division;
 pub mod error;

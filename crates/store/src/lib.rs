@@ -11,6 +11,7 @@ mod blobs;
 mod children;
 mod clock;
 mod cluster;
+mod committee;
 mod crypto;
 mod db;
 mod divisions;
@@ -50,6 +51,10 @@ pub use children::{
 };
 pub use clock::Clock;
 pub use cluster::{Placement, TablePlacement, COUNTY_GROUP, DEFAULT_SHARDS, PLAN};
+pub use committee::{
+    committee_county, LiaisonAccount, Meeting, Member, NewMeeting, NewMember, NewTask, Notice,
+    NoticeUnit, PlanTask, TaskFilter, TaskProgress, MEETINGS_PER_YEAR,
+};
 pub use crypto::{password_policy, sm3_hex};
 pub use db::{Backend, Store};
 pub use divisions::{Division, DivisionImportRow};

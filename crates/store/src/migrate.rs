@@ -36,6 +36,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_allowances"),
     migration!(9, "0009_report_attachments"),
     migration!(10, "0010_network"),
+    migration!(11, "0011_committee"),
 ];
 
 impl Store {

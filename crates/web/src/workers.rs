@@ -1,7 +1,8 @@
 //! The background work of a server: events from the ledger and visits consumed (a danger
 //! found on a visit opens a report; reports follow a child that moved county), webhooks
-//! delivered to units' group robots with retries, late supervised items escalated, and a
-//! daily digest per unit at 08:00 Beijing time. Nothing is sent from a request handler:
+//! delivered to units' group robots with retries, late supervised items escalated, a
+//! daily digest per unit at 08:00 Beijing time and, once a day, the joint-meeting minimum
+//! checked. Nothing is sent from a request handler:
 //! requests write rows; this delivers them.
 
 use std::time::Duration;
@@ -24,7 +25,13 @@ pub struct Round {
     pub failed: usize,
     pub escalated: usize,
     pub digests: usize,
+    /// Offices warned that the year runs short of joint meetings.
+    pub meeting_warnings: usize,
 }
+
+/// The day (days since 1970, Beijing) the joint-meeting minimum was last checked by this
+/// process: once a day is enough, the check itself adds each warning once a year.
+static MEETINGS_CHECKED_ON: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
 
 /// Posts one notification to a group robot; the robots answer HTTP 200 with a JSON
 /// `errcode` of 0 when they took it.
@@ -93,6 +100,13 @@ pub async fn run_once(state: &AppState) -> Result<Round, StoreError> {
                 weibao_domain::work::calendar::end_of_day_ms(tomorrow),
             )
             .await?;
+        let day = now
+            .date_naive()
+            .signed_duration_since(chrono::NaiveDate::default())
+            .num_days();
+        if MEETINGS_CHECKED_ON.swap(day, std::sync::atomic::Ordering::Relaxed) != day {
+            round.meeting_warnings = store.check_meetings().await?;
+        }
     }
     Ok(round)
 }

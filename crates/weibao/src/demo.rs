@@ -13,6 +13,8 @@ pub const DEMO_COUNTY: &str = "510812";
 pub const DEMO_PASSWORD: &str = "Weibao@2026";
 
 const DIVISIONS: &str = include_str!("../demo/divisions-510812.csv");
+/// The committee's duties and plan (lines `duty|…` and `task|…`; see the file's head).
+const COMMITTEE: &str = include_str!("../demo/committee-510812.txt");
 
 /// A demo account, for printing.
 pub struct DemoAccount {
@@ -189,6 +191,7 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
     allowances(store, county, &office, &directors, &supervisors).await?;
     let school = school.expect("the demo has a reporting institution");
     reports(store, county, &office, &school).await?;
+    committee(store, county, &county_name).await?;
     Ok(Some(out))
 }
 
@@ -301,6 +304,209 @@ async fn network(
                 .map_err(err)?;
         }
     }
+    Ok(())
+}
+
+/// The unit a line of the committee file names: a kind (未保办, 公安, 教育…) is the
+/// county's unit of that kind; anything else a unit of its own, named after the county
+/// (委宣传部 → 朝天区委宣传部), made the first time.
+async fn committee_unit(
+    store: &Store,
+    county: DivisionCode,
+    county_name: &str,
+    token: &str,
+    made: &mut std::collections::HashMap<String, String>,
+) -> Result<String, String> {
+    use weibao_domain::work::UnitKind;
+    if let Some(id) = made.get(token) {
+        return Ok(id.clone());
+    }
+    let kind = if token == "未保办" {
+        Some(UnitKind::Office)
+    } else {
+        UnitKind::from_member_unit(token)
+    };
+    let unit = match kind {
+        Some(kind) => store.county_unit(county, kind).await,
+        None => {
+            store
+                .create_unit(
+                    &Scope::system(),
+                    weibao_store::NewUnit {
+                        kind: UnitKind::Other,
+                        name: format!("{county_name}{token}"),
+                        division: county,
+                        contacts: vec![],
+                    },
+                )
+                .await
+        }
+    }
+    .map_err(|e| format!("demo unit {token}: {e}"))?;
+    made.insert(token.to_string(), unit.id.clone());
+    Ok(unit.id)
+}
+
+/// The committee at work: each unit's duties (seed 001 as the model), this year's plan of
+/// 24 tasks with their lead and co-responsible units (seed 003), one of them under 督办,
+/// the committee's chair, vice-chair and members, one joint meeting held (so the year is
+/// one short of its two), and a notice the units are acknowledging. Names are made up.
+async fn committee(store: &Store, county: DivisionCode, county_name: &str) -> Result<(), String> {
+    use chrono::Datelike;
+    use weibao_domain::committee::{split_duties, split_units, Position};
+    let err = |e: StoreError| e.to_string();
+    let system = Scope::system();
+    let today = store.clock().today();
+    let mut made = std::collections::HashMap::new();
+    let mut tasks = Vec::new();
+    for line in COMMITTEE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let fields: Vec<&str> = line.split('|').collect();
+        match fields.as_slice() {
+            ["duty", unit, text] => {
+                let id = committee_unit(store, county, county_name, unit, &mut made).await?;
+                store
+                    .set_duties(&system, &id, &split_duties(text), "demo")
+                    .await
+                    .map_err(err)?;
+            }
+            ["task", number, title, lead, co] => {
+                let lead = committee_unit(store, county, county_name, lead, &mut made).await?;
+                let mut co_ids = Vec::new();
+                for u in split_units(co) {
+                    co_ids.push(committee_unit(store, county, county_name, &u, &mut made).await?);
+                }
+                let n: i64 = number.parse().unwrap_or(1);
+                let task = store
+                    .add_task(
+                        &system,
+                        county,
+                        weibao_store::NewTask {
+                            year: today.year(),
+                            number: number.to_string(),
+                            title: title.to_string(),
+                            detail: String::new(),
+                            lead_unit_id: lead,
+                            co_unit_ids: co_ids,
+                            due_on: today + chrono::Duration::days(20 + 7 * n),
+                        },
+                        "demo",
+                    )
+                    .await
+                    .map_err(err)?;
+                tasks.push(task);
+            }
+            _ => return Err(format!("demo committee line not understood: {line}")),
+        }
+    }
+    // 督办 on task 6 (campus safety), five working days.
+    if let Some(t) = tasks.iter().find(|t| t.number == "6") {
+        let due = store
+            .deadline_after(
+                store.clock().now_ms(),
+                weibao_domain::work::Span::WorkingDays(5),
+            )
+            .await
+            .map_err(err)?;
+        store
+            .supervise(
+                &system,
+                &t.work_id,
+                weibao_store::Supervision::Supervised,
+                due.at_ms,
+                "请于期限内报送校园周边安全隐患排查整治情况",
+                "demo",
+            )
+            .await
+            .map_err(err)?;
+    }
+    let mut rng = crate::synth::Rng::new(DEMO_SEED ^ 0xc0);
+    let members = [
+        ("未保办", Position::Chair, "副区长"),
+        ("民政", Position::ViceChair, "局长"),
+        ("教育", Position::Member, "副局长"),
+        ("公安", Position::Member, "副局长"),
+        ("卫健", Position::Member, "副局长"),
+        ("法院", Position::Member, "副院长"),
+        ("检察院", Position::Member, "副检察长"),
+        ("司法", Position::Member, "副局长"),
+        ("妇联", Position::Member, "副主席"),
+        ("团委", Position::Member, "副书记"),
+        ("公安", Position::Liaison, "科长"),
+    ];
+    let term_from = today
+        .with_month(1)
+        .and_then(|d| d.with_day(1))
+        .unwrap_or(today)
+        - chrono::Duration::days(365);
+    for (unit, position, title) in members {
+        let unit_id = committee_unit(store, county, county_name, unit, &mut made).await?;
+        store
+            .add_member(
+                &system,
+                county,
+                weibao_store::NewMember {
+                    unit_id,
+                    name: crate::synth::adult_name(&mut rng),
+                    title: title.into(),
+                    position,
+                    phone: format!("138{:08}", rng.below(100_000_000)),
+                    term_from,
+                    term_to: None,
+                },
+                "demo",
+            )
+            .await
+            .map_err(err)?;
+    }
+    // One joint meeting early in the year.
+    let held_on = today
+        .with_month(3)
+        .and_then(|d| d.with_day(20))
+        .filter(|d| *d <= today)
+        .unwrap_or(today);
+    let mut attendees = Vec::new();
+    for u in [
+        "未保办",
+        "民政",
+        "教育",
+        "公安",
+        "卫健",
+        "法院",
+        "检察院",
+        "妇联",
+        "团委",
+    ] {
+        attendees.push(committee_unit(store, county, county_name, u, &mut made).await?);
+    }
+    store
+        .record_meeting(
+            &system,
+            county,
+            weibao_store::NewMeeting {
+                held_on,
+                convener: "副区长".into(),
+                unit_ids: attendees,
+                agenda: "通报上年度未成年人保护工作情况；审议本年度工作要点".into(),
+                minutes: "会议听取了区民政局关于上年度工作的汇报，审议通过本年度工作要点，要求各成员单位按照职责分工抓好落实。".into(),
+                resolutions: vec![],
+            },
+            "demo",
+        )
+        .await
+        .map_err(err)?;
+    store
+        .issue_notice(
+            &system,
+            county,
+            "关于开展未成年人保护工作督导检查的通报",
+            "各成员单位、各乡镇（街道）：为推动年度工作任务落实，区未保委办公室将于近期开展督导检查，请各单位对照任务清单做好自查，并于收到本通报后三个工作日内签收。",
+            "demo",
+        )
+        .await
+        .map_err(err)?;
     Ok(())
 }
 

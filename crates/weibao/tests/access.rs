@@ -47,6 +47,11 @@ const TOWNSHIP: &[&str] = &["supervisor"];
 const NETWORK_VIEW: &[&str] = &["office", "supervisor", "director"];
 const NETWORK_MANAGE: &[&str] = &["office", "supervisor"];
 const COUNTY_OFFICE: &[&str] = &["office"];
+/// The committee: the office keeps it; liaisons and townships read it.
+const COMMITTEE_VIEW: &[&str] = &["office", "supervisor", "unit"];
+/// A task of the plan: the office and the units on it (the police lead the fixture's);
+/// a township not on it cannot see it.
+const ON_TASK: &[&str] = &["office", "unit"];
 
 /// Who may do it, and whether a record outside the caller's division answers 404.
 struct Entry {
@@ -174,6 +179,21 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("leave_post", e(NETWORK_MANAGE, true)),
         ("record_training", e(NETWORK_MANAGE, true)),
         ("export_hotline", d(OFFICE)),
+        ("list_members", e(COMMITTEE_VIEW, false)),
+        ("add_member", e(OFFICE, false)),
+        ("member_leaves", e(OFFICE, true)),
+        ("committee_units", e(COMMITTEE_VIEW, false)),
+        ("set_duties", e(OFFICE, true)),
+        ("list_tasks", e(COMMITTEE_VIEW, false)),
+        ("create_task", e(OFFICE, false)),
+        ("get_task", party(ON_TASK, &["supervisor"])),
+        ("report_progress", party(ON_TASK, &["supervisor"])),
+        ("list_notices", e(COMMITTEE_VIEW, false)),
+        ("issue_notice", e(OFFICE, false)),
+        ("get_notice", e(COMMITTEE_VIEW, true)),
+        ("acknowledge_notice", e(COMMITTEE_VIEW, true)),
+        ("list_meetings", e(COMMITTEE_VIEW, false)),
+        ("record_meeting", e(OFFICE, false)),
         ("list_referrals", e(HANDLE_REFERRALS, false)),
         (
             "get_referral",
@@ -354,6 +374,23 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /cases/{id}/access", e(CASE_READERS, true)),
         ("GET /units", e(UNITS, false)),
         ("GET /network", e(NETWORK_VIEW, false)),
+        ("GET /committee", e(COMMITTEE_VIEW, false)),
+        ("POST /committee/tasks", e(OFFICE, false)),
+        ("GET /committee/tasks/{id}", party(ON_TASK, &["supervisor"])),
+        (
+            "POST /committee/tasks/{id}/progress",
+            party(ON_TASK, &["supervisor"]),
+        ),
+        ("POST /committee/tasks/{id}/supervision", e(OFFICE, true)),
+        ("POST /committee/notices", e(OFFICE, false)),
+        ("GET /committee/notices/{id}", e(COMMITTEE_VIEW, true)),
+        (
+            "POST /committee/notices/{id}/acknowledgement",
+            e(COMMITTEE_VIEW, true),
+        ),
+        ("POST /committee/meetings", e(OFFICE, false)),
+        ("POST /committee/members", e(OFFICE, false)),
+        ("POST /committee/units/{id}/duties", e(OFFICE, true)),
         ("POST /network/places", d(NETWORK_MANAGE)),
         ("POST /network/people", d(NETWORK_MANAGE)),
         ("POST /network/people/{id}/leave", e(NETWORK_MANAGE, true)),
@@ -458,6 +495,10 @@ struct Records {
     /// The village's work point and its director, in the network.
     place: String,
     person: String,
+    /// The county's committee: a task the police lead, a notice, a member.
+    plan_task: String,
+    notice: String,
+    member: String,
     /// The account whose sessions these are (a user of the place).
     user: String,
     /// Signed-in sessions of an account there (for the API and for the page).
@@ -637,7 +678,29 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
                "appointed_on": "2025-01-01"}),
     );
     ok(s, &person, "director");
+    let (s, plan_task) = app.post(
+        "/api/v1/committee/tasks",
+        Some(office),
+        json!({"number": "1", "title": "完善工作机制", "lead_unit_id": reports.unit,
+               "due_on": "2035-12-31"}),
+    );
+    ok(s, &plan_task, "plan task");
+    let (s, notice) = app.post(
+        "/api/v1/committee/notices",
+        Some(office),
+        json!({"title": "通报", "body": "请自查"}),
+    );
+    ok(s, &notice, "notice");
+    let (s, member) = app.post(
+        "/api/v1/committee/members",
+        Some(office),
+        json!({"unit_id": reports.unit, "name": "王建国", "position": "member"}),
+    );
+    ok(s, &member, "member");
     Records {
+        plan_task: plan_task["id"].as_str().unwrap().to_string(),
+        notice: notice["id"].as_str().unwrap().to_string(),
+        member: member["id"].as_str().unwrap().to_string(),
         report: reports.report,
         sealed_report: reports.sealed_report,
         attachment: reports.attachment,
@@ -885,6 +948,10 @@ fn fill(template: &str, r: &Records) -> String {
         "sealed" => &r.report,
         "network" if bare.starts_with("/network/places/") => &r.place,
         "network" => &r.person,
+        "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
+        "committee" if bare.starts_with("/committee/notices/") => &r.notice,
+        "committee" if bare.starts_with("/committee/members/") => &r.member,
+        "committee" => &r.unit,
         _ => &r.child,
     };
     for (param, value) in [
@@ -1101,6 +1168,31 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         ),
         "mark_read" => (String::new(), json(json!({"ids": []}))),
         "complete_work" => (String::new(), json(json!({"note": "已完成"}))),
+        "add_member" => (
+            String::new(),
+            json(json!({"unit_id": r.unit, "name": "李明", "position": "member"})),
+        ),
+        "member_leaves" => (String::new(), json(json!({}))),
+        "set_duties" => (String::new(), json(json!({"duties": ["及时受理强制报告"]}))),
+        "create_task" => (
+            String::new(),
+            json(
+                json!({"number": format!("T{seq}"), "title": "交办事项", "lead_unit_id": r.unit,
+                        "due_on": "2035-12-31"}),
+            ),
+        ),
+        "report_progress" => (String::new(), json(json!({"note": "推进中"}))),
+        "issue_notice" => (
+            String::new(),
+            json(json!({"title": "通报", "body": "请自查"})),
+        ),
+        "record_meeting" => (
+            String::new(),
+            json(
+                json!({"held_on": "2026-01-05", "convener": "副区长", "unit_ids": [r.unit],
+                        "minutes": "会议纪要"}),
+            ),
+        ),
         "supervise_work" => (
             String::new(),
             json(json!({"level": "supervised", "due_on": "2035-01-01", "note": "尽快办理"})),
@@ -1252,6 +1344,37 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("孩子无人照看")
         ),
         "POST /report/track" => "code=AAAAA-BBBBB-CCCCC-DDDDD".into(),
+        "POST /committee/tasks" => format!(
+            "number=P{seq}&title={}&lead_unit_id={}&due_on=2035-12-31",
+            support::url_encode("交办事项"),
+            r.unit
+        ),
+        "POST /committee/tasks/{id}/progress" => {
+            format!("note={}", support::url_encode("推进中"))
+        }
+        "POST /committee/tasks/{id}/supervision" => format!(
+            "level=supervised&due_on=2035-01-01&note={}",
+            support::url_encode("尽快办理")
+        ),
+        "POST /committee/notices" => format!(
+            "title={}&body={}",
+            support::url_encode("通报"),
+            support::url_encode("请自查")
+        ),
+        "POST /committee/meetings" => format!(
+            "held_on=2026-01-05&convener={}&unit_id={}&minutes={}",
+            support::url_encode("副区长"),
+            r.unit,
+            support::url_encode("会议纪要")
+        ),
+        "POST /committee/members" => format!(
+            "unit_id={}&name={}&position=member",
+            r.unit,
+            support::url_encode("李明")
+        ),
+        "POST /committee/units/{id}/duties" => {
+            format!("duties={}", support::url_encode("及时受理强制报告"))
+        }
         "POST /network/places" => format!(
             "back={v}&kind=service_station&division={v}&name={}",
             support::url_encode(&format!("服务站{seq}"))

@@ -5,6 +5,8 @@ mod support;
 
 #[path = "app/allowances.rs"]
 mod allowances;
+#[path = "app/committee.rs"]
+mod committee;
 #[path = "app/import_corpus.rs"]
 mod import_corpus;
 #[path = "app/network.rs"]
@@ -1811,6 +1813,26 @@ fn serve_demo_loads_chaotian_once_and_a_second_start_changes_nothing() {
     // 139 directors, 12 supervisors, admin, office, the office head, auditor, security, a
     // police liaison, a school.
     assert_eq!(users, 139 + 12 + 7);
+    // The committee: seed 003's plan of 24 tasks, the seed 001 duties of each unit, one
+    // joint meeting of the two a year.
+    let system = weibao_domain::access::Scope::system();
+    let county = weibao_domain::DivisionCode::parse(weibao::demo::DEMO_COUNTY).unwrap();
+    let tasks = app
+        .block_on(app.store.plan_tasks(&system, county, &Default::default()))
+        .unwrap();
+    assert_eq!(tasks.len(), 24);
+    assert!(tasks.iter().any(|t| t.number == "6" && t.supervision == 1));
+    let with_duties = app
+        .block_on(app.store.list_units(&system))
+        .unwrap()
+        .into_iter()
+        .filter(|u| !u.duties.is_empty())
+        .count();
+    assert!(with_duties >= 20, "{with_duties} units with duties");
+    let meetings = app
+        .block_on(app.store.meetings(&system, county, None))
+        .unwrap();
+    assert_eq!(meetings.len(), 1);
     drop(app);
 
     let second = support::Server::start(&[

@@ -29,10 +29,16 @@ pub enum WorkKind {
     Supervision,
     /// A case waiting for the office head's approval to close.
     ClosureApproval,
+    /// A task of the committee's plan (or a joint meeting's resolution), its lead unit's.
+    PlanTask,
+    /// A notice (通报) each unit acknowledges.
+    NoticeAck,
+    /// The year runs short of its joint meetings (the office's).
+    MeetingShortfall,
 }
 
 impl WorkKind {
-    pub const ALL: [WorkKind; 7] = [
+    pub const ALL: [WorkKind; 10] = [
         WorkKind::Triage,
         WorkKind::UrgentAck,
         WorkKind::ReferralResponse,
@@ -40,6 +46,9 @@ impl WorkKind {
         WorkKind::CaseTask,
         WorkKind::Supervision,
         WorkKind::ClosureApproval,
+        WorkKind::PlanTask,
+        WorkKind::NoticeAck,
+        WorkKind::MeetingShortfall,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +60,9 @@ impl WorkKind {
             WorkKind::CaseTask => "case_task",
             WorkKind::Supervision => "supervision",
             WorkKind::ClosureApproval => "closure_approval",
+            WorkKind::PlanTask => "plan_task",
+            WorkKind::NoticeAck => "notice_ack",
+            WorkKind::MeetingShortfall => "meeting_shortfall",
         }
     }
 
@@ -67,6 +79,9 @@ impl WorkKind {
             WorkKind::CaseTask => "个案任务",
             WorkKind::Supervision => "督办事项",
             WorkKind::ClosureApproval => "结案待审批",
+            WorkKind::PlanTask => "工作任务",
+            WorkKind::NoticeAck => "通报待签收",
+            WorkKind::MeetingShortfall => "联席会议次数不足",
         }
     }
 
@@ -80,6 +95,10 @@ impl WorkKind {
             WorkKind::CaseTask => Span::WorkingDays(10),
             WorkKind::Supervision => Span::WorkingDays(5),
             WorkKind::ClosureApproval => Span::WorkingDays(3),
+            // A plan task's own date wins; this is for one entered without.
+            WorkKind::PlanTask => Span::Days(90),
+            WorkKind::NoticeAck => Span::WorkingDays(3),
+            WorkKind::MeetingShortfall => Span::Days(30),
         }
     }
 }

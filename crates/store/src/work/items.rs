@@ -44,6 +44,8 @@ pub enum Supervision {
     Supervised = 1,
     /// 挂牌督办 (serious matters)
     Listed = 2,
+    /// 限时整改 (an order to put something right by a date)
+    Rectify = 3,
 }
 
 impl Supervision {
@@ -51,6 +53,7 @@ impl Supervision {
         match s.trim() {
             "supervised" | "督办" => Some(Supervision::Supervised),
             "listed" | "挂牌督办" => Some(Supervision::Listed),
+            "rectify" | "限时整改" => Some(Supervision::Rectify),
             _ => None,
         }
     }
@@ -59,6 +62,7 @@ impl Supervision {
         match n {
             1 => Some(Supervision::Supervised),
             2 => Some(Supervision::Listed),
+            3 => Some(Supervision::Rectify),
             _ => None,
         }
     }
@@ -67,6 +71,7 @@ impl Supervision {
         match self {
             Supervision::Supervised => "supervised",
             Supervision::Listed => "listed",
+            Supervision::Rectify => "rectify",
         }
     }
 
@@ -74,6 +79,7 @@ impl Supervision {
         match self {
             Supervision::Supervised => "督办",
             Supervision::Listed => "挂牌督办",
+            Supervision::Rectify => "限时整改",
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Unit {
     /// The kind of group robot configured, if any (the URL never leaves the store).
     pub webhook: Option<WebhookKind>,
     pub active: bool,
+    /// Its written duties (部门职责), item by item.
+    pub duties: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -49,10 +51,11 @@ pub(crate) struct UnitRow {
     contacts: String,
     webhook_kind: String,
     active: bool,
+    duties: String,
 }
 
 pub(crate) const UNIT_COLUMNS: &str =
-    "id, county_code, division_code, kind, name, contacts, webhook_kind, active";
+    "id, county_code, division_code, kind, name, contacts, webhook_kind, active, duties";
 
 impl UnitRow {
     pub(crate) fn into_unit(self) -> Unit {
@@ -60,6 +63,7 @@ impl UnitRow {
             kind: UnitKind::parse(&self.kind).unwrap_or(UnitKind::Other),
             contacts: serde_json::from_str(&self.contacts).unwrap_or_default(),
             webhook: WebhookKind::parse(&self.webhook_kind),
+            duties: serde_json::from_str(&self.duties).unwrap_or_default(),
             id: self.id,
             county_code: self.county_code,
             division_code: self.division_code,
@@ -376,6 +380,7 @@ async fn insert_unit(
         contacts: contacts.to_vec(),
         webhook: None,
         active: true,
+        duties: vec![],
     })
 }
 

@@ -8,6 +8,7 @@ mod account;
 pub mod allowances;
 pub mod cases;
 pub mod children;
+pub mod committee;
 mod divisions;
 mod document;
 pub mod network;
@@ -140,6 +141,38 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ),
     ("get_attachment", RouteAccess::Action(Action::ViewReports)),
     ("import_hotline", RouteAccess::Action(Action::TriageReports)),
+    // The committee: the office keeps it; liaisons and townships read it and report on
+    // their own units' tasks, acknowledge notices (the store decides which).
+    ("list_members", RouteAccess::Action(Action::ViewCommittee)),
+    ("add_member", RouteAccess::Action(Action::ManageCommittee)),
+    (
+        "member_leaves",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
+    (
+        "committee_units",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    ("set_duties", RouteAccess::Action(Action::ManageCommittee)),
+    ("list_tasks", RouteAccess::Action(Action::ViewCommittee)),
+    ("create_task", RouteAccess::Action(Action::ManageCommittee)),
+    ("get_task", RouteAccess::Action(Action::ViewCommittee)),
+    (
+        "report_progress",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    ("list_notices", RouteAccess::Action(Action::ViewCommittee)),
+    ("issue_notice", RouteAccess::Action(Action::ManageCommittee)),
+    ("get_notice", RouteAccess::Action(Action::ViewCommittee)),
+    (
+        "acknowledge_notice",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    ("list_meetings", RouteAccess::Action(Action::ViewCommittee)),
+    (
+        "record_meeting",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
     // The network: the office keeps the county's, a supervisor the township's.
     ("network_coverage", RouteAccess::Action(Action::ViewNetwork)),
     ("list_places", RouteAccess::Action(Action::ViewNetwork)),
@@ -355,6 +388,17 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(network::list_people, network::appoint_person))
         .routes(routes!(network::leave_post))
         .routes(routes!(network::record_training))
+        .routes(routes!(committee::list_members, committee::add_member))
+        .routes(routes!(committee::member_leaves))
+        .routes(routes!(committee::committee_units))
+        .routes(routes!(committee::set_duties))
+        .routes(routes!(committee::list_tasks, committee::create_task))
+        .routes(routes!(committee::get_task))
+        .routes(routes!(committee::report_progress))
+        .routes(routes!(committee::list_notices, committee::issue_notice))
+        .routes(routes!(committee::get_notice))
+        .routes(routes!(committee::acknowledge_notice))
+        .routes(routes!(committee::list_meetings, committee::record_meeting))
         .routes({
             let (schemas, paths, method_router) = routes!(reports::import_hotline);
             let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);

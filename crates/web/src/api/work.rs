@@ -127,17 +127,21 @@ pub async fn complete_work(
 }
 
 fn supervision_levels() -> utoipa::openapi::Object {
-    super::schema::one_of(["supervised", "listed"])
+    super::schema::one_of(["supervised", "listed", "rectify"])
 }
 
-/// 督办: a level, its own deadline (a date, the end of that day) and what is demanded.
+/// 督办: a level, its own deadline (a date, the end of that day, or a number of working
+/// days from now over the working-day calendar) and what is demanded.
 #[derive(Deserialize, ToSchema)]
 pub struct SupervisionRequest {
-    /// supervised (督办) or listed (挂牌督办)
+    /// supervised (督办), listed (挂牌督办) or rectify (限时整改)
     #[schema(schema_with = supervision_levels)]
     pub level: String,
-    /// Not earlier than today.
-    pub due_on: NaiveDate,
+    /// Not earlier than today. Give this or `working_days`.
+    pub due_on: Option<NaiveDate>,
+    /// Working days from now (weekends and holidays skipped). Give this or `due_on`.
+    #[schema(minimum = 1, maximum = 60)]
+    pub working_days: Option<u32>,
     #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub note: String,
 }
@@ -146,32 +150,61 @@ pub struct SupervisionRequest {
     request_body = SupervisionRequest,
     responses((status = 200, body = WorkItemView), (status = 404, body = ErrorBody),
               (status = 409, description = "事项已办结", body = ErrorBody),
-              (status = 422, description = "期限早于今天", body = ErrorBody)))]
+              (status = 422, description = "期限早于今天，或期限与工作日数都未给出", body = ErrorBody)))]
 pub async fn supervise_work(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathParams(id): PathParams<String>,
     JsonBody(req): JsonBody<SupervisionRequest>,
 ) -> Result<Json<WorkItemView>, ApiError> {
-    let level = match req.level.as_str() {
-        "supervised" | "listed" => Supervision::parse(&req.level),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        ApiError::invalid(
-            "level",
-            weibao_domain::Invalid::new(
-                "choice",
-                "督办级别应为 supervised（督办）或 listed（挂牌督办）",
-            ),
-        )
-    })?;
-    let due = weibao_domain::work::calendar::end_of_day_ms(req.due_on);
+    let level = Supervision::parse(&req.level)
+        .filter(|l| l.code() == req.level)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "level",
+                weibao_domain::Invalid::new(
+                    "choice",
+                    "督办级别应为 supervised（督办）、listed（挂牌督办）或 rectify（限时整改）",
+                ),
+            )
+        })?;
+    let due = supervision_due(&state, req.due_on, req.working_days).await?;
     let w = state
         .store
         .supervise(caller.scope(), &id, level, due, &req.note, &caller.ip)
         .await?;
     Ok(Json(WorkItemView::new(w, state.store.clock().now_ms())))
+}
+
+/// A supervision deadline from a date (the end of that day) or a number of working days
+/// from now, exactly one of the two.
+pub async fn supervision_due(
+    state: &AppState,
+    due_on: Option<NaiveDate>,
+    working_days: Option<u32>,
+) -> Result<i64, ApiError> {
+    match (due_on, working_days) {
+        (Some(d), None) => Ok(weibao_domain::work::calendar::end_of_day_ms(d)),
+        (None, Some(n)) if (1..=60).contains(&n) => {
+            let now = state.store.clock().now_ms();
+            let due = state
+                .store
+                .deadline_after(now, weibao_domain::work::Span::WorkingDays(n))
+                .await?;
+            Ok(due.at_ms)
+        }
+        (None, Some(_)) => Err(ApiError::invalid(
+            "working_days",
+            weibao_domain::Invalid::new("range", "督办期限的工作日数应在 1 到 60 之间"),
+        )),
+        _ => Err(ApiError::invalid(
+            "due_on",
+            weibao_domain::Invalid::new(
+                "due_required",
+                "请给出督办期限：due_on（日期）或 working_days（工作日数），二者选一",
+            ),
+        )),
+    }
 }
 
 /// A contact of a unit.

@@ -39,6 +39,9 @@ pub fn subject_href(kind: &str, id: &str) -> String {
         "report" => format!("/reports/{id}"),
         "referral" => format!("/referrals/{id}"),
         "case" => format!("/cases/{id}"),
+        "plan_task" => format!("/committee/tasks/{id}"),
+        "notice" => format!("/committee/notices/{id}"),
+        "meetings" => "/committee#meetings".into(),
         _ => "/inbox".into(),
     }
 }

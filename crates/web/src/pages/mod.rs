@@ -3,6 +3,7 @@
 mod allowances;
 mod cases;
 mod children;
+mod committee;
 mod deadline_text;
 mod forms;
 mod inbox;
@@ -102,6 +103,17 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/cases/{id}/closure"),
     ("POST", "/cases/{id}/access"),
     ("GET", "/units"),
+    ("GET", "/committee"),
+    ("POST", "/committee/tasks"),
+    ("GET", "/committee/tasks/{id}"),
+    ("POST", "/committee/tasks/{id}/progress"),
+    ("POST", "/committee/tasks/{id}/supervision"),
+    ("POST", "/committee/notices"),
+    ("GET", "/committee/notices/{id}"),
+    ("POST", "/committee/notices/{id}/acknowledgement"),
+    ("POST", "/committee/meetings"),
+    ("POST", "/committee/members"),
+    ("POST", "/committee/units/{id}/duties"),
     ("GET", "/network"),
     ("POST", "/network/places"),
     ("POST", "/network/people"),
@@ -201,6 +213,38 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/print", get(visits::print_cards))
         .route("/inbox", get(inbox::page))
         .route("/inbox/read", axum::routing::post(inbox::mark_read))
+        .route("/committee", get(committee::show))
+        .route("/committee/tasks", axum::routing::post(committee::add_task))
+        .route("/committee/tasks/{id}", get(committee::task))
+        .route(
+            "/committee/tasks/{id}/progress",
+            axum::routing::post(committee::report_progress),
+        )
+        .route(
+            "/committee/tasks/{id}/supervision",
+            axum::routing::post(committee::supervise),
+        )
+        .route(
+            "/committee/notices",
+            axum::routing::post(committee::issue_notice),
+        )
+        .route("/committee/notices/{id}", get(committee::notice))
+        .route(
+            "/committee/notices/{id}/acknowledgement",
+            axum::routing::post(committee::acknowledge),
+        )
+        .route(
+            "/committee/meetings",
+            axum::routing::post(committee::record_meeting),
+        )
+        .route(
+            "/committee/members",
+            axum::routing::post(committee::add_member),
+        )
+        .route(
+            "/committee/units/{id}/duties",
+            axum::routing::post(committee::set_duties),
+        )
         .route("/network", get(network::show))
         .route("/network/places", axum::routing::post(network::add_place))
         .route("/network/people", axum::routing::post(network::appoint))
@@ -412,6 +456,7 @@ impl Layout {
             ),
             ("/units", "单位", allows(role, Action::ManageUnits)),
             ("/network", "工作网络", allows(role, Action::ViewNetwork)),
+            ("/committee", "委员会", allows(role, Action::ViewCommittee)),
             ("/divisions", "区划", true),
         ];
         modules.push(("/users", "用户", allows(role, Action::ViewUsers)));

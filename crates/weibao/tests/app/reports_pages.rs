@@ -14,7 +14,13 @@ use weibao_store::{NewReport, NewUser};
 
 use super::support::{url_encode, Browser, TestApp, PASSWORD};
 
-fn add_user(app: &TestApp, username: &str, role: Role, at: &str, unit: Option<&str>) -> String {
+pub(super) fn add_user(
+    app: &TestApp,
+    username: &str,
+    role: Role,
+    at: &str,
+    unit: Option<&str>,
+) -> String {
     app.block_on(app.store.create_user(
         &Scope::system(),
         NewUser {
@@ -488,7 +494,7 @@ fn a_refused_form_comes_back_with_the_stores_words_and_what_was_typed() {
 
 // ---- the browser ---------------------------------------------------------------------------
 
-fn sign_in(browser: &Browser, app: &TestApp, username: &str) {
+pub(super) fn sign_in(browser: &Browser, app: &TestApp, username: &str) {
     browser.goto(&format!("{}/", app.base));
     if !browser.url().contains("/login") {
         browser.click("button.link");
@@ -500,7 +506,7 @@ fn sign_in(browser: &Browser, app: &TestApp, username: &str) {
     browser.wait_for_text("h1", "我的工作");
 }
 
-fn fits_the_phone(browser: &Browser, what: &str) {
+pub(super) fn fits_the_phone(browser: &Browser, what: &str) {
     let width = browser.eval("return document.documentElement.scrollWidth");
     assert!(
         width.as_i64().unwrap() <= 360,
