@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod allowances;
+pub mod assessment;
 pub mod categories;
 pub mod child;
 mod coded;

@@ -248,6 +248,20 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "assessment_schemes",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "assessment_points",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "report_attachments",
         Placement::Distributed {
             column: "county_code",

@@ -52,8 +52,9 @@ pub use children::{
 pub use clock::Clock;
 pub use cluster::{Placement, TablePlacement, COUNTY_GROUP, DEFAULT_SHARDS, PLAN};
 pub use committee::{
-    committee_county, LiaisonAccount, Meeting, Member, NewMeeting, NewMember, NewTask, Notice,
-    NoticeUnit, PlanTask, TaskFilter, TaskProgress, MEETINGS_PER_YEAR,
+    committee_county, Assessed, Assessment, Counted, Drill, LiaisonAccount, Meeting, Member,
+    NewMeeting, NewMember, NewTask, Notice, NoticeUnit, PlanTask, Points, TaskFilter, TaskProgress,
+    MEETINGS_PER_YEAR,
 };
 pub use crypto::{password_policy, sm3_hex};
 pub use db::{Backend, Store};

@@ -37,6 +37,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_report_attachments"),
     migration!(10, "0010_network"),
     migration!(11, "0011_committee"),
+    migration!(12, "0012_assessment"),
 ];
 
 impl Store {

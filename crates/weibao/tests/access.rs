@@ -194,6 +194,13 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("acknowledge_notice", e(COMMITTEE_VIEW, true)),
         ("list_meetings", e(COMMITTEE_VIEW, false)),
         ("record_meeting", e(OFFICE, false)),
+        // The assessment: units and townships read it once published (before: 409).
+        ("get_assessment", e(COMMITTEE_VIEW, false)),
+        ("set_assessment_scheme", e(OFFICE, false)),
+        ("add_assessment_points", e(OFFICE, false)),
+        ("publish_assessment", e(OFFICE, false)),
+        ("assessment_subject", e(COMMITTEE_VIEW, false)),
+        ("export_assessment", e(COMMITTEE_VIEW, false)),
         ("list_referrals", e(HANDLE_REFERRALS, false)),
         (
             "get_referral",
@@ -375,6 +382,15 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("GET /units", e(UNITS, false)),
         ("GET /network", e(NETWORK_VIEW, false)),
         ("GET /committee", e(COMMITTEE_VIEW, false)),
+        ("GET /committee/assessment", e(COMMITTEE_VIEW, false)),
+        ("POST /committee/assessment/scheme", e(OFFICE, false)),
+        ("POST /committee/assessment/points", e(OFFICE, false)),
+        ("POST /committee/assessment/publication", e(OFFICE, false)),
+        (
+            "GET /committee/assessment/export.xlsx",
+            e(COMMITTEE_VIEW, false),
+        ),
+        ("GET /committee/assessment/{id}", e(COMMITTEE_VIEW, false)),
         ("POST /committee/tasks", e(OFFICE, false)),
         ("GET /committee/tasks/{id}", party(ON_TASK, &["supervisor"])),
         (
@@ -963,6 +979,8 @@ fn fill(template: &str, r: &Records) -> String {
         ("{alert_id}", &r.alert),
         ("{token}", &r.card),
         ("{code}", &r.village.to_string()),
+        ("{year}", &chrono::Utc::now().format("%Y").to_string()),
+        ("{subject_id}", &r.unit),
         ("{handle}", session),
     ] {
         out = out.replace(param, value);
@@ -1186,6 +1204,17 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
             String::new(),
             json(json!({"title": "通报", "body": "请自查"})),
         ),
+        "set_assessment_scheme" => (
+            String::new(),
+            json(
+                json!({"indicators": [{"indicator": "tasks_done", "weight": 10}],
+                        "training_target_hours": 12}),
+            ),
+        ),
+        "add_assessment_points" => (
+            String::new(),
+            json(json!({"subject_id": r.unit, "points": 1, "reason": "专项工作"})),
+        ),
         "record_meeting" => (
             String::new(),
             json(
@@ -1366,6 +1395,12 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("副区长"),
             r.unit,
             support::url_encode("会议纪要")
+        ),
+        "POST /committee/assessment/scheme" => "w_tasks_done=10&training_target_hours=12".into(),
+        "POST /committee/assessment/points" => format!(
+            "subject_id={}&points=1&reason={}",
+            r.unit,
+            support::url_encode("专项工作")
         ),
         "POST /committee/members" => format!(
             "unit_id={}&name={}&position=member",

@@ -6,9 +6,11 @@
 //! the committee and report on the tasks of their own units. Deadlines, supervision and
 //! acknowledgements are work items of the shared engine (crate::work).
 
+mod assessment;
 mod meetings;
 mod plan;
 
+pub use assessment::{Assessed, Assessment, Counted, Drill, Points};
 pub use meetings::{Meeting, NewMeeting, MEETINGS_PER_YEAR};
 pub use plan::{NewTask, Notice, NoticeUnit, PlanTask, TaskFilter, TaskProgress};
 
@@ -280,7 +282,22 @@ impl Store {
         )
         .await?;
         if changed == 0 {
-            return Err(StoreError::NotFound);
+            // Gone already (409), or no such member of this county's committee (404).
+            let known: Option<(String,)> = on!(tx.conn(), |c| sqlx::query_as(
+                "SELECT id FROM committee_members WHERE county_code = $1 AND id = $2"
+            )
+            .bind(county.county_code())
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await)?;
+            return Err(match known {
+                Some(_) => StoreError::Conflict {
+                    field: "id",
+                    code: "left_already",
+                    message: "该成员已登记离任".into(),
+                },
+                None => StoreError::NotFound,
+            });
         }
         append(
             &mut tx,

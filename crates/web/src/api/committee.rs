@@ -482,7 +482,7 @@ pub async fn create_task(
 
 /// A unit's report on a task.
 #[derive(Serialize, ToSchema)]
-pub struct ProgressView {
+pub struct TaskProgressView {
     pub unit: UnitRef,
     pub note: String,
     /// The lead unit reported the task done.
@@ -494,7 +494,7 @@ pub struct ProgressView {
 #[derive(Serialize, ToSchema)]
 pub struct TaskDetail {
     pub task: TaskView,
-    pub progress: Vec<ProgressView>,
+    pub progress: Vec<TaskProgressView>,
 }
 
 fn detail(
@@ -506,7 +506,7 @@ fn detail(
         task: TaskView::new(t, names, now),
         progress: progress
             .into_iter()
-            .map(|p| ProgressView {
+            .map(|p| TaskProgressView {
                 unit: UnitRef {
                     name: name_of(names, &p.unit_id),
                     id: p.unit_id,

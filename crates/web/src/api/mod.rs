@@ -6,6 +6,7 @@
 
 mod account;
 pub mod allowances;
+pub mod assessment;
 pub mod cases;
 pub mod children;
 pub mod committee;
@@ -399,6 +400,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(committee::get_notice))
         .routes(routes!(committee::acknowledge_notice))
         .routes(routes!(committee::list_meetings, committee::record_meeting))
+        .routes(routes!(assessment::get_assessment))
+        .routes(routes!(assessment::set_assessment_scheme))
+        .routes(routes!(assessment::add_assessment_points))
+        .routes(routes!(assessment::publish_assessment))
+        .routes(routes!(assessment::assessment_subject))
+        .routes(routes!(assessment::export_assessment))
         .routes({
             let (schemas, paths, method_router) = routes!(reports::import_hotline);
             let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);

@@ -1,6 +1,7 @@
 //! Server-rendered pages: login, home per role, the division browser, accounts, audit.
 
 mod allowances;
+mod assessment;
 mod cases;
 mod children;
 mod committee;
@@ -104,6 +105,12 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/cases/{id}/access"),
     ("GET", "/units"),
     ("GET", "/committee"),
+    ("GET", "/committee/assessment"),
+    ("POST", "/committee/assessment/scheme"),
+    ("POST", "/committee/assessment/points"),
+    ("POST", "/committee/assessment/publication"),
+    ("GET", "/committee/assessment/export.xlsx"),
+    ("GET", "/committee/assessment/{id}"),
     ("POST", "/committee/tasks"),
     ("GET", "/committee/tasks/{id}"),
     ("POST", "/committee/tasks/{id}/progress"),
@@ -214,6 +221,21 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox", get(inbox::page))
         .route("/inbox/read", axum::routing::post(inbox::mark_read))
         .route("/committee", get(committee::show))
+        .route("/committee/assessment", get(assessment::show))
+        .route(
+            "/committee/assessment/scheme",
+            axum::routing::post(assessment::set_scheme),
+        )
+        .route(
+            "/committee/assessment/points",
+            axum::routing::post(assessment::add_points),
+        )
+        .route(
+            "/committee/assessment/publication",
+            axum::routing::post(assessment::publish),
+        )
+        .route("/committee/assessment/export.xlsx", get(assessment::export))
+        .route("/committee/assessment/{id}", get(assessment::subject))
         .route("/committee/tasks", axum::routing::post(committee::add_task))
         .route("/committee/tasks/{id}", get(committee::task))
         .route(

@@ -515,3 +515,210 @@ fn browser_office_supervises_a_task_and_the_unit_reports_and_closes_it_on_a_phon
     browser.goto(&format!("{}/committee", app.base));
     browser.wait_for_text("#tasks", "已办结");
 }
+
+/// Every cell of the first sheet, row by row, as text.
+fn sheet(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let name = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&name).unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn the_assessment_scores_units_from_their_records_drills_down_and_is_published() {
+    for app in TestApp::all() {
+        let at = app.label;
+        add_user(&app, "police", Role::Unit, COUNTY, Some("公安"));
+        add_user(&app, "edu", Role::Unit, COUNTY, Some("教育"));
+        let office = app.token("office");
+        let police_unit = unit_id(&app, UnitKind::Police);
+        let edu_unit = unit_id(&app, UnitKind::Education);
+        let today = app.store.clock().today();
+        let year = today.year();
+
+        // Each unit leads a task due in ten days; the police close theirs in time, the
+        // education bureau does not; the police attend the year's one meeting.
+        let mut work = Vec::new();
+        for (n, lead) in [("A1", &police_unit), ("A2", &edu_unit)] {
+            let (status, t) = app.post(
+                "/api/v1/committee/tasks",
+                Some(&office),
+                json!({"year": year, "number": n, "title": "年度任务", "lead_unit_id": lead,
+                       "due_on": (today + Duration::days(10)).to_string()}),
+            );
+            assert_eq!(status, 201, "{at}: {t}");
+            work.push((
+                t["id"].as_str().unwrap().to_string(),
+                t["work_id"].as_str().unwrap().to_string(),
+            ));
+        }
+        let (status, body) = app.post(
+            &format!("/api/v1/committee/tasks/{}/progress", work[0].0),
+            Some(&app.token("police")),
+            json!({"note": "已完成", "done": true}),
+        );
+        assert_eq!(status, 201, "{at}: {body}");
+        let (status, body) = app.post(
+            "/api/v1/committee/meetings",
+            Some(&office),
+            json!({"held_on": today.to_string(), "convener": "副区长", "unit_ids": [police_unit],
+                   "minutes": "会议纪要"}),
+        );
+        assert_eq!(status, 201, "{at}: {body}");
+        app.store.clock().advance_ms(20 * DAY);
+        let office = app.token("office");
+
+        let result = |token: &str| {
+            app.get(
+                &format!("/api/v1/committee/assessments/{year}"),
+                Some(token),
+            )
+        };
+        let row = |a: &Value, id: &str| {
+            a["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["subject_id"] == id)
+                .cloned()
+                .unwrap_or_else(|| panic!("{at}: {id} in {a}"))
+        };
+        let line = |r: &Value, indicator: &str| {
+            r["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["indicator"] == indicator)
+                .cloned()
+                .unwrap()
+        };
+        let (status, a) = result(&office);
+        assert_eq!(status, 200, "{at}: {a}");
+        let police = row(&a, &police_unit);
+        let edu = row(&a, &edu_unit);
+        assert_eq!(
+            (
+                line(&police, "tasks_done")["numerator"].as_u64(),
+                line(&police, "tasks_done")["denominator"].as_u64()
+            ),
+            (Some(1), Some(1)),
+            "{at}: {police}"
+        );
+        assert_eq!(line(&edu, "tasks_done")["numerator"], 0, "{at}: {edu}");
+        assert_eq!(
+            line(&edu, "meetings_attended")["numerator"],
+            0,
+            "{at}: {edu}"
+        );
+        // Nothing else counted for either: the weighted mean of what was.
+        assert_eq!(police["total"], 100.0, "{at}: {police}");
+        assert_eq!(edu["total"], 0.0, "{at}: {edu}");
+        assert_eq!(police["rank"], 1, "{at}");
+        let townships = a["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "township")
+            .count();
+        assert!(townships >= 2, "{at}: townships are assessed too: {a}");
+
+        // Manual points, refused out of range or for something not of the county.
+        let points = |subject: &str, points: f64| {
+            app.post(
+                &format!("/api/v1/committee/assessments/{year}/points"),
+                Some(&office),
+                json!({"subject_id": subject, "points": points, "reason": "主动开展专项行动"}),
+            )
+        };
+        assert_eq!(points(&edu_unit, 25.0).0, 422, "{at}");
+        assert_eq!(points("nowhere", 2.0).0, 422, "{at}");
+        let (status, body) = points(&edu_unit, 5.0);
+        assert_eq!(status, 201, "{at}: {body}");
+        // A scheme of tasks alone: meetings no longer weigh.
+        let (status, body) = app.send(
+            "PUT",
+            &format!("/api/v1/committee/assessments/{year}/scheme"),
+            Some(&office),
+            Some(json!({"indicators": [{"indicator": "tasks_done", "weight": 10}, {"indicator": "tasks_done", "weight": 5}],
+                        "training_target_hours": 12}).to_string()),
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("indicators")),
+            "{at}: {body}"
+        );
+        let (status, body) = app.send(
+            "PUT",
+            &format!("/api/v1/committee/assessments/{year}/scheme"),
+            Some(&office),
+            Some(
+                json!({"indicators": [{"indicator": "tasks_done", "weight": 10}],
+                        "training_target_hours": 12})
+                .to_string(),
+            ),
+        );
+        assert_eq!(status, 200, "{at}: {body}");
+        let (_, a) = result(&office);
+        let edu = row(&a, &edu_unit);
+        assert_eq!(
+            (edu["computed"].as_f64(), edu["total"].as_f64()),
+            (Some(0.0), Some(5.0)),
+            "{at}: {edu}"
+        );
+        assert_eq!(edu["lines"].as_array().unwrap().len(), 1, "{at}: {edu}");
+
+        // The drill-down names what was counted.
+        let (status, drill) = app.get(
+            &format!("/api/v1/committee/assessments/{year}/subjects/{edu_unit}"),
+            Some(&office),
+        );
+        assert_eq!(status, 200, "{at}: {drill}");
+        let items = drill["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{at}: {drill}");
+        assert_eq!(items[0]["work_id"], work[1].1.as_str(), "{at}");
+        assert_eq!(items[0]["on_time"], false, "{at}");
+        assert_eq!(drill["meetings"][0]["attended"], false, "{at}");
+        assert_eq!(drill["points"][0]["points"], 5.0, "{at}");
+
+        // Units see it once published; then it is fixed.
+        let police_token = app.token("police");
+        assert_eq!(result(&police_token).0, 409, "{at}: not yet published");
+        let publish = || {
+            app.send(
+                "POST",
+                &format!("/api/v1/committee/assessments/{year}/publication"),
+                Some(&office),
+                None,
+            )
+        };
+        assert_eq!(publish().0, 204, "{at}");
+        assert_eq!(publish().0, 409, "{at}");
+        let (status, seen) = result(&police_token);
+        assert_eq!(status, 200, "{at}: {seen}");
+        assert!(seen["published_at"].is_string(), "{at}");
+        assert_eq!(
+            points(&edu_unit, 1.0).0,
+            409,
+            "{at}: published results are fixed"
+        );
+
+        // The ranked result as a workbook.
+        let (status, ct, bytes) = app.raw(
+            "GET",
+            &format!("/api/v1/committee/assessments/{year}/export.xlsx"),
+            &[("authorization", &format!("Bearer {office}"))],
+            None,
+        );
+        assert_eq!(status, 200, "{at}");
+        assert!(ct.contains("spreadsheetml"), "{at}: {ct}");
+        let rows = sheet(&bytes);
+        assert_eq!(rows[0][0], "名次", "{at}");
+        assert_eq!(rows[1][1], "朝天区公安局", "{at}: {rows:?}");
+        assert_eq!(rows[1][3], "100", "{at}: {rows:?}");
+    }
+}
