@@ -63,7 +63,9 @@ pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
-pub use network::{Coverage, CoverageRow, NewPlace, Person, Place, Vacancy, NETWORK_LIST_LIMIT};
+pub use network::{
+    Coverage, CoverageRow, NewPlace, Person, Place, RosterCounts, Vacancy, NETWORK_LIST_LIMIT,
+};
 pub use reports::{
     tracking_hash, AttachmentFile, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput,
     FiledReport, NewReport, PublicStatus, ReferralTarget, ReportAttachment, ReportDetails,

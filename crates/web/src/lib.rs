@@ -13,6 +13,7 @@ pub mod hotline_io;
 pub mod ledger_io;
 pub mod limits;
 mod metrics;
+pub mod network_io;
 mod pages;
 pub use pages::PAGES;
 mod security;

@@ -117,12 +117,16 @@ function setUpImport(form) {
   let division = "";
   // The user's choices of field per column (letters → field, "" = do not import).
   let mapping = {};
+  // The ledger's import by default; another import names its endpoint and its rows.
+  const endpoint = form.dataset.endpoint || "/api/v1/children/import";
+  const noun = form.dataset.noun || "名儿童";
+  const doneHref = form.dataset.done || "/children?division=";
 
   function send(dryRun) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       const chosen = Object.keys(mapping).length ? `&mapping=${encodeURIComponent(JSON.stringify(mapping))}` : "";
-      xhr.open("POST", `/api/v1/children/import?division=${encodeURIComponent(division)}&dry_run=${dryRun}${chosen}`);
+      xhr.open("POST", `${endpoint}?division=${encodeURIComponent(division)}&dry_run=${dryRun}${chosen}`);
       xhr.setRequestHeader("X-CSRF-Token", form.dataset.csrf);
       xhr.responseType = "json";
       xhr.upload.addEventListener("progress", (e) => {
@@ -156,17 +160,24 @@ function setUpImport(form) {
       reportBox.append(h, p);
       return;
     }
-    if (!dryRun && body.imported > 0) {
-      h.textContent = `已导入 ${body.imported} 名儿童`;
+    if (!dryRun && !body.dry_run && !(body.errors || []).length) {
+      h.textContent = body.summary || `已导入 ${body.imported} ${noun}`;
+      h.id = "import-done";
       const a = document.createElement("a");
-      a.href = `/children?division=${encodeURIComponent(division)}`;
-      a.textContent = "查看台账";
+      a.href = `${doneHref}${encodeURIComponent(division)}`;
+      a.textContent = form.dataset.endpoint ? "查看" : "查看台账";
       reportBox.append(h, a);
       return;
     }
     h.textContent = body.errors.length ? `发现 ${body.errors.length} 处问题` : "检查通过";
     p.textContent = `工作表“${body.sheet}”，表头在第 ${body.header_row} 行；读取 ${body.rows_read} 行，其中 ${body.rows_good} 行无误。`;
     reportBox.append(h, p);
+    if (body.summary && !body.errors.length) {
+      const s = document.createElement("p");
+      s.id = "import-summary";
+      s.textContent = body.summary + "。";
+      reportBox.append(s);
+    }
     if (body.columns && body.columns.length) { reportBox.append(mappingTable(body)); }
     if (body.errors.length) {
       const wrap = document.createElement("div");
@@ -201,7 +212,7 @@ function setUpImport(form) {
       go.type = "button";
       go.className = "primary";
       go.id = "import-commit";
-      go.textContent = `确认导入 ${body.rows_good} 名儿童`;
+      go.textContent = `确认导入 ${body.rows_good} ${noun}`;
       go.addEventListener("click", () => run(false));
       reportBox.append(go);
     }

@@ -178,6 +178,8 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("appoint_person", d(NETWORK_MANAGE)),
         ("leave_post", e(NETWORK_MANAGE, true)),
         ("record_training", e(NETWORK_MANAGE, true)),
+        ("import_network", d(NETWORK_MANAGE)),
+        ("export_network", d(NETWORK_MANAGE)),
         ("export_hotline", d(OFFICE)),
         ("list_members", e(COMMITTEE_VIEW, false)),
         ("add_member", e(OFFICE, false)),
@@ -1159,6 +1161,11 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
             (format!("?division={v}"), Some((ct, body)))
         }
         "export_hotline" => (format!("?division={}", &v[..6]), None),
+        "import_network" => {
+            let (ct, body) = multipart(b"not a workbook", "roster.xlsx");
+            (format!("?division={v}"), Some((ct, body)))
+        }
+        "export_network" => (format!("?division={v}"), None),
         "accept_referral" => (String::new(), None),
         "return_referral" | "revoke_referral" => {
             (String::new(), json(json!({"reason": "不属于本单位职责"})))

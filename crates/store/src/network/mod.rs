@@ -6,8 +6,10 @@
 //! directors read their village's. Every change is audited; phones are sealed.
 
 mod coverage;
+mod roster;
 
 pub use coverage::{Coverage, CoverageRow, Vacancy};
+pub use roster::RosterCounts;
 
 use chrono::NaiveDate;
 use weibao_domain::access::{Action, Scope};
@@ -124,28 +126,8 @@ impl Store {
         ip: &str,
     ) -> Result<Place, StoreError> {
         scope.check(Action::ManageNetwork, new.division)?;
-        new.kind
-            .check_division(new.division)
-            .map_err(|e| StoreError::invalid("division", e))?;
+        self.check_new_place(&new)?;
         let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
-            return Err(StoreError::invalid(
-                "name",
-                Invalid::new("name_required", "请填写阵地名称（60 字以内）"),
-            ));
-        }
-        if !(0..=500).contains(&new.staff) {
-            return Err(StoreError::invalid(
-                "staff",
-                Invalid::new("staff_range", "工作人员数应在 0 到 500 之间"),
-            ));
-        }
-        if new.opened_on.is_some_and(|d| d > self.clock().today()) {
-            return Err(StoreError::invalid(
-                "opened_on",
-                Invalid::new("date_future", "建成日期不能晚于今天"),
-            ));
-        }
         let place = Place {
             id: new_id(),
             kind: new.kind,

@@ -186,6 +186,8 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
         "record_training",
         RouteAccess::Action(Action::ManageNetwork),
     ),
+    ("import_network", RouteAccess::Action(Action::ManageNetwork)),
+    ("export_network", RouteAccess::Action(Action::ManageNetwork)),
     ("export_hotline", RouteAccess::Action(Action::TriageReports)),
     (
         "list_referrals",
@@ -389,6 +391,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(network::list_people, network::appoint_person))
         .routes(routes!(network::leave_post))
         .routes(routes!(network::record_training))
+        .routes({
+            let (schemas, paths, method_router) = routes!(network::import_network);
+            let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(network::export_network))
         .routes(routes!(committee::list_members, committee::add_member))
         .routes(routes!(committee::member_leaves))
         .routes(routes!(committee::committee_units))

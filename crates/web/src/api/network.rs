@@ -539,3 +539,149 @@ pub async fn record_training(
         .await?;
     Ok((StatusCode::CREATED, Json(person.into())))
 }
+
+// ---- roster in and out of Excel -------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RosterImportQuery {
+    /// The county (or a township in it) the roster is for.
+    pub division: String,
+    /// true (default): check only and report what would be added; false: record every
+    /// place and person not yet recorded, all or none.
+    pub dry_run: Option<bool>,
+    /// The field each column fills where the report's choice should change: a JSON
+    /// object from column letters to a field name (see the report's `fields`), or `""`
+    /// for "do not import", e.g. `{"E":"place_name","J":""}`.
+    pub mapping: Option<String>,
+}
+
+/// The multipart body of a roster import.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RosterUpload {
+    /// The .xlsx roster (花名册).
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    pub file: String,
+}
+
+/// A refused roster import: the report of the rows, or an error when the file or a
+/// parameter could not be used.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RosterRefused {
+    Report(crate::network_io::NetworkImportReport),
+    Error(ErrorBody),
+}
+
+#[utoipa::path(post, path = "/api/v1/network/import", tag = "network", params(RosterImportQuery),
+    request_body(content = RosterUpload, content_type = "multipart/form-data"),
+    responses((status = 200, description = "试导入报告，或已导入（已登记的阵地和人员保持不变）", body = crate::network_io::NetworkImportReport),
+              (status = 422, description = "有错误行（报告），或文件、参数无效（错误）", body = RosterRefused),
+              (status = 404, body = ErrorBody),
+              (status = 429, description = "导入过于频繁（见 Retry-After）", body = ErrorBody)))]
+pub async fn import_network(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    QueryParams(q): QueryParams<RosterImportQuery>,
+    multipart: super::Upload,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let division = parse_code("division", &q.division)?;
+    caller
+        .scope()
+        .check(weibao_domain::access::Action::ManageNetwork, division)
+        .map_err(weibao_store::StoreError::from)?;
+    if division.level() < weibao_domain::Level::County {
+        return Err(ApiError::invalid(
+            "division",
+            weibao_domain::Invalid::new(
+                "division_level",
+                "花名册按县（市、区）或乡镇（街道）导入：请选择一个县或乡镇",
+            ),
+        ));
+    }
+    let mapping = match q.mapping.as_deref().filter(|m| !m.trim().is_empty()) {
+        None => Default::default(),
+        Some(m) => crate::ledger_io::parse_mapping_of(m, crate::network_io::FIELDS)
+            .map_err(|e| ApiError::invalid("mapping", e))?,
+    };
+    if let Some(refused) = state
+        .limiter
+        .before_import(&caller.scope().user_id, state.store.clock().now_ms())
+    {
+        return Ok(refused);
+    }
+    let bytes = super::multipart_file(
+        multipart,
+        |e| {
+            format!(
+                "文件过大或上传中断（上限 {} MB）：{e}",
+                super::children::MAX_UPLOAD_BYTES / 1024 / 1024
+            )
+        },
+        "请在表单字段 file 中上传工作网络花名册 .xlsx 文件",
+    )
+    .await?;
+    let report = crate::network_io::import_roster(
+        &state.store,
+        caller.scope(),
+        division,
+        &bytes,
+        mapping,
+        q.dry_run.unwrap_or(true),
+        &caller.ip,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::network_io::NetworkFailure::Sheet(s) => ApiError::invalid(
+            "file",
+            weibao_domain::Invalid::new("sheet_unreadable", s.to_string()),
+        ),
+        crate::network_io::NetworkFailure::Store(s) => s.into(),
+    })?;
+    let status = if report.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RosterExportQuery {
+    /// A county or a division in it; default: the caller's own.
+    pub division: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/network/export.xlsx", tag = "network", params(RosterExportQuery),
+    responses((status = 200, description = "工作网络花名册（Excel，可再导入）",
+               content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_network(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    QueryParams(q): QueryParams<RosterExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let division = home_or(&caller, q.division.as_deref())?;
+    let bytes =
+        crate::network_io::export_roster(&state.store, caller.scope(), division, &caller.ip)
+            .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"network-roster.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

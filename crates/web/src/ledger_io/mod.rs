@@ -17,6 +17,7 @@ use weibao_sheets::{
 use weibao_store::{ChildFilter, Store, StoreError};
 
 pub use fields::{default_aliases, label as field_label, matcher_for, FIELDS};
+pub(crate) use villages::township_key;
 pub use villages::Villages;
 
 /// The most rows one import may hold (a county's ledger fits many times over).
@@ -105,6 +106,11 @@ pub type Mapping = BTreeMap<u32, Option<String>>;
 /// letters to a field name, or `""`/`null` for "do not import", e.g.
 /// `{"H":"guardian_phone","I":""}`.
 pub fn parse_mapping(input: &str) -> Result<Mapping, Invalid> {
+    parse_mapping_of(input, FIELDS)
+}
+
+/// [`parse_mapping`] for another import's fields (field, Chinese name).
+pub fn parse_mapping_of(input: &str, fields: &[(&str, &str)]) -> Result<Mapping, Invalid> {
     let bad = |m: String| Invalid::new("mapping_invalid", m);
     let value: serde_json::Value = serde_json::from_str(input.trim()).map_err(|_| {
         bad("列对应关系应为 JSON 对象，例如 {\"H\":\"guardian_phone\",\"I\":\"\"}：键为列字母，值为字段名，空字符串表示不导入".into())
@@ -121,14 +127,14 @@ pub fn parse_mapping(input: &str) -> Result<Mapping, Invalid> {
         let field = match &v {
             serde_json::Value::Null => None,
             serde_json::Value::String(f) if f.trim().is_empty() => None,
-            serde_json::Value::String(f) if FIELDS.iter().any(|(k, _)| *k == f.trim()) => {
+            serde_json::Value::String(f) if fields.iter().any(|(k, _)| *k == f.trim()) => {
                 Some(f.trim().to_string())
             }
             other => {
                 return Err(bad(format!(
                     "第 {key} 列的字段“{}”不存在，可选：{}，或空字符串表示不导入",
                     other.as_str().unwrap_or(&other.to_string()),
-                    FIELDS
+                    fields
                         .iter()
                         .map(|(k, _)| *k)
                         .collect::<Vec<_>>()

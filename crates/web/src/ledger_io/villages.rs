@@ -34,7 +34,7 @@ fn name_keys(name: &str) -> Vec<String> {
 
 /// A township's name as people write it: 朝天镇, 朝天, 朝天镇人民政府 and 东坝街道办事处
 /// all come to the same key.
-fn township_key(name: &str) -> &str {
+pub(crate) fn township_key(name: &str) -> &str {
     let name = name.trim();
     let name = ["人民政府", "办事处"]
         .iter()

@@ -99,6 +99,8 @@ struct NetworkPage {
     /// Places and people are listed (a township or a village).
     local: bool,
     manage: bool,
+    /// The roster may be imported and exported here (a county or a township).
+    roster: bool,
     place_kinds: Vec<(&'static str, &'static str)>,
     posts: Vec<(&'static str, &'static str)>,
     qualifications: Vec<(&'static str, &'static str)>,
@@ -253,6 +255,8 @@ async fn network_page(
             .collect(),
         local,
         manage: allows(scope.role, Action::ManageNetwork),
+        roster: allows(scope.role, Action::ManageNetwork)
+            && matches!(code.level(), Level::County | Level::Township),
         place_kinds: PlaceKind::ALL
             .iter()
             .map(|k| (k.code(), k.label()))
