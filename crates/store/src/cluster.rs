@@ -262,6 +262,13 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "plan_task_files",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "report_attachments",
         Placement::Distributed {
             column: "county_code",

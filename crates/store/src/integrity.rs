@@ -53,6 +53,11 @@ const CHECKS: &[(&str, &str)] = &[
            WHERE r.county_code = a.county_code AND r.id = a.report_id)",
     ),
     (
+        "任务附件所属的任务不存在",
+        "SELECT f.id FROM plan_task_files f WHERE NOT EXISTS (SELECT 1 FROM plan_tasks t
+           WHERE t.county_code = f.county_code AND t.id = f.task_id)",
+    ),
+    (
         "预警所属的探访不存在",
         "SELECT a.id FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM visits s
            WHERE s.county_code = a.county_code AND s.id = a.visit_id)",

@@ -53,8 +53,8 @@ pub use clock::Clock;
 pub use cluster::{Placement, TablePlacement, COUNTY_GROUP, DEFAULT_SHARDS, PLAN};
 pub use committee::{
     committee_county, Assessed, Assessment, Counted, Drill, LiaisonAccount, Meeting, Member,
-    NewMeeting, NewMember, NewTask, Notice, NoticeUnit, PlanTask, Points, TaskFilter, TaskProgress,
-    MEETINGS_PER_YEAR,
+    NewMeeting, NewMember, NewTask, Notice, NoticeUnit, PlanTask, Points, TaskFile, TaskFilter,
+    TaskProgress, MAX_TASK_FILES, MEETINGS_PER_YEAR,
 };
 pub use crypto::{password_policy, sm3_hex};
 pub use db::{Backend, Store};

@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_network"),
     migration!(11, "0011_committee"),
     migration!(12, "0012_assessment"),
+    migration!(13, "0013_task_files"),
 ];
 
 impl Store {

@@ -15,6 +15,7 @@ pub mod limits;
 mod metrics;
 pub mod network_io;
 mod pages;
+pub mod text;
 pub use pages::PAGES;
 mod security;
 pub mod time;

@@ -190,6 +190,8 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("create_task", e(OFFICE, false)),
         ("get_task", party(ON_TASK, &["supervisor"])),
         ("report_progress", party(ON_TASK, &["supervisor"])),
+        ("upload_task_file", party(ON_TASK, &["supervisor"])),
+        ("get_task_file", party(ON_TASK, &["supervisor"])),
         ("list_notices", e(COMMITTEE_VIEW, false)),
         ("issue_notice", e(OFFICE, false)),
         ("get_notice", e(COMMITTEE_VIEW, true)),
@@ -515,6 +517,8 @@ struct Records {
     person: String,
     /// The county's committee: a task the police lead, a notice, a member.
     plan_task: String,
+    /// A file on that task.
+    task_file: String,
     notice: String,
     member: String,
     /// The account whose sessions these are (a user of the place).
@@ -703,6 +707,21 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
                "due_on": "2035-12-31"}),
     );
     ok(s, &plan_task, "plan task");
+    let (ct, body) = multipart(&jpeg(9), "工作方案.jpg");
+    let (s, _, task_file) = app.raw(
+        "POST",
+        &format!(
+            "/api/v1/committee/tasks/{}/files",
+            plan_task["id"].as_str().unwrap()
+        ),
+        &[
+            ("authorization", &format!("Bearer {office}")),
+            ("content-type", &ct),
+        ],
+        Some(&body),
+    );
+    let task_file: Value = serde_json::from_slice(&task_file).unwrap_or(Value::Null);
+    ok(s, &task_file, "task file");
     let (s, notice) = app.post(
         "/api/v1/committee/notices",
         Some(office),
@@ -717,6 +736,7 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
     ok(s, &member, "member");
     Records {
         plan_task: plan_task["id"].as_str().unwrap().to_string(),
+        task_file: task_file["id"].as_str().unwrap().to_string(),
         notice: notice["id"].as_str().unwrap().to_string(),
         member: member["id"].as_str().unwrap().to_string(),
         report: reports.report,
@@ -978,6 +998,7 @@ fn fill(template: &str, r: &Records) -> String {
         ("{visit_id}", &r.visit),
         ("{photo_id}", &r.photo),
         ("{attachment_id}", &r.attachment),
+        ("{file_id}", &r.task_file),
         ("{alert_id}", &r.alert),
         ("{token}", &r.card),
         ("{code}", &r.village.to_string()),
@@ -1093,6 +1114,10 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         ),
         "correct_visit" => (String::new(), json(json!({"notes": "更正"}))),
         "upload_photo" => (String::new(), Some(multipart(&jpeg(*seq as u8), "p.jpg"))),
+        "upload_task_file" => (
+            String::new(),
+            Some(multipart(&jpeg(*seq as u8), "活动照片.jpg")),
+        ),
         "upload_attachment" => (
             String::new(),
             Some(multipart(&jpeg(*seq as u8), "伤情.jpg")),
@@ -1385,9 +1410,6 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("交办事项"),
             r.unit
         ),
-        "POST /committee/tasks/{id}/progress" => {
-            format!("note={}", support::url_encode("推进中"))
-        }
         "POST /committee/tasks/{id}/supervision" => format!(
             "level=supervised&due_on=2035-01-01&note={}",
             support::url_encode("尽快办理")
@@ -1642,6 +1664,12 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                         let mut fields = Vec::new();
                         if let Some(t) = &csrf {
                             fields.push(("_csrf".to_string(), t.clone()));
+                        }
+                        (content_type, form) = multipart_fields(&fields);
+                    } else if key == "POST /committee/tasks/{id}/progress" {
+                        let mut fields = vec![("note".to_string(), "推进中".to_string())];
+                        if let Some(t) = &csrf {
+                            fields.push(("_csrf".into(), t.clone()));
                         }
                         (content_type, form) = multipart_fields(&fields);
                     } else if key.starts_with("POST /children/{id}/visits") {

@@ -7,10 +7,12 @@
 //! acknowledgements are work items of the shared engine (crate::work).
 
 mod assessment;
+mod files;
 mod meetings;
 mod plan;
 
 pub use assessment::{Assessed, Assessment, Counted, Drill, Points};
+pub use files::{TaskFile, MAX_TASK_FILES};
 pub use meetings::{Meeting, NewMeeting, MEETINGS_PER_YEAR};
 pub use plan::{NewTask, Notice, NoticeUnit, PlanTask, TaskFilter, TaskProgress};
 

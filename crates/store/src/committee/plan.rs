@@ -389,6 +389,25 @@ impl Store {
         Ok((task, progress))
     }
 
+    /// The unit the caller acts for on `task`: the lead unit, else a co-responsible one of
+    /// theirs, else (the office) their own; 404 for anyone else.
+    pub(super) async fn unit_on_task(
+        &self,
+        scope: &Scope,
+        task: &PlanTask,
+    ) -> Result<String, StoreError> {
+        let mine = self.acting_units(scope).await?;
+        if mine.contains(&task.lead_unit_id) {
+            Ok(task.lead_unit_id.clone())
+        } else if let Some(u) = task.co_units().into_iter().find(|u| mine.contains(u)) {
+            Ok(u)
+        } else if scope.role == Role::Office {
+            Ok(mine.first().cloned().unwrap_or_default())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
     /// A unit reports progress on a task; `done` (the lead unit or the office) closes it and
     /// its work item, supervision included.
     pub async fn report_progress(
@@ -415,17 +434,8 @@ impl Store {
                 message: "该任务已办结；如需补充，请联系未保办".into(),
             });
         }
-        let mine = self.acting_units(scope).await?;
         let office = scope.role == Role::Office;
-        let unit_id = if mine.contains(&task.lead_unit_id) {
-            task.lead_unit_id.clone()
-        } else if let Some(u) = task.co_units().into_iter().find(|u| mine.contains(u)) {
-            u
-        } else if office {
-            mine.first().cloned().unwrap_or_default()
-        } else {
-            return Err(StoreError::NotFound);
-        };
+        let unit_id = self.unit_on_task(scope, &task).await?;
         if done && !(office || unit_id == task.lead_unit_id) {
             return Err(StoreError::Conflict {
                 field: "done",

@@ -45,12 +45,12 @@ pub struct AttachmentFile {
 }
 
 /// The type from the bytes themselves (the declared type is not trusted).
-fn sniff(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
     sniff_image(bytes).or_else(|| bytes.starts_with(b"%PDF-").then_some("application/pdf"))
 }
 
 /// The file name as uploaded, without any path and without control characters.
-fn clean_name(name: &str, content_type: &str) -> String {
+pub(crate) fn clean_name(name: &str, content_type: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let kept: String = base
         .chars()

@@ -15,7 +15,7 @@ use weibao_domain::committee::Position;
 use weibao_domain::network::parse_date;
 use weibao_store::{
     committee_county, Meeting, Member, NewMeeting, NewMember, NewTask, Notice, PlanTask,
-    Supervision, TaskFilter, TaskProgress,
+    Supervision, TaskFile, TaskFilter, TaskProgress,
 };
 
 use super::{JsonBody, PathParams, QueryParams};
@@ -495,14 +495,43 @@ pub struct TaskProgressView {
 pub struct TaskDetail {
     pub task: TaskView,
     pub progress: Vec<TaskProgressView>,
+    /// Files the units sent with their progress, oldest first.
+    pub files: Vec<TaskFileView>,
+}
+
+/// A file on a task: GET /api/v1/committee/tasks/{id}/files/{file_id} reads it.
+#[derive(Serialize, ToSchema)]
+pub struct TaskFileView {
+    pub id: String,
+    pub unit: UnitRef,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_at: String,
+}
+
+fn file_view(f: TaskFile, names: &HashMap<String, String>) -> TaskFileView {
+    TaskFileView {
+        unit: UnitRef {
+            name: name_of(names, &f.unit_id),
+            id: f.unit_id,
+        },
+        id: f.id,
+        name: f.name,
+        content_type: f.content_type,
+        size: f.size,
+        uploaded_at: rfc3339(f.uploaded_at),
+    }
 }
 
 fn detail(
     (t, progress): (PlanTask, Vec<TaskProgress>),
+    files: Vec<TaskFile>,
     names: &HashMap<String, String>,
     now: i64,
 ) -> TaskDetail {
     TaskDetail {
+        files: files.into_iter().map(|f| file_view(f, names)).collect(),
         task: TaskView::new(t, names, now),
         progress: progress
             .into_iter()
@@ -528,8 +557,14 @@ pub async fn get_task(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<TaskDetail>, ApiError> {
     let found = state.store.plan_task(caller.scope(), &id).await?;
+    let files = state.store.task_files(caller.scope(), &id).await?;
     let names = unit_names(&state, &caller).await?;
-    Ok(Json(detail(found, &names, state.store.clock().now_ms())))
+    Ok(Json(detail(
+        found,
+        files,
+        &names,
+        state.store.clock().now_ms(),
+    )))
 }
 
 /// Progress on a task; `done` (the lead unit or the office) closes it.
@@ -561,10 +596,77 @@ pub async fn report_progress(
             &caller.ip,
         )
         .await?;
+    let files = state.store.task_files(caller.scope(), &id).await?;
     let names = unit_names(&state, &caller).await?;
     Ok((
         StatusCode::CREATED,
-        Json(detail(found, &names, state.store.clock().now_ms())),
+        Json(detail(found, files, &names, state.store.clock().now_ms())),
+    ))
+}
+
+/// The multipart body of a task's file.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TaskFileUpload {
+    /// A photo (JPEG, PNG, WebP) or a PDF scan, at most 8 MB; its file name is kept.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    pub file: String,
+}
+
+/// Adds a file to an open task for the caller's unit on it (the office too). The same
+/// bytes twice give the same file.
+#[utoipa::path(post, path = "/api/v1/committee/tasks/{id}/files", tag = "committee",
+    params(("id" = String, Path)),
+    request_body(content = TaskFileUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = TaskFileView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "任务已办结", body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload_task_file(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathParams(id): PathParams<String>,
+    multipart: super::Upload,
+) -> Result<(StatusCode, Json<TaskFileView>), ApiError> {
+    let (name, bytes) = super::multipart_named_file(
+        multipart,
+        |_| {
+            format!(
+                "附件过大或上传中断（上限 {} MB），请压缩后重试",
+                weibao_store::MAX_ATTACHMENT_BYTES / 1024 / 1024
+            )
+        },
+        "请在表单字段 file 中上传附件",
+    )
+    .await?;
+    let file = state
+        .store
+        .attach_to_task(caller.scope(), &id, &name, bytes.to_vec(), &caller.ip)
+        .await?;
+    let names = unit_names(&state, &caller).await?;
+    Ok((StatusCode::CREATED, Json(file_view(file, &names))))
+}
+
+/// One file of a task (images shown, PDFs downloaded), the read audited.
+#[utoipa::path(get, path = "/api/v1/committee/tasks/{id}/files/{file_id}", tag = "committee",
+    params(("id" = String, Path), ("file_id" = String, Path)),
+    responses((status = 200, description = "附件（照片或 PDF，按上传的原样）",
+               content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"),
+                       (Vec<u8> = "application/pdf"))),
+              (status = 404, body = ErrorBody)))]
+pub async fn get_task_file(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathParams((id, file_id)): PathParams<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let (file, bytes) = state
+        .store
+        .task_file(caller.scope(), &id, &file_id, &caller.ip)
+        .await?;
+    Ok(super::reports::file_response(
+        &file.content_type,
+        &file.name,
+        bytes,
     ))
 }
 

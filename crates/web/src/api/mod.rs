@@ -162,7 +162,34 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
         "report_progress",
         RouteAccess::Action(Action::ViewCommittee),
     ),
+    (
+        "upload_task_file",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    ("get_task_file", RouteAccess::Action(Action::ViewCommittee)),
     ("list_notices", RouteAccess::Action(Action::ViewCommittee)),
+    // The assessment: the office keeps it; units and townships read it once published.
+    ("get_assessment", RouteAccess::Action(Action::ViewCommittee)),
+    (
+        "set_assessment_scheme",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
+    (
+        "add_assessment_points",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
+    (
+        "publish_assessment",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
+    (
+        "assessment_subject",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    (
+        "export_assessment",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
     ("issue_notice", RouteAccess::Action(Action::ManageCommittee)),
     ("get_notice", RouteAccess::Action(Action::ViewCommittee)),
     (
@@ -404,6 +431,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(committee::list_tasks, committee::create_task))
         .routes(routes!(committee::get_task))
         .routes(routes!(committee::report_progress))
+        .routes({
+            let (schemas, paths, method_router) = routes!(committee::upload_task_file);
+            let limit = axum::extract::DefaultBodyLimit::max(reports::MAX_ATTACHMENT_UPLOAD);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(committee::get_task_file))
         .routes(routes!(committee::list_notices, committee::issue_notice))
         .routes(routes!(committee::get_notice))
         .routes(routes!(committee::acknowledge_notice))

@@ -716,16 +716,24 @@ pub async fn get_attachment(
 /// An attachment as an HTTP answer: never cached, PDFs as downloads (a browser's PDF
 /// viewer runs scripts), the name as uploaded (RFC 5987).
 pub fn attachment_response(file: weibao_store::AttachmentFile) -> axum::response::Response {
+    file_response(
+        &file.attachment.content_type,
+        &file.attachment.name,
+        file.bytes,
+    )
+}
+
+/// A stored file (a report's attachment, a task's file) as an HTTP answer: never cached,
+/// PDFs as downloads, the name as uploaded.
+pub fn file_response(content_type: &str, name: &str, bytes: Vec<u8>) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let disposition = if file.attachment.content_type == "application/pdf" {
+    let disposition = if content_type == "application/pdf" {
         "attachment"
     } else {
         "inline"
     };
-    let encoded: String = file
-        .attachment
-        .name
+    let encoded: String = name
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -737,14 +745,14 @@ pub fn attachment_response(file: weibao_store::AttachmentFile) -> axum::response
         .collect();
     (
         [
-            (header::CONTENT_TYPE, file.attachment.content_type.clone()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("{disposition}; filename*=UTF-8''{encoded}"),
             ),
         ],
-        file.bytes,
+        bytes,
     )
         .into_response()
 }

@@ -24,7 +24,7 @@ use weibao_store::{
 use super::deadline_text::{due_text, DueText};
 use super::forms::{refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
-use crate::auth::{Caller, CsrfForm, PageAuth};
+use crate::auth::{Caller, CsrfForm, CsrfMultipart, PageAuth};
 use crate::AppState;
 
 fn refuse_role() -> Response {
@@ -596,6 +596,16 @@ struct ProgressLine {
     at: String,
 }
 
+/// A file on a task as its page lists it.
+struct FileLine {
+    id: String,
+    unit: String,
+    name: String,
+    image: bool,
+    size: String,
+    at: String,
+}
+
 #[derive(Template)]
 #[template(path = "committee_task.html")]
 struct TaskPage {
@@ -607,6 +617,7 @@ struct TaskPage {
     supervision_note: String,
     supervision_due: Option<DueText>,
     progress: Vec<ProgressLine>,
+    files: Vec<FileLine>,
     /// The caller's unit is on the task (may report progress).
     on_task: bool,
     /// The caller's unit leads it, or the caller is the office (may report it done).
@@ -658,6 +669,10 @@ async fn task_page(
         Ok(found) => found,
         Err(e) => return store_error_page(e),
     };
+    let files = match state.store.task_files(scope, id).await {
+        Ok(files) => files,
+        Err(e) => return store_error_page(e),
+    };
     let names: HashMap<String, String> = match state.store.list_units(scope).await {
         Ok(units) => units.into_iter().map(|u| (u.id, u.name)).collect(),
         Err(e) => return store_error_page(e),
@@ -682,6 +697,17 @@ async fn task_page(
                 note: p.note,
                 done: p.done,
                 at: beijing_time(p.at),
+            })
+            .collect(),
+        files: files
+            .iter()
+            .map(|f| FileLine {
+                id: f.id.clone(),
+                unit: name_of(&names, &f.unit_id),
+                name: f.name.clone(),
+                image: f.content_type.starts_with("image/"),
+                size: crate::text::file_size(f.size),
+                at: beijing_time(f.uploaded_at),
             })
             .collect(),
         on_task,
@@ -725,34 +751,72 @@ async fn after_task(
     }
 }
 
-#[derive(Deserialize)]
-pub struct ProgressForm {
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    done: String,
-}
+/// The progress form's body limit: a few files at the store's limit each.
+pub const PROGRESS_FORM_LIMIT: usize = 3 * weibao_store::MAX_ATTACHMENT_BYTES + 64 * 1024;
 
+/// A unit's progress with its files (a multipart form): the files are kept first, while
+/// the task is open, then the progress, which may close it.
 pub async fn report_progress(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    form: CsrfForm<ProgressForm>,
+    form: CsrfMultipart,
 ) -> Response {
-    let CsrfForm {
+    let CsrfMultipart {
         caller,
-        form,
-        pairs,
+        fields,
+        files,
+        file_names,
     } = form;
     if !allows(caller.scope().role, Action::ViewCommittee) {
         return refuse_role();
     }
-    let done = !form.done.is_empty();
+    let field = |k: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let note = field("note").to_string();
+    let done = !field("done").is_empty();
+    if note.trim().is_empty() {
+        let failed = Failed::new(
+            "progress",
+            "请写明进展情况（2000 字以内）".into(),
+            "note",
+            &fields,
+        );
+        return task_page(
+            &state,
+            &caller,
+            &id,
+            None,
+            failed,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if !files.is_empty() {
+        if let Err(e) = state.store.check_task_attachable(caller.scope(), &id).await {
+            return after_task(&state, &caller, &id, "progress", Err(e), &fields).await;
+        }
+    }
+    for ((_, bytes), name) in files.into_iter().zip(file_names) {
+        if let Err(e) = state
+            .store
+            .attach_to_task(caller.scope(), &id, &name, bytes, &caller.ip)
+            .await
+        {
+            // Files before this one are kept (each is acknowledged on its own).
+            return after_task(&state, &caller, &id, "progress", Err(e), &fields).await;
+        }
+    }
     let result = state
         .store
-        .report_progress(caller.scope(), &id, &form.note, done, &caller.ip)
+        .report_progress(caller.scope(), &id, &note, done, &caller.ip)
         .await
         .map(|_| if done { "closed" } else { "progress" });
-    after_task(&state, &caller, &id, "progress", result, &pairs).await
+    after_task(&state, &caller, &id, "progress", result, &fields).await
 }
 
 #[derive(Deserialize)]

@@ -240,7 +240,9 @@ pub fn routes() -> Router<AppState> {
         .route("/committee/tasks/{id}", get(committee::task))
         .route(
             "/committee/tasks/{id}/progress",
-            axum::routing::post(committee::report_progress),
+            axum::routing::post(committee::report_progress).layer(
+                axum::extract::DefaultBodyLimit::max(committee::PROGRESS_FORM_LIMIT),
+            ),
         )
         .route(
             "/committee/tasks/{id}/supervision",

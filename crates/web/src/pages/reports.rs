@@ -829,11 +829,7 @@ impl AttachmentLine {
             id: a.id.clone(),
             name: a.name.clone(),
             image: a.content_type.starts_with("image/"),
-            size: if a.size >= 1024 * 1024 {
-                format!("{:.1} MB", a.size as f64 / 1024.0 / 1024.0)
-            } else {
-                format!("{} KB", (a.size + 1023) / 1024)
-            },
+            size: crate::text::file_size(a.size),
             at: beijing_time(a.uploaded_at),
         }
     }

@@ -207,6 +207,45 @@ fn a_supervised_task_runs_late_over_working_days_escalates_and_is_closed_by_its_
         };
         let (status, body) = progress(&edu, "已完成辖区学校周边排查", false);
         assert_eq!(status, 201, "{at}: {body}");
+        // With its files: a photo once however often it is sent, no other kinds.
+        let photo = super::support::jpeg(4);
+        let (status, file) = upload(&app, &edu, &id, "排查照片.jpg", &photo);
+        assert_eq!(status, 201, "{at}: {file}");
+        assert!(
+            file["unit"]["name"].as_str().unwrap().contains("教育"),
+            "{at}: {file}"
+        );
+        let (status, again) = upload(&app, &edu, &id, "又一次.jpg", &photo);
+        assert_eq!((status, &again["id"]), (201, &file["id"]), "{at}: {again}");
+        let (status, refused) = upload(&app, &edu, &id, "说明.txt", b"plain text");
+        assert_eq!(
+            (status, refused["error"]["field"].as_str()),
+            (422, Some("file")),
+            "{at}: {refused}"
+        );
+        let (status, _, bytes) = app.raw(
+            "GET",
+            &format!(
+                "/api/v1/committee/tasks/{id}/files/{}",
+                file["id"].as_str().unwrap()
+            ),
+            &[("authorization", &format!("Bearer {police}"))],
+            None,
+        );
+        assert_eq!(
+            (status, bytes == photo),
+            (200, true),
+            "{at}: the lead reads it"
+        );
+        let (_, seen) = app.get(&format!("/api/v1/committee/tasks/{id}"), Some(&office));
+        assert_eq!(
+            (
+                seen["files"].as_array().map(Vec::len),
+                &seen["files"][0]["name"]
+            ),
+            (Some(1), &json!("排查照片.jpg")),
+            "{at}: {seen}"
+        );
         let (status, body) = progress(&edu, "全部完成", true);
         assert_eq!(
             (status, body["error"]["code"].as_str()),
@@ -246,9 +285,41 @@ fn a_supervised_task_runs_late_over_working_days_escalates_and_is_closed_by_its_
         );
         let (status, body) = progress(&police, "补充", false);
         assert_eq!(status, 409, "{at}: {body}");
+        let (status, body) = upload(&app, &police, &id, "补充.jpg", &super::support::jpeg(5));
+        assert_eq!(
+            status, 409,
+            "{at}: a closed task takes no more files: {body}"
+        );
         let (_, open) = app.get("/api/v1/committee/tasks?state=open", Some(&office));
         assert_eq!(open["items"].as_array().unwrap().len(), 0, "{at}: {open}");
     }
+}
+
+/// Sends a file to a task.
+fn upload(app: &TestApp, token: &str, task: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
+    let boundary = "weibao-task-file";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, _, answer) = app.raw(
+        "POST",
+        &format!("/api/v1/committee/tasks/{task}/files"),
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            (
+                "content-type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        ],
+        Some(&body),
+    );
+    (
+        status,
+        serde_json::from_slice(&answer).unwrap_or(Value::Null),
+    )
 }
 
 #[test]
@@ -494,14 +565,24 @@ fn browser_office_supervises_a_task_and_the_unit_reports_and_closes_it_on_a_phon
     assert!(browser
         .text("#progress")
         .contains("已排查校园周边网吧 5 家"));
+
     browser.fill(
         "#progress-form textarea[name=note]",
         "整治完毕，设置护学岗 12 个",
     );
     browser.click("#progress-form input[name=done]");
+    // The closing report carries its photo.
+    let dir = super::support::TempDir::new();
+    let photo = dir.path().join("整治照片.jpg");
+    std::fs::write(&photo, super::support::jpeg(6)).unwrap();
+    browser.fill("#progress-form input[type=file]", photo.to_str().unwrap());
     browser.click("#progress-form button[type=submit]");
     browser.wait_for_text("#notice", "任务已办结");
     browser.wait_for_text("#task-state", "已办结");
+    assert!(
+        browser.text("#progress").contains("整治照片.jpg"),
+        "the photo is listed with the progress"
+    );
     assert_eq!(
         browser.count("#progress-form"),
         0,
