@@ -25,7 +25,7 @@ fn indicators() -> utoipa::openapi::Object {
 
 /// An indicator's line of a result.
 #[derive(Serialize, ToSchema)]
-pub struct LineView {
+pub struct ScoreLineView {
     pub indicator: String,
     pub label: String,
     pub weight: u32,
@@ -50,11 +50,12 @@ pub struct AssessedView {
     /// The weighted score alone (null: nothing to count).
     pub computed: Option<f64>,
     pub manual: f64,
-    pub lines: Vec<LineView>,
+    pub lines: Vec<ScoreLineView>,
 }
 
 fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
+    // Adding 0.0 turns -0.0 (no manual points taken away) into 0.
+    (x * 10.0).round() / 10.0 + 0.0
 }
 
 pub fn assessed_view(a: &Assessed) -> AssessedView {
@@ -74,7 +75,7 @@ pub fn assessed_view(a: &Assessed) -> AssessedView {
             .scored
             .lines
             .iter()
-            .map(|l| LineView {
+            .map(|l| ScoreLineView {
                 indicator: l.indicator.code().into(),
                 label: l.indicator.label().into(),
                 weight: l.weight,

@@ -182,20 +182,21 @@ pub async fn add_member(
 
 /// The day a member left.
 #[derive(Deserialize, ToSchema)]
-pub struct LeaveRequest {
+pub struct MemberLeaveRequest {
     /// YYYY-MM-DD; default today.
     pub left_on: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/committee/members/{id}/leave", tag = "committee",
-    params(("id" = String, Path)), request_body = LeaveRequest,
+    params(("id" = String, Path)), request_body = MemberLeaveRequest,
     responses((status = 204), (status = 404, body = ErrorBody),
+              (status = 409, description = "已登记离任", body = ErrorBody),
               (status = 422, description = "日期晚于今天", body = ErrorBody)))]
 pub async fn member_leaves(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathParams(id): PathParams<String>,
-    JsonBody(req): JsonBody<LeaveRequest>,
+    JsonBody(req): JsonBody<MemberLeaveRequest>,
 ) -> Result<StatusCode, ApiError> {
     let county = committee_county(caller.scope())?;
     let on = match req.left_on.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -429,7 +430,7 @@ pub async fn list_tasks(
 
 /// A task to add.
 #[derive(Deserialize, ToSchema)]
-pub struct TaskRequest {
+pub struct PlanTaskRequest {
     /// Default this year.
     #[schema(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
@@ -446,7 +447,7 @@ pub struct TaskRequest {
     pub due_on: NaiveDate,
 }
 
-impl TaskRequest {
+impl PlanTaskRequest {
     pub fn into_task(self, today: NaiveDate) -> NewTask {
         NewTask {
             year: self.year.unwrap_or(today.year()),
@@ -460,14 +461,14 @@ impl TaskRequest {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/committee/tasks", tag = "committee", request_body = TaskRequest,
+#[utoipa::path(post, path = "/api/v1/committee/tasks", tag = "committee", request_body = PlanTaskRequest,
     responses((status = 201, body = TaskView),
               (status = 409, description = "本年度已有同一序号的任务", body = ErrorBody),
               (status = 422, description = "单位不在本县名录、期限早于今天", body = ErrorBody)))]
 pub async fn create_task(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(req): JsonBody<TaskRequest>,
+    JsonBody(req): JsonBody<PlanTaskRequest>,
 ) -> Result<(StatusCode, Json<TaskView>), ApiError> {
     let county = committee_county(caller.scope())?;
     let today = state.store.clock().today();
@@ -894,7 +895,7 @@ pub struct MeetingRequest {
     #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     pub minutes: String,
     #[schema(max_items = 30)]
-    pub resolutions: Option<Vec<TaskRequest>>,
+    pub resolutions: Option<Vec<PlanTaskRequest>>,
 }
 
 /// A recorded meeting and the tasks its resolutions became.

@@ -314,4 +314,58 @@ mod tests {
             .unwrap()
             .starts_with("^$|"));
     }
+
+    /// The document names a schema by its type's bare name, and a second type of the same
+    /// name silently takes the first one's place: the assessment's lines were once
+    /// documented as an allowance roll's. Every documented type has a name of its own.
+    #[test]
+    fn no_two_documented_types_share_a_name() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        let mut found = 0;
+        let mut twice = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let mut derives_schema = false;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                    derives_schema = true;
+                } else if derives_schema && line.starts_with("#[schema(as") {
+                    derives_schema = false;
+                } else if derives_schema
+                    && (line.starts_with("pub struct ") || line.starts_with("pub enum "))
+                {
+                    let name: String = line
+                        .split_whitespace()
+                        .nth(2)
+                        .unwrap()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    found += 1;
+                    let here = file.display().to_string();
+                    if let Some(other) = seen.insert(name.clone(), here.clone()) {
+                        twice.push(format!("{name}: {other} and {here}"));
+                    }
+                    derives_schema = false;
+                }
+            }
+        }
+        assert!(twice.is_empty(), "documented twice: {twice:#?}");
+        assert!(found > 100, "only {found} documented types found");
+    }
 }
