@@ -18,6 +18,7 @@ pub mod id_number;
 pub mod money;
 pub mod month;
 pub mod network;
+pub mod proposals;
 pub mod record;
 pub mod reports;
 pub mod visit;
