@@ -87,9 +87,13 @@ impl ProposalState {
             Step::Opinion if self.awaits_reply() => Ok(self),
             Step::Opinion => refuse("已答复的建议（提案）不再收协办意见"),
             Step::Reply(_) if self.awaits_reply() => Ok(Replied),
-            Step::Reply(_) if self == Replied => refuse("答复已提交，正在审核；如需修改，请由督办部门退回"),
+            Step::Reply(_) if self == Replied => {
+                refuse("答复已提交，正在审核；如需修改，请由督办部门退回")
+            }
             Step::Reply(_) => refuse("该建议（提案）已审核通过，不能再答复"),
-            Step::Review { passed } if self == Replied => Ok(if passed { Passed } else { Returned }),
+            Step::Review { passed } if self == Replied => {
+                Ok(if passed { Passed } else { Returned })
+            }
             Step::Review { .. } => refuse("尚未答复，没有可审核的答复"),
             Step::Rate(s) if self == Passed => Ok(if s == Satisfaction::Dissatisfied {
                 Reopened
@@ -196,10 +200,7 @@ impl ProposalInput {
         let category = bounded("category", &self.category, 30, false, "分类")?;
         let text = bounded("text", &self.text, 20_000, false, "正文")?;
         if self.co_signers.len() > 100 {
-            return Err((
-                "co_signers",
-                Invalid::new("too_many", "附议人最多 100 名"),
-            ));
+            return Err(("co_signers", Invalid::new("too_many", "附议人最多 100 名")));
         }
         let mut co_signers = Vec::new();
         for c in &self.co_signers {
@@ -243,7 +244,10 @@ mod tests {
         assert!(Assigned.after(Step::Review { passed: true }).is_err());
         let replied = Assigned.after(Step::Reply(ImplementationClass::A)).unwrap();
         assert_eq!(replied, Replied);
-        assert_eq!(replied.after(Step::Review { passed: true }).unwrap(), Passed);
+        assert_eq!(
+            replied.after(Step::Review { passed: true }).unwrap(),
+            Passed
+        );
         assert_eq!(
             Passed.after(Step::Rate(Satisfaction::Basic)).unwrap(),
             Rated
@@ -253,7 +257,9 @@ mod tests {
 
     #[test]
     fn dissatisfied_or_returned_it_is_handled_again() {
-        let again = Passed.after(Step::Rate(Satisfaction::Dissatisfied)).unwrap();
+        let again = Passed
+            .after(Step::Rate(Satisfaction::Dissatisfied))
+            .unwrap();
         assert_eq!(again, Reopened);
         assert!(again.awaits_reply());
         assert_eq!(again.after(Step::Opinion).unwrap(), Reopened);

@@ -269,6 +269,20 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "proposals",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "proposal_steps",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "report_attachments",
         Placement::Distributed {
             column: "county_code",

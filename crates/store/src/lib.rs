@@ -23,6 +23,7 @@ mod keys;
 mod limits;
 mod migrate;
 mod network;
+mod proposals;
 mod reports;
 mod script;
 mod settings;
@@ -38,10 +39,9 @@ pub use accounts::{
     User, PASSWORD_POLICY,
 };
 pub use allowances::{
-    AllowanceCase, Budget, BulkOutcome, CaseFilter, CaseStep, DivisionTotal, MonthTotal,
-    NewApplication, NewStandard, Payee, Proposal, RollChange, RollLine, RollPage, StoredRoll,
-    StoredStandard, Totals, TypeSum, TypeTotal, ALLOWANCE_BANK_LAYOUTS, ALLOWANCE_RULES, MAX_BULK,
-    MAX_DOCUMENTS,
+    AllowanceCase, Budget, BulkOutcome, CaseFilter, CaseStep, DivisionTotal, Eligible, MonthTotal,
+    NewApplication, NewStandard, Payee, RollChange, RollLine, RollPage, StoredRoll, StoredStandard,
+    Totals, TypeSum, TypeTotal, ALLOWANCE_BANK_LAYOUTS, ALLOWANCE_RULES, MAX_BULK, MAX_DOCUMENTS,
 };
 pub use audit::{AuditEntry, AuditEvent, ChainBreak};
 pub use blobs::{BlobStore, LocalDir};
@@ -66,6 +66,7 @@ pub use limits::{Rate, StorageLimits};
 pub use network::{
     Coverage, CoverageRow, NewPlace, Person, Place, RosterCounts, Vacancy, NETWORK_LIST_LIMIT,
 };
+pub use proposals::{NewProposal, Proposal, ProposalFilter, ProposalStep};
 pub use reports::{
     tracking_hash, AttachmentFile, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput,
     FiledReport, NewReport, PublicStatus, ReferralTarget, ReportAttachment, ReportDetails,

@@ -39,6 +39,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_committee"),
     migration!(12, "0012_assessment"),
     migration!(13, "0013_task_files"),
+    migration!(14, "0014_proposals"),
 ];
 
 impl Store {

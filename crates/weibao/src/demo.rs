@@ -695,7 +695,10 @@ async fn allowances(
             .await
             .map_err(err)?;
     }
-    let mut proposals = store.proposals(office, county).await.map_err(err)?;
+    let mut proposals = store
+        .eligible_candidates(office, county)
+        .await
+        .map_err(err)?;
     // Orphans and children without de-facto caregivers first: the seeds' figures.
     let rank = |t: &str| match t {
         types::ORPHAN_SCATTERED | types::ORPHAN_INSTITUTIONAL => 0,
@@ -715,7 +718,7 @@ async fn allowances(
             .ok()
             .and_then(|t| supervisors.get(&t))
     };
-    let file = |n: usize, p: &weibao_store::Proposal| NewApplication {
+    let file = |n: usize, p: &weibao_store::Eligible| NewApplication {
         child_id: p.child_id.clone(),
         type_code: p.type_code.clone(),
         filed_as: match n % 3 {

@@ -198,6 +198,15 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("acknowledge_notice", e(COMMITTEE_VIEW, true)),
         ("list_meetings", e(COMMITTEE_VIEW, false)),
         ("record_meeting", e(OFFICE, false)),
+        // Proposals: the office keeps them; the units on one (the police lead the
+        // fixture's) read it, reply, send opinions; a township not on it cannot see it.
+        ("list_proposals", e(COMMITTEE_VIEW, false)),
+        ("create_proposal", e(OFFICE, false)),
+        ("get_proposal", party(ON_TASK, &["supervisor"])),
+        ("add_opinion", party(ON_TASK, &["supervisor"])),
+        ("reply_proposal", party(ON_TASK, &["supervisor"])),
+        ("review_proposal", e(OFFICE, true)),
+        ("rate_proposal", e(OFFICE, true)),
         // The assessment: units and townships read it once published (before: 409).
         ("get_assessment", e(COMMITTEE_VIEW, false)),
         ("set_assessment_scheme", e(OFFICE, false)),
@@ -411,6 +420,19 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /committee/meetings", e(OFFICE, false)),
         ("POST /committee/members", e(OFFICE, false)),
         ("POST /committee/units/{id}/duties", e(OFFICE, true)),
+        ("GET /proposals", e(COMMITTEE_VIEW, false)),
+        ("POST /proposals", e(OFFICE, false)),
+        ("GET /proposals/{id}", party(ON_TASK, &["supervisor"])),
+        (
+            "POST /proposals/{id}/opinions",
+            party(ON_TASK, &["supervisor"]),
+        ),
+        (
+            "POST /proposals/{id}/reply",
+            party(ON_TASK, &["supervisor"]),
+        ),
+        ("POST /proposals/{id}/review", e(OFFICE, true)),
+        ("POST /proposals/{id}/rating", e(OFFICE, true)),
         ("POST /network/places", d(NETWORK_MANAGE)),
         ("POST /network/people", d(NETWORK_MANAGE)),
         ("POST /network/people/{id}/leave", e(NETWORK_MANAGE, true)),
@@ -519,6 +541,8 @@ struct Records {
     plan_task: String,
     /// A file on that task.
     task_file: String,
+    /// A proposal the police lead.
+    proposal: String,
     notice: String,
     member: String,
     /// The account whose sessions these are (a user of the place).
@@ -734,7 +758,15 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         json!({"unit_id": reports.unit, "name": "王建国", "position": "member"}),
     );
     ok(s, &member, "member");
+    let (s, proposal) = app.post(
+        "/api/v1/proposals",
+        Some(office),
+        json!({"kind": "suggestion", "number": "1", "title": "关于加强留守儿童关爱的建议",
+               "proposer": "王某", "lead_unit_id": reports.unit}),
+    );
+    ok(s, &proposal, "proposal");
     Records {
+        proposal: proposal["proposal"]["id"].as_str().unwrap().to_string(),
         plan_task: plan_task["id"].as_str().unwrap().to_string(),
         task_file: task_file["id"].as_str().unwrap().to_string(),
         notice: notice["id"].as_str().unwrap().to_string(),
@@ -986,6 +1018,7 @@ fn fill(template: &str, r: &Records) -> String {
         "sealed" => &r.report,
         "network" if bare.starts_with("/network/places/") => &r.place,
         "network" => &r.person,
+        "proposals" => &r.proposal,
         "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
         "committee" if bare.starts_with("/committee/notices/") => &r.notice,
         "committee" if bare.starts_with("/committee/members/") => &r.member,
@@ -1232,6 +1265,20 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
             ),
         ),
         "report_progress" => (String::new(), json(json!({"note": "推进中"}))),
+        "create_proposal" => (
+            String::new(),
+            json(
+                json!({"kind": "proposal", "number": format!("A{seq}"), "title": "提案",
+                        "proposer": "李某", "lead_unit_id": r.unit}),
+            ),
+        ),
+        "add_opinion" => (String::new(), json(json!({"note": "协办意见"}))),
+        "reply_proposal" => (
+            String::new(),
+            json(json!({"class": "B", "reply": "已列入计划"})),
+        ),
+        "review_proposal" => (String::new(), json(json!({"passed": true}))),
+        "rate_proposal" => (String::new(), json(json!({"satisfaction": "satisfied"}))),
         "issue_notice" => (
             String::new(),
             json(json!({"title": "通报", "body": "请自查"})),
@@ -1405,6 +1452,18 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("孩子无人照看")
         ),
         "POST /report/track" => "code=AAAAA-BBBBB-CCCCC-DDDDD".into(),
+        "POST /proposals" => format!(
+            "kind=suggestion&number=P{seq}&title={}&proposer={}&lead_unit_id={}",
+            support::url_encode("建议"),
+            support::url_encode("王某"),
+            r.unit
+        ),
+        "POST /proposals/{id}/opinions" => format!("note={}", support::url_encode("意见")),
+        "POST /proposals/{id}/reply" => {
+            format!("class=A&note={}", support::url_encode("已办理"))
+        }
+        "POST /proposals/{id}/review" => "decision=pass".to_string(),
+        "POST /proposals/{id}/rating" => "satisfaction=basic".to_string(),
         "POST /committee/tasks" => format!(
             "number=P{seq}&title={}&lead_unit_id={}&due_on=2035-12-31",
             support::url_encode("交办事项"),

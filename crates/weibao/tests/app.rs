@@ -11,6 +11,8 @@ mod committee;
 mod import_corpus;
 #[path = "app/network.rs"]
 mod network;
+#[path = "app/proposals.rs"]
+mod proposals;
 #[path = "app/reports.rs"]
 mod reports;
 #[path = "app/reports_pages.rs"]

@@ -294,6 +294,15 @@ pub fn end_of_day_ms(day: NaiveDate) -> i64 {
         .timestamp_millis()
 }
 
+/// The first millisecond of a Beijing day, in UTC milliseconds.
+pub fn start_of_day_ms(day: NaiveDate) -> i64 {
+    cst()
+        .from_local_datetime(&day.and_time(NaiveTime::MIN))
+        .single()
+        .expect("Beijing time has no gaps")
+        .timestamp_millis()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

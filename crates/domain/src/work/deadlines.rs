@@ -35,10 +35,15 @@ pub enum WorkKind {
     NoticeAck,
     /// The year runs short of its joint meetings (the office's).
     MeetingShortfall,
+    /// A proposal's reply (建议提案办理), its lead unit's: three months from assignment
+    /// unless the county sets its own span.
+    ProposalReply,
+    /// A proposal handled again: its reply sent back by the review, or rated 不满意.
+    ProposalRework,
 }
 
 impl WorkKind {
-    pub const ALL: [WorkKind; 10] = [
+    pub const ALL: [WorkKind; 12] = [
         WorkKind::Triage,
         WorkKind::UrgentAck,
         WorkKind::ReferralResponse,
@@ -49,6 +54,8 @@ impl WorkKind {
         WorkKind::PlanTask,
         WorkKind::NoticeAck,
         WorkKind::MeetingShortfall,
+        WorkKind::ProposalReply,
+        WorkKind::ProposalRework,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +70,8 @@ impl WorkKind {
             WorkKind::PlanTask => "plan_task",
             WorkKind::NoticeAck => "notice_ack",
             WorkKind::MeetingShortfall => "meeting_shortfall",
+            WorkKind::ProposalReply => "proposal_reply",
+            WorkKind::ProposalRework => "proposal_rework",
         }
     }
 
@@ -82,6 +91,8 @@ impl WorkKind {
             WorkKind::PlanTask => "工作任务",
             WorkKind::NoticeAck => "通报待签收",
             WorkKind::MeetingShortfall => "联席会议次数不足",
+            WorkKind::ProposalReply => "建议提案待答复",
+            WorkKind::ProposalRework => "建议提案重新办理",
         }
     }
 
@@ -99,6 +110,10 @@ impl WorkKind {
             WorkKind::PlanTask => Span::Days(90),
             WorkKind::NoticeAck => Span::WorkingDays(3),
             WorkKind::MeetingShortfall => Span::Days(30),
+            // Used only where a county sets none: the reply is due three calendar months
+            // after assignment (crate::proposals::reply_due), not 90 days.
+            WorkKind::ProposalReply => Span::Days(90),
+            WorkKind::ProposalRework => Span::Days(30),
         }
     }
 }
@@ -166,6 +181,11 @@ impl DeadlineRules {
 
     /// The span for a kind of work on an item that came by `channel` (a report channel's
     /// code), if the rules name one, else for the kind, else the default.
+    /// The span the county set for `kind` itself, if it set one.
+    pub fn local(&self, kind: WorkKind) -> Option<Span> {
+        self.spans.get(kind.as_str()).copied()
+    }
+
     pub fn span(&self, kind: WorkKind, channel: Option<&str>) -> Span {
         channel
             .and_then(|c| self.spans.get(&format!("{}.{c}", kind.as_str())))

@@ -51,7 +51,7 @@ pub struct CaseFilter {
 
 /// A child who looks eligible for a type and has no application for it yet.
 #[derive(Debug, Clone)]
-pub struct Proposal {
+pub struct Eligible {
     pub child_id: String,
     pub child_name: String,
     pub division: String,
@@ -1086,11 +1086,11 @@ impl Store {
 
     /// Children in the caller's subtree who look eligible for a type and have no open
     /// application for it (and, for a basic living allowance, none for another): 应保尽保.
-    pub async fn proposals(
+    pub async fn eligible_candidates(
         &self,
         scope: &Scope,
         division: DivisionCode,
-    ) -> Result<Vec<Proposal>, StoreError> {
+    ) -> Result<Vec<Eligible>, StoreError> {
         scope.check(Action::ViewAllowances, division)?;
         if division.level() < Level::County {
             return Err(StoreError::invalid(
@@ -1199,7 +1199,7 @@ impl Store {
                 }
                 if let Ok(reason) = eligible(def, &facts, rules, today) {
                     has_exclusive |= def.exclusive;
-                    out.push(Proposal {
+                    out.push(Eligible {
                         child_id: c.id.clone(),
                         child_name: c.name.clone(),
                         division: c.division_code.clone(),

@@ -19,7 +19,7 @@ use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
 
-pub use cases::{BulkOutcome, CaseFilter, NewApplication, Proposal};
+pub use cases::{BulkOutcome, CaseFilter, Eligible, NewApplication};
 pub use rolls::{Payee, RollChange, RollLine, RollPage, StoredRoll, TypeSum};
 pub use standards::NewStandard;
 pub use totals::{Budget, DivisionTotal, MonthTotal, Totals, TypeTotal};

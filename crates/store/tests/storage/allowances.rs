@@ -350,7 +350,10 @@ async fn children_who_look_eligible_and_have_no_application_are_proposed_with_th
         s.create_application(&p.dir, application(&a, "orphan_scattered"), "")
             .await
             .unwrap();
-        let found = s.proposals(&p.sup, code("510812100")).await.unwrap();
+        let found = s
+            .eligible_candidates(&p.sup, code("510812100"))
+            .await
+            .unwrap();
         let for_b: Vec<&str> = found
             .iter()
             .filter(|x| x.child_id == b)
@@ -371,7 +374,10 @@ async fn children_who_look_eligible_and_have_no_application_are_proposed_with_th
             ["study_grant"],
             "applied for already: only the grant is left"
         );
-        assert!(s.proposals(&p.dir_x, code(VILLAGE)).await.is_err());
+        assert!(s
+            .eligible_candidates(&p.dir_x, code(VILLAGE))
+            .await
+            .is_err());
     }
 }
 

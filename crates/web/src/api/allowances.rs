@@ -980,7 +980,10 @@ pub async fn allowance_proposals(
     QueryParams(q): QueryParams<DivisionQuery>,
 ) -> Result<Json<ProposalList>, ApiError> {
     let division = home_or(&caller, q.division.as_deref())?;
-    let list = state.store.proposals(caller.scope(), division).await?;
+    let list = state
+        .store
+        .eligible_candidates(caller.scope(), division)
+        .await?;
     Ok(Json(ProposalList {
         items: list
             .into_iter()

@@ -13,6 +13,7 @@ pub mod committee;
 mod divisions;
 mod document;
 pub mod network;
+pub mod proposals;
 pub mod referrals;
 pub mod reports;
 mod schema;
@@ -199,6 +200,24 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("list_meetings", RouteAccess::Action(Action::ViewCommittee)),
     (
         "record_meeting",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
+    // Proposals: the office registers, reviews and rates; the units on one reply and
+    // send opinions (the store decides which).
+    ("list_proposals", RouteAccess::Action(Action::ViewCommittee)),
+    (
+        "create_proposal",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
+    ("get_proposal", RouteAccess::Action(Action::ViewCommittee)),
+    ("add_opinion", RouteAccess::Action(Action::ViewCommittee)),
+    ("reply_proposal", RouteAccess::Action(Action::ViewCommittee)),
+    (
+        "review_proposal",
+        RouteAccess::Action(Action::ManageCommittee),
+    ),
+    (
+        "rate_proposal",
         RouteAccess::Action(Action::ManageCommittee),
     ),
     // The network: the office keeps the county's, a supervisor the township's.
@@ -441,6 +460,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(committee::get_notice))
         .routes(routes!(committee::acknowledge_notice))
         .routes(routes!(committee::list_meetings, committee::record_meeting))
+        .routes(routes!(
+            proposals::list_proposals,
+            proposals::create_proposal
+        ))
+        .routes(routes!(proposals::get_proposal))
+        .routes(routes!(proposals::add_opinion))
+        .routes(routes!(proposals::reply_proposal))
+        .routes(routes!(proposals::review_proposal))
+        .routes(routes!(proposals::rate_proposal))
         .routes(routes!(assessment::get_assessment))
         .routes(routes!(assessment::set_assessment_scheme))
         .routes(routes!(assessment::add_assessment_points))

@@ -166,7 +166,11 @@ pub async fn hub(
         })
         .collect();
     let proposals = if home.level() >= Level::County {
-        state.store.proposals(scope, home).await.unwrap_or_default()
+        state
+            .store
+            .eligible_candidates(scope, home)
+            .await
+            .unwrap_or_default()
     } else {
         Vec::new()
     };

@@ -40,6 +40,7 @@ pub fn subject_href(kind: &str, id: &str) -> String {
         "referral" => format!("/referrals/{id}"),
         "case" => format!("/cases/{id}"),
         "plan_task" => format!("/committee/tasks/{id}"),
+        "proposal" => format!("/proposals/{id}"),
         "notice" => format!("/committee/notices/{id}"),
         "meetings" => "/committee#meetings".into(),
         _ => "/inbox".into(),

@@ -9,6 +9,7 @@ mod deadline_text;
 mod forms;
 mod inbox;
 mod network;
+mod proposals;
 mod public_report;
 mod referrals;
 mod reports;
@@ -121,6 +122,13 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/committee/meetings"),
     ("POST", "/committee/members"),
     ("POST", "/committee/units/{id}/duties"),
+    ("GET", "/proposals"),
+    ("POST", "/proposals"),
+    ("GET", "/proposals/{id}"),
+    ("POST", "/proposals/{id}/opinions"),
+    ("POST", "/proposals/{id}/reply"),
+    ("POST", "/proposals/{id}/review"),
+    ("POST", "/proposals/{id}/rating"),
     ("GET", "/network"),
     ("POST", "/network/places"),
     ("POST", "/network/people"),
@@ -220,6 +228,24 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/print", get(visits::print_cards))
         .route("/inbox", get(inbox::page))
         .route("/inbox/read", axum::routing::post(inbox::mark_read))
+        .route("/proposals", get(proposals::list).post(proposals::create))
+        .route("/proposals/{id}", get(proposals::show))
+        .route(
+            "/proposals/{id}/opinions",
+            axum::routing::post(proposals::opinion),
+        )
+        .route(
+            "/proposals/{id}/reply",
+            axum::routing::post(proposals::reply),
+        )
+        .route(
+            "/proposals/{id}/review",
+            axum::routing::post(proposals::review),
+        )
+        .route(
+            "/proposals/{id}/rating",
+            axum::routing::post(proposals::rate),
+        )
         .route("/committee", get(committee::show))
         .route("/committee/assessment", get(assessment::show))
         .route(
@@ -481,6 +507,11 @@ impl Layout {
             ("/units", "单位", allows(role, Action::ManageUnits)),
             ("/network", "工作网络", allows(role, Action::ViewNetwork)),
             ("/committee", "委员会", allows(role, Action::ViewCommittee)),
+            (
+                "/proposals",
+                "建议提案",
+                allows(role, Action::ViewCommittee),
+            ),
             ("/divisions", "区划", true),
         ];
         modules.push(("/users", "用户", allows(role, Action::ViewUsers)));
