@@ -30,7 +30,7 @@ use crate::db::{Store, Tx};
 use crate::error::StoreError;
 use crate::on;
 use crate::script::Script;
-use crate::work::{add_work, exec, locate_in, new_id, notify, NewWork, WorkOwner};
+use crate::work::{add_work, close_work, exec, locate_in, new_id, notify, NewWork, WorkOwner};
 
 /// A proposal, with its current work item's deadline and supervision.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -493,7 +493,14 @@ impl Store {
             ],
         )
         .await?;
-        close_item(&mut tx, &p, now).await?;
+        close_work(
+            &mut tx,
+            &p.county_code,
+            &p.id,
+            &[WorkKind::ProposalReply, WorkKind::ProposalRework],
+            now,
+        )
+        .await?;
         add_step(
             &mut tx,
             &p,
@@ -812,22 +819,6 @@ async fn move_state(
             "这件建议（提案）刚被他人办理过，请刷新后再试".into(),
         ));
     }
-    Ok(())
-}
-
-/// The reply is in: the lead unit's open item is done.
-async fn close_item(tx: &mut Tx, p: &Proposal, now: i64) -> Result<(), StoreError> {
-    exec(
-        tx,
-        "UPDATE work_items SET state = 'done', done_at = $3
-         WHERE county_code = $1 AND id = $2 AND state = 'open'",
-        vec![
-            p.county_code.clone().into(),
-            p.work_id.clone().into(),
-            now.into(),
-        ],
-    )
-    .await?;
     Ok(())
 }
 

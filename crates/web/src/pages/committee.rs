@@ -22,7 +22,7 @@ use weibao_store::{
 };
 
 use super::deadline_text::{due_text, DueText};
-use super::forms::{refusal, Failed, Refused};
+use super::forms::{all, name_of, refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, CsrfMultipart, PageAuth};
 use crate::AppState;
@@ -67,10 +67,6 @@ impl TaskLine {
             escalated: t.escalated_at.is_some(),
         }
     }
-}
-
-fn name_of(names: &HashMap<String, String>, id: &str) -> String {
-    names.get(id).cloned().unwrap_or_else(|| id.to_string())
 }
 
 struct NoticeLine {
@@ -303,14 +299,6 @@ async fn after(
             Refused::Page(page) => page,
         },
     }
-}
-
-fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, v)| k == key && !v.is_empty())
-        .map(|(_, v)| v.clone())
-        .collect()
 }
 
 fn managing(caller: &Caller) -> Result<DivisionCode, Box<Response>> {

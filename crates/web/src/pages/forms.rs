@@ -61,6 +61,20 @@ impl Failed {
     }
 }
 
+/// Every non-empty value a form sent for `key` (checkboxes of one name).
+pub fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, v)| k == key && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// A unit's name from `names`, its id when it is not there.
+pub fn name_of(names: &std::collections::HashMap<String, String>, id: &str) -> String {
+    names.get(id).cloned().unwrap_or_else(|| id.to_string())
+}
+
 /// What becomes of a store's refusal of a form.
 pub enum Refused {
     /// A 422 or 409: the page again, the message in the form.

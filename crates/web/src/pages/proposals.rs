@@ -21,7 +21,7 @@ use weibao_store::{
 };
 
 use super::deadline_text::{due_text, DueText};
-use super::forms::{refusal, Failed, Refused};
+use super::forms::{all, name_of, refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::api::proposals::step_label;
 use crate::auth::{Caller, CsrfForm, PageAuth};
@@ -32,10 +32,6 @@ fn refuse_role() -> Response {
         StatusCode::FORBIDDEN,
         "建议提案办理由未保办和承办单位的联络员查看。",
     )
-}
-
-fn name_of(names: &HashMap<String, String>, id: &str) -> String {
-    names.get(id).cloned().unwrap_or_else(|| id.to_string())
 }
 
 struct Line {
@@ -199,14 +195,6 @@ async fn list_page(
         }
         Err(e) => store_error_page(e),
     }
-}
-
-fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, v)| k == key && !v.is_empty())
-        .map(|(_, v)| v.clone())
-        .collect()
 }
 
 #[derive(Deserialize)]
