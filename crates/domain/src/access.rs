@@ -225,10 +225,24 @@ pub enum Action {
     ViewCommittee,
     /// Keep the committee's records, issue tasks and notices, record joint meetings.
     ManageCommittee,
+    /// See activities (publicity, lectures, training, service projects) and their counts.
+    ViewActivities,
+    /// Record an activity of one's own division or unit, with its photos.
+    RecordActivities,
+    /// See purchased services: agencies, contracts, workers, service hours.
+    ViewServices,
+    /// Keep agencies, contracts and the register of social workers and volunteers.
+    ManageServices,
+    /// Record services given (hours against a child or an activity).
+    RecordServices,
+    /// Load people onto the restricted list of pre-employment checks (never read it).
+    LoadRecordList,
+    /// Ask whether a person is on the restricted list (入职查询); see one's own queries.
+    CheckRecords,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 39] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -261,6 +275,13 @@ impl Action {
         Action::ManageNetwork,
         Action::ViewCommittee,
         Action::ManageCommittee,
+        Action::ViewActivities,
+        Action::RecordActivities,
+        Action::ViewServices,
+        Action::ManageServices,
+        Action::RecordServices,
+        Action::LoadRecordList,
+        Action::CheckRecords,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -297,6 +318,13 @@ impl Action {
             Action::ManageNetwork => "manage_network",
             Action::ViewCommittee => "view_committee",
             Action::ManageCommittee => "manage_committee",
+            Action::ViewActivities => "view_activities",
+            Action::RecordActivities => "record_activities",
+            Action::ViewServices => "view_services",
+            Action::ManageServices => "manage_services",
+            Action::RecordServices => "record_services",
+            Action::LoadRecordList => "load_record_list",
+            Action::CheckRecords => "check_records",
         }
     }
 }
@@ -350,6 +378,21 @@ pub fn allows(role: Role, action: Action) -> bool {
         // governments carry tasks too) read it and report on their own tasks.
         ViewCommittee => matches!(role, Office | Supervisor | Unit),
         ManageCommittee => role == Office,
+        // Activities: every level holds them and records its own (a village its village's,
+        // a unit its unit's); the figures are public in work reports.
+        ViewActivities | RecordActivities => {
+            matches!(role, Office | Supervisor | Director | Unit)
+        }
+        // Purchased services: the office buys them; townships follow the agencies' work in
+        // their villages and record the hours served there.
+        ViewServices => matches!(role, Office | Supervisor),
+        ManageServices => role == Office,
+        RecordServices => matches!(role, Office | Supervisor),
+        // Pre-employment checks: the office or the police liaison loads the list (the store
+        // checks the liaison's unit is the police); institutions (reporter accounts), member
+        // units (教育 for its schools) and the office ask. No action reads the list.
+        LoadRecordList => matches!(role, Office | Unit),
+        CheckRecords => matches!(role, Office | Unit | Reporter),
     }
 }
 

@@ -30,6 +30,32 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// A form's text field, trimmed: refused (with the field's name) when required and empty or
+/// longer than `max` characters; `what` is the field's Chinese name in the message.
+pub(crate) fn bounded(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    required: bool,
+    what: &str,
+) -> Result<String, (&'static str, Invalid)> {
+    let v = value.trim();
+    if (required && v.is_empty()) || v.chars().count() > max {
+        return Err((
+            field,
+            Invalid::new(
+                "text_length",
+                if required {
+                    format!("请填写{what}（{max} 字以内）")
+                } else {
+                    format!("{what}不能超过 {max} 字")
+                },
+            ),
+        ));
+    }
+    Ok(v.to_string())
+}
+
 /// Maps a full-width form character (全角, U+FF01–U+FF5E) to its ASCII twin.
 ///
 /// Chinese input methods often leave full-width mode on, so "５１０８" and "ｘ" arrive from

@@ -5,6 +5,7 @@
 //! that names the field and says how to fix it.
 
 pub mod access;
+pub mod activities;
 pub mod allowances;
 pub mod assessment;
 pub mod categories;
@@ -20,7 +21,9 @@ pub mod month;
 pub mod network;
 pub mod proposals;
 pub mod record;
+pub mod record_checks;
 pub mod reports;
+pub mod services;
 pub mod visit;
 pub mod work;
 

@@ -11,6 +11,7 @@
 use chrono::{Months, NaiveDate};
 
 use crate::coded::coded_enum;
+use crate::error::bounded;
 use crate::Invalid;
 
 coded_enum!(
@@ -151,30 +152,6 @@ pub struct CheckedProposal {
     pub co_signers: Vec<String>,
     pub key: bool,
     pub assigned_on: NaiveDate,
-}
-
-fn bounded(
-    field: &'static str,
-    value: &str,
-    max: usize,
-    required: bool,
-    what: &str,
-) -> Result<String, (&'static str, Invalid)> {
-    let v = value.trim();
-    if (required && v.is_empty()) || v.chars().count() > max {
-        return Err((
-            field,
-            Invalid::new(
-                "text_length",
-                if required {
-                    format!("请填写{what}（{max} 字以内）")
-                } else {
-                    format!("{what}不能超过 {max} 字")
-                },
-            ),
-        ));
-    }
-    Ok(v.to_string())
 }
 
 impl ProposalInput {

@@ -443,19 +443,35 @@ impl Store {
         if inserted == 1 {
             return Ok(());
         }
-        let (other_county, other_id): (String, String) = on!(tx.conn(), |c| sqlx::query_as(
+        // Who holds it. On a cluster the holder's registry row and its record commit on
+        // different workers one after the other (there is no global snapshot), so a
+        // registration racing this one may show its registry row before its record: then
+        // the number is taken, and where is not known yet.
+        let holder: Option<(String, String)> = on!(tx.conn(), |c| sqlx::query_as(
             "SELECT county_code, child_id FROM child_id_registry WHERE id_index = $1"
         )
         .bind(&index)
-        .fetch_one(&mut *c)
+        .fetch_optional(&mut *c)
         .await)?;
-        let (division, sensitive): (String, bool) = on!(tx.conn(), |c| sqlx::query_as(
-            "SELECT division_code, sensitive FROM children WHERE county_code = $1 AND id = $2"
-        )
-        .bind(&other_county)
-        .bind(&other_id)
-        .fetch_one(&mut *c)
-        .await)?;
+        let record: Option<(String, bool)> = match &holder {
+            Some((other_county, other_id)) => on!(tx.conn(), |c| {
+                sqlx::query_as(
+                "SELECT division_code, sensitive FROM children WHERE county_code = $1 AND id = $2"
+            )
+            .bind(other_county)
+            .bind(other_id)
+            .fetch_optional(&mut *c)
+            .await
+            })?,
+            None => None,
+        };
+        let (Some((_, other_id)), Some((division, sensitive))) = (holder, record) else {
+            return Err(StoreError::Conflict {
+                field: "id_number",
+                code: "id_number_registered",
+                message: "该身份证号刚刚已由另一处登记，请稍后在台账中查找该儿童".into(),
+            });
+        };
         let code = DivisionCode::parse(&division).map_err(|e| StoreError::Config(e.message))?;
         let place = self.place_name(code).await?;
         let visible = scope.reaches(code)

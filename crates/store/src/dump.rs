@@ -34,7 +34,12 @@ pub const FORMAT: &str = "weibao-backup";
 /// Tables a snapshot leaves out: sign-ins do not survive a restore.
 const SKIPPED: &[&str] = &["sessions", "schema_migrations"];
 /// Tables whose rows name a file of the blob store by their id (the files follow the rows).
-pub(crate) const BLOB_TABLES: &[&str] = &["photos", "report_attachments", "plan_task_files"];
+pub(crate) const BLOB_TABLES: &[&str] = &[
+    "photos",
+    "report_attachments",
+    "plan_task_files",
+    "record_files",
+];
 
 /// One piece of a snapshot, in order: the header, then per table its columns and row
 /// batches, then the photos, then the trailer.

@@ -20,6 +20,9 @@ pub enum StoreError {
         code: &'static str,
         message: String,
     },
+    /// Too many requests of a kind in a window (pre-employment checks against fishing);
+    /// the message says when to try again.
+    TooMany { code: &'static str, message: String },
     /// The account is locked until the given unix ms.
     Locked { until_ms: i64 },
     /// Bad configuration (database URL, data directory).
@@ -60,7 +63,9 @@ impl std::fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("记录不存在或无权查看"),
             StoreError::Forbidden => f.write_str("当前角色无权进行此操作"),
             StoreError::Invalid { invalid, .. } => f.write_str(&invalid.message),
-            StoreError::Conflict { message, .. } => f.write_str(message),
+            StoreError::Conflict { message, .. } | StoreError::TooMany { message, .. } => {
+                f.write_str(message)
+            }
             StoreError::Locked { .. } => f.write_str("账户已锁定，请 15 分钟后再试"),
             StoreError::Config(m) => f.write_str(m),
             StoreError::Db(e) => write!(f, "数据库错误：{e}"),

@@ -58,6 +58,21 @@ const CHECKS: &[(&str, &str)] = &[
            WHERE t.county_code = f.county_code AND t.id = f.task_id)",
     ),
     (
+        "活动照片所属的活动不存在",
+        "SELECT f.id FROM record_files f WHERE f.owner = 'activity' AND NOT EXISTS
+           (SELECT 1 FROM activities a WHERE a.county_code = f.county_code AND a.id = f.owner_id)",
+    ),
+    (
+        "查询记录的授权书不存在",
+        "SELECT c.id FROM record_checks c WHERE NOT EXISTS (SELECT 1 FROM record_files f
+           WHERE f.county_code = c.county_code AND f.id = c.consent_id)",
+    ),
+    (
+        "服务记录所属的服务人员不存在",
+        "SELECT r.id FROM service_records r WHERE NOT EXISTS (SELECT 1 FROM service_workers w
+           WHERE w.county_code = r.county_code AND w.id = r.worker_id)",
+    ),
+    (
         "预警所属的探访不存在",
         "SELECT a.id FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM visits s
            WHERE s.county_code = a.county_code AND s.id = a.visit_id)",

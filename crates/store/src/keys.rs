@@ -302,6 +302,11 @@ const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("case_conferences", "record"),
     ("timeline", "detail"),
     ("units", "webhook_url"),
+    ("report_attachments", "name"),
+    ("plan_task_files", "name"),
+    ("record_files", "name"),
+    ("record_list", "details"),
+    ("record_checks", "details"),
 ];
 
 impl Store {

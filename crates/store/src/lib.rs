@@ -5,6 +5,7 @@
 //! and their audit entries commit in one transaction.
 
 mod accounts;
+mod activities;
 mod allowances;
 mod audit;
 mod blobs;
@@ -17,6 +18,7 @@ mod db;
 mod divisions;
 mod dump;
 mod error;
+mod files;
 mod group;
 mod integrity;
 mod keys;
@@ -24,8 +26,10 @@ mod limits;
 mod migrate;
 mod network;
 mod proposals;
+mod record_checks;
 mod reports;
 mod script;
+mod services;
 mod settings;
 mod stations;
 #[doc(hidden)]
@@ -37,6 +41,9 @@ mod work;
 pub use accounts::{
     fold_username, ActiveSession, LoginOutcome, NewUser, PasswordRules, SessionKind, SessionUser,
     User, PASSWORD_POLICY,
+};
+pub use activities::{
+    ActivityCount, ActivityFilter, ActivityRecord, NewActivity, MAX_ACTIVITY_PHOTOS,
 };
 pub use allowances::{
     AllowanceCase, Budget, BulkOutcome, CaseFilter, CaseStep, DivisionTotal, Eligible, MonthTotal,
@@ -61,17 +68,22 @@ pub use db::{Backend, Store};
 pub use divisions::{Division, DivisionImportRow};
 pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
+pub use files::RecordFile;
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
 pub use network::{
     Coverage, CoverageRow, NewPlace, Person, Place, RosterCounts, Vacancy, NETWORK_LIST_LIMIT,
 };
 pub use proposals::{NewProposal, Proposal, ProposalFilter, ProposalStep};
+pub use record_checks::{ListLoaded, RecordCheck, MAX_LIST_LOAD};
 pub use reports::{
     tracking_hash, AttachmentFile, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput,
     FiledReport, NewReport, PublicStatus, ReferralTarget, ReportAttachment, ReportDetails,
     ReportFilter, SealedRequest, StoredCase, StoredReferral, StoredReport, CASE_KIND,
     MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES,
+};
+pub use services::{
+    AgencyRecord, ContractRecord, NewService, ServiceRecord, ServiceTotals, WorkerRecord,
 };
 pub use settings::{
     default_distress_subtypes, CATEGORY_RULES, DEADLINE_RULES, DISTRESS_SUBTYPES,

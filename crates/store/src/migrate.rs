@@ -40,6 +40,9 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_assessment"),
     migration!(13, "0013_task_files"),
     migration!(14, "0014_proposals"),
+    migration!(15, "0015_activities"),
+    migration!(16, "0016_services"),
+    migration!(17, "0017_record_checks"),
 ];
 
 impl Store {

@@ -81,6 +81,9 @@ impl From<StoreError> for ApiError {
                 message,
                 field: Some(field),
             },
+            StoreError::TooMany { code, message } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+            }
             StoreError::Locked { until_ms } => ApiError::new(
                 StatusCode::LOCKED,
                 "account_locked",

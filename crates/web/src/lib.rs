@@ -15,6 +15,7 @@ pub mod limits;
 mod metrics;
 pub mod network_io;
 mod pages;
+mod record_checks_io;
 pub mod text;
 pub use pages::PAGES;
 mod security;

@@ -52,6 +52,14 @@ const COMMITTEE_VIEW: &[&str] = &["office", "supervisor", "unit"];
 /// A task of the plan: the office and the units on it (the police lead the fixture's);
 /// a township not on it cannot see it.
 const ON_TASK: &[&str] = &["office", "unit"];
+/// Activities: every level and the units record and read their own.
+const ACTIVITIES: &[&str] = &["office", "supervisor", "director", "unit"];
+/// Purchased services: the office keeps them, townships read and record services.
+const SERVICES: &[&str] = &["office", "supervisor"];
+/// Pre-employment checks: institutions (reporter accounts), units and the office ask;
+/// the office and the police liaison (the fixture's unit account) keep the list.
+const CHECKS: &[&str] = &["office", "unit", "reporter"];
+const LIST_KEEPERS: &[&str] = &["office", "unit"];
 
 /// Who may do it, and whether a record outside the caller's division answers 404.
 struct Entry {
@@ -200,6 +208,29 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("record_meeting", e(OFFICE, false)),
         // Proposals: the office keeps them; the units on one (the police lead the
         // fixture's) read it, reply, send opinions; a township not on it cannot see it.
+        ("list_activities", e(ACTIVITIES, false)),
+        ("create_activity", e(ACTIVITIES, false)),
+        ("activity_counts", e(ACTIVITIES, false)),
+        // A village's activity: a unit is no party to it.
+        ("get_activity", party(ACTIVITIES, &["unit"])),
+        ("upload_activity_photos", party(ACTIVITIES, &["unit"])),
+        ("get_activity_photo", party(ACTIVITIES, &["unit"])),
+        ("list_agencies", e(SERVICES, false)),
+        ("create_agency", e(OFFICE, false)),
+        ("list_contracts", e(SERVICES, false)),
+        ("create_contract", e(OFFICE, false)),
+        ("list_workers", e(SERVICES, false)),
+        ("create_worker", e(OFFICE, false)),
+        ("list_services", e(SERVICES, false)),
+        ("create_service", e(SERVICES, false)),
+        ("check_record", e(CHECKS, false)),
+        ("check_records_batch", e(CHECKS, false)),
+        ("list_record_checks", e(CHECKS, false)),
+        ("export_record_checks", e(CHECKS, false)),
+        ("load_record_list", e(LIST_KEEPERS, false)),
+        ("import_record_list", e(LIST_KEEPERS, false)),
+        ("withdraw_from_record_list", e(LIST_KEEPERS, false)),
+        ("record_list_size", e(LIST_KEEPERS, false)),
         ("list_proposals", e(COMMITTEE_VIEW, false)),
         ("create_proposal", e(OFFICE, false)),
         ("get_proposal", party(ON_TASK, &["supervisor"])),
@@ -420,6 +451,19 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /committee/meetings", e(OFFICE, false)),
         ("POST /committee/members", e(OFFICE, false)),
         ("POST /committee/units/{id}/duties", e(OFFICE, true)),
+        ("GET /activities", e(ACTIVITIES, false)),
+        ("POST /activities", e(ACTIVITIES, false)),
+        ("GET /activities/{id}", party(ACTIVITIES, &["unit"])),
+        ("GET /services", e(SERVICES, false)),
+        ("POST /services/agencies", e(OFFICE, false)),
+        ("POST /services/contracts", e(OFFICE, false)),
+        ("POST /services/workers", e(OFFICE, false)),
+        ("POST /services/records", e(SERVICES, false)),
+        ("GET /record-checks", e(CHECKS, false)),
+        ("POST /record-checks", e(CHECKS, false)),
+        ("POST /record-checks/batch", e(CHECKS, false)),
+        ("POST /record-list", e(LIST_KEEPERS, false)),
+        ("POST /record-list/withdrawals", e(LIST_KEEPERS, false)),
         ("GET /proposals", e(COMMITTEE_VIEW, false)),
         ("POST /proposals", e(OFFICE, false)),
         ("GET /proposals/{id}", party(ON_TASK, &["supervisor"])),
@@ -543,6 +587,12 @@ struct Records {
     task_file: String,
     /// A proposal the police lead.
     proposal: String,
+    /// The village's activity (recorded by its director, or the outside office) and its
+    /// photo; the county's agency and a volunteer of it.
+    activity: String,
+    activity_photo: String,
+    agency: String,
+    worker: String,
     notice: String,
     member: String,
     /// The account whose sessions these are (a user of the place).
@@ -550,6 +600,41 @@ struct Records {
     /// Signed-in sessions of an account there (for the API and for the page).
     session: String,
     page_session: String,
+}
+
+/// A valid 统一社会信用代码 of an agency, different for each `seq`.
+fn credit_code(seq: u32) -> String {
+    let first17 = format!("52510812MJ{:07}", seq);
+    format!(
+        "{first17}{}",
+        weibao_domain::credit_code::check_char(first17.as_bytes())
+    )
+}
+
+/// An adult's valid 身份证号, different for each `seq` (for record checks).
+fn adult_id(seq: u32) -> String {
+    let first17 = format!(
+        "11010519800{}{:02}{:03}",
+        1 + seq / 28_000 % 9,
+        1 + (seq / 1000) % 28,
+        seq % 1000
+    );
+    format!(
+        "{first17}{}",
+        weibao_domain::id_number::check_char(first17.as_bytes())
+    )
+}
+
+/// An .xlsx of one row under `headers`.
+fn one_row_sheet(headers: &[&str], row: &[&str]) -> Vec<u8> {
+    weibao_sheets::write_table(
+        "名单",
+        headers,
+        [row.iter()
+            .map(|c| weibao_sheets::OutCell::Text(c.to_string()))
+            .collect()],
+    )
+    .unwrap()
 }
 
 fn id_number(seq: u32) -> String {
@@ -765,7 +850,43 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
                "proposer": "王某", "lead_unit_id": reports.unit}),
     );
     ok(s, &proposal, "proposal");
+    let (s, activity) = app.post(
+        "/api/v1/activities",
+        Some(token),
+        json!({"title": "安全教育", "kind": "lecture", "place": "村委会",
+               "held_on": app.store.clock().today().to_string(), "division": village}),
+    );
+    ok(s, &activity, "activity");
+    let activity = activity["id"].as_str().unwrap().to_string();
+    let (ct, body) = multipart(&jpeg(seq as u8 + 1), "活动.jpg");
+    let (s, _, with_photo) = app.raw(
+        "POST",
+        &format!("/api/v1/activities/{activity}/photos"),
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("content-type", &ct),
+        ],
+        Some(&body),
+    );
+    let with_photo: Value = serde_json::from_slice(&with_photo).unwrap_or(Value::Null);
+    ok(s, &with_photo, "activity photo");
+    let (s, agency) = app.post(
+        "/api/v1/services/agencies",
+        Some(office),
+        json!({"name": format!("社工中心{seq}"), "credit_code": credit_code(seq)}),
+    );
+    ok(s, &agency, "agency");
+    let (s, worker) = app.post(
+        "/api/v1/services/workers",
+        Some(office),
+        json!({"name": "志愿者", "kind": "volunteer", "agency_id": agency["id"]}),
+    );
+    ok(s, &worker, "worker");
     Records {
+        activity,
+        activity_photo: with_photo["photos"][0]["id"].as_str().unwrap().to_string(),
+        agency: agency["id"].as_str().unwrap().to_string(),
+        worker: worker["id"].as_str().unwrap().to_string(),
         proposal: proposal["proposal"]["id"].as_str().unwrap().to_string(),
         plan_task: plan_task["id"].as_str().unwrap().to_string(),
         task_file: task_file["id"].as_str().unwrap().to_string(),
@@ -1019,6 +1140,7 @@ fn fill(template: &str, r: &Records) -> String {
         "network" if bare.starts_with("/network/places/") => &r.place,
         "network" => &r.person,
         "proposals" => &r.proposal,
+        "activities" => &r.activity,
         "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
         "committee" if bare.starts_with("/committee/notices/") => &r.notice,
         "committee" if bare.starts_with("/committee/members/") => &r.member,
@@ -1031,7 +1153,14 @@ fn fill(template: &str, r: &Records) -> String {
         ("{visit_id}", &r.visit),
         ("{photo_id}", &r.photo),
         ("{attachment_id}", &r.attachment),
-        ("{file_id}", &r.task_file),
+        (
+            "{file_id}",
+            if bare.starts_with("/activities/") {
+                &r.activity_photo
+            } else {
+                &r.task_file
+            },
+        ),
         ("{alert_id}", &r.alert),
         ("{token}", &r.card),
         ("{code}", &r.village.to_string()),
@@ -1323,6 +1452,86 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
             String::new(),
             json(json!({"user_id": r.user, "reader": false})),
         ),
+        "create_activity" => (
+            String::new(),
+            json(
+                json!({"title": "宣传", "kind": "publicity", "place": "广场",
+                        "held_on": "2026-01-05", "participants": 10}),
+            ),
+        ),
+        "upload_activity_photos" => (
+            String::new(),
+            Some(multipart(&jpeg(*seq as u8), "活动.jpg")),
+        ),
+        "create_agency" => (
+            String::new(),
+            json(json!({"name": format!("服务社{seq}"), "credit_code": credit_code(*seq)})),
+        ),
+        "create_contract" => (
+            String::new(),
+            json(
+                json!({"agency_id": r.agency, "project": "关爱服务", "amount": "1000",
+                        "starts_on": "2026-01-01", "ends_on": "2035-12-31",
+                        "required_hours": "10"}),
+            ),
+        ),
+        "create_worker" => (
+            String::new(),
+            json(json!({"name": "社工", "kind": "social_worker", "agency_id": r.agency})),
+        ),
+        "create_service" => (
+            String::new(),
+            json(
+                json!({"worker_id": r.worker, "child_id": r.child, "kind": "companionship",
+                        "served_on": "2026-01-05", "hours": "1"}),
+            ),
+        ),
+        "check_record" => {
+            let id = adult_id(*seq);
+            (
+                String::new(),
+                Some(support::multipart(
+                    &[("name", "王某"), ("id_number", &id), ("post", "教师")],
+                    &[("consent", "授权书.jpg", &jpeg(*seq as u8))],
+                )),
+            )
+        }
+        "check_records_batch" => {
+            let sheet = one_row_sheet(
+                &["姓名", "身份证号", "岗位"],
+                &["王某", &adult_id(*seq), "教师"],
+            );
+            (
+                String::new(),
+                Some(support::multipart(
+                    &[],
+                    &[
+                        ("file", "名单.xlsx", &sheet),
+                        ("consent", "授权.jpg", &jpeg(*seq as u8)),
+                    ],
+                )),
+            )
+        }
+        "load_record_list" => (
+            String::new(),
+            json(
+                json!({"entries": [{"name": "某甲", "id_number": adult_id(*seq), "offence": "abuse"}]}),
+            ),
+        ),
+        "import_record_list" => {
+            let sheet = one_row_sheet(
+                &["姓名", "身份证号", "违法犯罪类别"],
+                &["某乙", &adult_id(*seq), "虐待"],
+            );
+            (
+                String::new(),
+                Some(support::multipart(&[], &[("file", "名单.xlsx", &sheet)])),
+            )
+        }
+        "withdraw_from_record_list" => (
+            String::new(),
+            json(json!({"id_number": adult_id(*seq), "reason": "错录，经核实非本人"})),
+        ),
         "login" => (String::new(), None), // filled by the caller with its own account
         _ => (String::new(), None),
     }
@@ -1457,6 +1666,31 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("建议"),
             support::url_encode("王某"),
             r.unit
+        ),
+        "POST /services/agencies" => format!(
+            "name={}&credit_code={}",
+            support::url_encode(&format!("服务社P{seq}")),
+            credit_code(*seq)
+        ),
+        "POST /services/contracts" => format!(
+            "agency_id={}&project={}&amount=1000&starts_on=2026-01-01&ends_on=2035-12-31&required_hours=10",
+            r.agency,
+            support::url_encode("关爱服务")
+        ),
+        "POST /services/workers" => format!(
+            "name={}&kind=volunteer&agency_id={}",
+            support::url_encode("志愿者"),
+            r.agency
+        ),
+        "POST /services/records" => format!(
+            "worker_id={}&child={}&kind=companionship&served_on=2026-01-05&hours=1",
+            r.worker,
+            support::url_encode("甲乙")
+        ),
+        "POST /record-list/withdrawals" => format!(
+            "id_number={}&reason={}",
+            adult_id(*seq),
+            support::url_encode("错录，经核实非本人")
         ),
         "POST /proposals/{id}/opinions" => format!("note={}", support::url_encode("意见")),
         "POST /proposals/{id}/reply" => {
@@ -1725,6 +1959,48 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                             fields.push(("_csrf".to_string(), t.clone()));
                         }
                         (content_type, form) = multipart_fields(&fields);
+                    } else if matches!(
+                        key.as_str(),
+                        "POST /activities"
+                            | "POST /record-checks"
+                            | "POST /record-checks/batch"
+                            | "POST /record-list"
+                    ) {
+                        seq += 1;
+                        let id = adult_id(seq);
+                        let csrf_value = csrf.clone().unwrap_or_default();
+                        let mut fields: Vec<(&str, &str)> = match key.as_str() {
+                            "POST /activities" => vec![
+                                ("title", "宣传"),
+                                ("kind", "publicity"),
+                                ("held_on", "2026-01-05"),
+                                ("place", "广场"),
+                            ],
+                            "POST /record-checks" => {
+                                vec![("name", "王某"), ("id_number", &id), ("post", "教师")]
+                            }
+                            _ => vec![],
+                        };
+                        if csrf.is_some() {
+                            fields.push(("_csrf", &csrf_value));
+                        }
+                        let photo = jpeg(seq as u8);
+                        let queries =
+                            one_row_sheet(&["姓名", "身份证号", "岗位"], &["王某", &id, "教师"]);
+                        let list = one_row_sheet(
+                            &["姓名", "身份证号", "违法犯罪类别"],
+                            &["某丙", &id, "虐待"],
+                        );
+                        let files: Vec<(&str, &str, &[u8])> = match key.as_str() {
+                            "POST /activities" => vec![("photos", "活动.jpg", &photo)],
+                            "POST /record-checks" => vec![("consent", "授权.jpg", &photo)],
+                            "POST /record-checks/batch" => vec![
+                                ("file", "名单.xlsx", &queries),
+                                ("consent", "授权.jpg", &photo),
+                            ],
+                            _ => vec![("file", "名单.xlsx", &list)],
+                        };
+                        (content_type, form) = support::multipart(&fields, &files);
                     } else if key == "POST /committee/tasks/{id}/progress" {
                         let mut fields = vec![("note".to_string(), "推进中".to_string())];
                         if let Some(t) = &csrf {

@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "app/activities.rs"]
+mod activities;
 #[path = "app/allowances.rs"]
 mod allowances;
 #[path = "app/committee.rs"]
@@ -13,6 +15,8 @@ mod import_corpus;
 mod network;
 #[path = "app/proposals.rs"]
 mod proposals;
+#[path = "app/record_checks.rs"]
+mod record_checks;
 #[path = "app/reports.rs"]
 mod reports;
 #[path = "app/reports_pages.rs"]

@@ -27,6 +27,7 @@ pub(crate) use items::{add_work, close_work};
 pub(crate) use locator::{locate_in, relocate};
 pub(crate) use outbox::{clear_notifications, notify};
 pub(crate) use timeline::record_step;
+pub(crate) use units::insert_unit;
 
 use crate::db::Tx;
 use crate::error::StoreError;

@@ -339,7 +339,7 @@ impl Store {
     }
 }
 
-async fn insert_unit(
+pub(crate) async fn insert_unit(
     tx: &mut Tx,
     county: &str,
     division: DivisionCode,

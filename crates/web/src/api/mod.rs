@@ -5,6 +5,7 @@
 //! documented operation has an entry.
 
 mod account;
+pub mod activities;
 pub mod allowances;
 pub mod assessment;
 pub mod cases;
@@ -14,9 +15,11 @@ mod divisions;
 mod document;
 pub mod network;
 pub mod proposals;
+pub mod record_checks;
 pub mod referrals;
 pub mod reports;
 mod schema;
+pub mod services;
 mod users;
 pub mod visits;
 pub mod work;
@@ -219,6 +222,75 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     (
         "rate_proposal",
         RouteAccess::Action(Action::ManageCommittee),
+    ),
+    // Activities: every level records and reads its own (a unit: its unit's).
+    (
+        "list_activities",
+        RouteAccess::Action(Action::ViewActivities),
+    ),
+    (
+        "create_activity",
+        RouteAccess::Action(Action::RecordActivities),
+    ),
+    (
+        "activity_counts",
+        RouteAccess::Action(Action::ViewActivities),
+    ),
+    ("get_activity", RouteAccess::Action(Action::ViewActivities)),
+    (
+        "upload_activity_photos",
+        RouteAccess::Action(Action::RecordActivities),
+    ),
+    (
+        "get_activity_photo",
+        RouteAccess::Action(Action::ViewActivities),
+    ),
+    // Purchased services: the office keeps agencies, contracts and workers; the office
+    // and townships record and read the services.
+    ("list_agencies", RouteAccess::Action(Action::ViewServices)),
+    ("create_agency", RouteAccess::Action(Action::ManageServices)),
+    ("list_contracts", RouteAccess::Action(Action::ViewServices)),
+    (
+        "create_contract",
+        RouteAccess::Action(Action::ManageServices),
+    ),
+    ("list_workers", RouteAccess::Action(Action::ViewServices)),
+    ("create_worker", RouteAccess::Action(Action::ManageServices)),
+    ("list_services", RouteAccess::Action(Action::ViewServices)),
+    (
+        "create_service",
+        RouteAccess::Action(Action::RecordServices),
+    ),
+    // Pre-employment checks: institutions, units and the office ask; the office or the
+    // police liaison loads the list (the store refuses any other unit). Nothing reads it.
+    ("check_record", RouteAccess::Action(Action::CheckRecords)),
+    (
+        "check_records_batch",
+        RouteAccess::Action(Action::CheckRecords),
+    ),
+    (
+        "list_record_checks",
+        RouteAccess::Action(Action::CheckRecords),
+    ),
+    (
+        "export_record_checks",
+        RouteAccess::Action(Action::CheckRecords),
+    ),
+    (
+        "load_record_list",
+        RouteAccess::Action(Action::LoadRecordList),
+    ),
+    (
+        "import_record_list",
+        RouteAccess::Action(Action::LoadRecordList),
+    ),
+    (
+        "withdraw_from_record_list",
+        RouteAccess::Action(Action::LoadRecordList),
+    ),
+    (
+        "record_list_size",
+        RouteAccess::Action(Action::LoadRecordList),
     ),
     // The network: the office keeps the county's, a supervisor the township's.
     ("network_coverage", RouteAccess::Action(Action::ViewNetwork)),
@@ -469,6 +541,48 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::reply_proposal))
         .routes(routes!(proposals::review_proposal))
         .routes(routes!(proposals::rate_proposal))
+        .routes(routes!(
+            activities::list_activities,
+            activities::create_activity
+        ))
+        .routes(routes!(activities::activity_counts))
+        .routes(routes!(activities::get_activity))
+        .routes({
+            let (schemas, paths, method_router) = routes!(activities::upload_activity_photos);
+            let limit = axum::extract::DefaultBodyLimit::max(
+                reports::MAX_ATTACHMENT_UPLOAD * weibao_store::MAX_ACTIVITY_PHOTOS,
+            );
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(activities::get_activity_photo))
+        .routes(routes!(services::list_agencies, services::create_agency))
+        .routes(routes!(services::list_contracts, services::create_contract))
+        .routes(routes!(services::list_workers, services::create_worker))
+        .routes(routes!(services::list_services, services::create_service))
+        .routes({
+            let (schemas, paths, method_router) = routes!(
+                record_checks::list_record_checks,
+                record_checks::check_record
+            );
+            let limit = axum::extract::DefaultBodyLimit::max(reports::MAX_ATTACHMENT_UPLOAD);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes({
+            let (schemas, paths, method_router) = routes!(record_checks::check_records_batch);
+            let limit = axum::extract::DefaultBodyLimit::max(
+                reports::MAX_ATTACHMENT_UPLOAD + children::MAX_UPLOAD_BYTES,
+            );
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(record_checks::export_record_checks))
+        .routes(routes!(record_checks::load_record_list))
+        .routes({
+            let (schemas, paths, method_router) = routes!(record_checks::import_record_list);
+            let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(record_checks::withdraw_from_record_list))
+        .routes(routes!(record_checks::record_list_size))
         .routes(routes!(assessment::get_assessment))
         .routes(routes!(assessment::set_assessment_scheme))
         .routes(routes!(assessment::add_assessment_points))
@@ -737,6 +851,42 @@ pub async fn multipart_named_file(
         "file",
         weibao_domain::Invalid::new("file_missing", missing.to_string()),
     ))
+}
+
+/// A multipart form's text fields and files: (name, value) and (field, file name, bytes)
+/// of every non-empty file. `too_large` words the refusal when the body limit cuts it.
+pub async fn multipart_form(
+    Upload(mut multipart): Upload,
+    too_large: &str,
+) -> Result<(Vec<(String, String)>, Vec<(String, String, Vec<u8>)>), ApiError> {
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_upload",
+            format!("上传内容无法读取：{e}"),
+        )
+    };
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or("").to_string();
+        match field.file_name().map(String::from) {
+            Some(file_name) => {
+                let bytes = field.bytes().await.map_err(|_| {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "upload_too_large",
+                        too_large.to_string(),
+                    )
+                })?;
+                if !bytes.is_empty() {
+                    files.push((name, file_name, bytes.to_vec()));
+                }
+            }
+            None => fields.push((name, field.text().await.map_err(unreadable)?)),
+        }
+    }
+    Ok((fields, files))
 }
 
 #[cfg(test)]

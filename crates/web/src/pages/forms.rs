@@ -70,6 +70,21 @@ pub fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// A form's optional date (YYYY-MM-DD, or as people type it): None when left empty,
+/// refused naming `field` when unreadable.
+pub fn optional_date(
+    field: &'static str,
+    label: &'static str,
+    value: &str,
+) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    match value.trim() {
+        "" => Ok(None),
+        d => weibao_domain::network::parse_date(label, d)
+            .map(Some)
+            .map_err(|e| StoreError::invalid(field, e)),
+    }
+}
+
 /// A unit's name from `names`, its id when it is not there.
 pub fn name_of(names: &std::collections::HashMap<String, String>, id: &str) -> String {
     names.get(id).cloned().unwrap_or_else(|| id.to_string())

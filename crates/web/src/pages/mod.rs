@@ -1,5 +1,6 @@
 //! Server-rendered pages: login, home per role, the division browser, accounts, audit.
 
+mod activities;
 mod allowances;
 mod assessment;
 mod cases;
@@ -11,9 +12,11 @@ mod inbox;
 mod network;
 mod proposals;
 mod public_report;
+mod record_checks;
 mod referrals;
 mod reports;
 mod sealed;
+mod services;
 mod units;
 mod visits;
 
@@ -129,6 +132,19 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/proposals/{id}/reply"),
     ("POST", "/proposals/{id}/review"),
     ("POST", "/proposals/{id}/rating"),
+    ("GET", "/activities"),
+    ("POST", "/activities"),
+    ("GET", "/activities/{id}"),
+    ("GET", "/services"),
+    ("POST", "/services/agencies"),
+    ("POST", "/services/contracts"),
+    ("POST", "/services/workers"),
+    ("POST", "/services/records"),
+    ("GET", "/record-checks"),
+    ("POST", "/record-checks"),
+    ("POST", "/record-checks/batch"),
+    ("POST", "/record-list"),
+    ("POST", "/record-list/withdrawals"),
     ("GET", "/network"),
     ("POST", "/network/places"),
     ("POST", "/network/people"),
@@ -245,6 +261,57 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/proposals/{id}/rating",
             axum::routing::post(proposals::rate),
+        )
+        .route(
+            "/activities",
+            get(activities::list).post(activities::create).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    crate::api::reports::MAX_ATTACHMENT_UPLOAD * weibao_store::MAX_ACTIVITY_PHOTOS,
+                ),
+            ),
+        )
+        .route("/activities/{id}", get(activities::show))
+        .route("/services", get(services::show))
+        .route(
+            "/services/agencies",
+            axum::routing::post(services::create_agency),
+        )
+        .route(
+            "/services/contracts",
+            axum::routing::post(services::create_contract),
+        )
+        .route(
+            "/services/workers",
+            axum::routing::post(services::create_worker),
+        )
+        .route(
+            "/services/records",
+            axum::routing::post(services::create_service),
+        )
+        .route(
+            "/record-checks",
+            get(record_checks::show).post(record_checks::ask).layer(
+                axum::extract::DefaultBodyLimit::max(crate::api::reports::MAX_ATTACHMENT_UPLOAD),
+            ),
+        )
+        .route(
+            "/record-checks/batch",
+            axum::routing::post(record_checks::ask_batch).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    crate::api::reports::MAX_ATTACHMENT_UPLOAD
+                        + crate::api::children::MAX_UPLOAD_BYTES,
+                ),
+            ),
+        )
+        .route(
+            "/record-list",
+            axum::routing::post(record_checks::load).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::children::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route(
+            "/record-list/withdrawals",
+            axum::routing::post(record_checks::withdraw),
         )
         .route("/committee", get(committee::show))
         .route("/committee/assessment", get(assessment::show))
@@ -511,6 +578,13 @@ impl Layout {
                 "/proposals",
                 "建议提案",
                 allows(role, Action::ViewCommittee),
+            ),
+            ("/activities", "活动", allows(role, Action::ViewActivities)),
+            ("/services", "购买服务", allows(role, Action::ViewServices)),
+            (
+                "/record-checks",
+                "入职查询",
+                allows(role, Action::CheckRecords),
             ),
             ("/divisions", "区划", true),
         ];

@@ -846,6 +846,58 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// A multipart/form-data body of text fields and files (field, file name, bytes): the
+/// content type and the bytes.
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "weibao-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .into_bytes(),
+        );
+    }
+    for (k, name, bytes) in files {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .into_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").into_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// POSTs a multipart form with a bearer token; the status and the JSON answer (Null
+    /// when the answer is not JSON).
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        token: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> (u16, Value) {
+        let (ct, body) = multipart(fields, files);
+        let (status, _, answer) = self.raw(
+            "POST",
+            path,
+            &[
+                ("authorization", &format!("Bearer {token}")),
+                ("content-type", &ct),
+            ],
+            Some(&body),
+        );
+        (
+            status,
+            serde_json::from_slice(&answer).unwrap_or(Value::Null),
+        )
+    }
+}
+
 /// The smallest bytes the store takes for a JPEG (it checks the signature, not the
 /// picture); `tag` makes each one different.
 pub fn jpeg(tag: u8) -> Vec<u8> {
