@@ -124,7 +124,7 @@ pub struct ActivityQuery {
     #[param(schema_with = kinds_or_empty)]
     pub kind: Option<String>,
     /// Only under this division (within the caller's).
-    #[param(pattern = r"^\d{6,12}$")]
+    #[param(pattern = r"^(\d{6,12})?$")]
     pub division: Option<String>,
 }
 
@@ -195,7 +195,7 @@ pub struct ActivityRequest {
     #[schema(max_length = 2000)]
     pub summary: Option<String>,
     /// Within the caller's division; default the caller's own.
-    #[schema(pattern = r"^\d{6,12}$")]
+    #[schema(pattern = r"^(\d{6,12})?$")]
     pub division: Option<String>,
     /// The unit that held it (the office only; a liaison's activity is its unit's).
     pub unit_id: Option<String>,
@@ -352,7 +352,7 @@ pub struct CountQuery {
     pub to: Option<NaiveDate>,
     #[param(schema_with = kinds_or_empty)]
     pub kind: Option<String>,
-    #[param(pattern = r"^\d{6,12}$")]
+    #[param(pattern = r"^(\d{6,12})?$")]
     pub division: Option<String>,
 }
 

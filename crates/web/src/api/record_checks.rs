@@ -52,6 +52,17 @@ pub struct RecordCheckView {
     pub asked_at: String,
 }
 
+/// The batch filter, refused when longer than an id can be.
+fn batch_of(q: &RecordCheckQuery) -> Result<Option<&str>, ApiError> {
+    match q.batch.as_deref().filter(|b| !b.is_empty()) {
+        Some(b) if b.chars().count() > 64 => Err(ApiError::invalid(
+            "batch",
+            Invalid::new("batch_unknown", "batch 应为批量查询返回的 batch_id"),
+        )),
+        other => Ok(other),
+    }
+}
+
 impl RecordCheckView {
     pub fn new(c: RecordCheck) -> Self {
         RecordCheckView {
@@ -221,7 +232,7 @@ pub struct RecordCheckQuery {
 #[utoipa::path(get, path = "/api/v1/record-checks", tag = "record_checks",
     params(RecordCheckQuery),
     responses((status = 200, body = RecordCheckList), (status = 403, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_record_checks(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -229,7 +240,7 @@ pub async fn list_record_checks(
 ) -> Result<Json<RecordCheckList>, ApiError> {
     let checks = state
         .store
-        .record_checks(caller.scope(), q.batch.as_deref().filter(|b| !b.is_empty()))
+        .record_checks(caller.scope(), batch_of(&q)?)
         .await?;
     Ok(Json(RecordCheckList {
         items: checks.into_iter().map(RecordCheckView::new).collect(),
@@ -241,7 +252,8 @@ pub async fn list_record_checks(
     params(RecordCheckQuery),
     responses((status = 200, description = "查询结果（每人一行：姓名、身份证号（脱敏）、岗位、查询结果、查询编号）",
                content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub async fn export_record_checks(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -249,7 +261,7 @@ pub async fn export_record_checks(
 ) -> Result<Response, ApiError> {
     let checks = state
         .store
-        .record_checks(caller.scope(), q.batch.as_deref().filter(|b| !b.is_empty()))
+        .record_checks(caller.scope(), batch_of(&q)?)
         .await?;
     let bytes =
         tokio::task::spawn_blocking(move || crate::record_checks_io::answers_sheet(&checks))

@@ -29,7 +29,7 @@ fn worker_kinds() -> utoipa::openapi::Object {
 }
 
 fn qualifications() -> utoipa::openapi::Object {
-    super::schema::one_of_or_empty(Qualification::codes())
+    super::schema::one_of_or_null(Qualification::codes())
 }
 
 fn service_kinds() -> utoipa::openapi::Object {
