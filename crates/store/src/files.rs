@@ -56,7 +56,8 @@ pub(crate) struct Owner<'a> {
     pub id: &'a str,
 }
 
-/// Checks a file's bytes (size and type) before anything is stored; the content type.
+/// Checks an attachment's bytes (size and type) before anything is stored, for every
+/// module that keeps files; the content type.
 pub(crate) fn check_file(bytes: &[u8]) -> Result<&'static str, StoreError> {
     if bytes.len() > MAX_ATTACHMENT_BYTES {
         return Err(StoreError::invalid(

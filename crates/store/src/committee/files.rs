@@ -14,9 +14,8 @@ use crate::crypto::sm3_hex;
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
-use crate::reports::{clean_name, sniff};
+use crate::reports::clean_name;
 use crate::work::new_id;
-use crate::MAX_ATTACHMENT_BYTES;
 
 /// Most files on one task.
 pub const MAX_TASK_FILES: usize = 30;
@@ -57,27 +56,7 @@ impl Store {
     ) -> Result<TaskFile, StoreError> {
         let task = self.attachable_task(scope, task_id).await?;
         let unit_id = self.unit_on_task(scope, &task).await?;
-        if bytes.len() > MAX_ATTACHMENT_BYTES {
-            return Err(StoreError::invalid(
-                "file",
-                Invalid::new(
-                    "attachment_too_large",
-                    format!(
-                        "附件不能超过 {} MB，请压缩照片或分页扫描后再上传",
-                        MAX_ATTACHMENT_BYTES / 1024 / 1024
-                    ),
-                ),
-            ));
-        }
-        let Some(content_type) = sniff(&bytes) else {
-            return Err(StoreError::invalid(
-                "file",
-                Invalid::new(
-                    "attachment_type",
-                    "附件只能是照片（JPEG、PNG、WebP）或 PDF 扫描件，请另存为这些格式后上传",
-                ),
-            ));
-        };
+        let content_type = crate::files::check_file(&bytes)?;
         let digest = sm3_hex(&bytes);
         let existing = self.file_rows(&task).await?;
         if let Some(same) = existing.iter().find(|r| r.digest == digest) {

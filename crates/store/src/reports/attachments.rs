@@ -128,27 +128,7 @@ impl Store {
         ip: &str,
     ) -> Result<ReportAttachment, StoreError> {
         let row = self.attachable(scope, report_id).await?;
-        if bytes.len() > MAX_ATTACHMENT_BYTES {
-            return Err(StoreError::invalid(
-                "file",
-                Invalid::new(
-                    "attachment_too_large",
-                    format!(
-                        "附件不能超过 {} MB，请压缩照片或分页扫描后再上传",
-                        MAX_ATTACHMENT_BYTES / 1024 / 1024
-                    ),
-                ),
-            ));
-        }
-        let Some(content_type) = sniff(&bytes) else {
-            return Err(StoreError::invalid(
-                "file",
-                Invalid::new(
-                    "attachment_type",
-                    "附件只能是照片（JPEG、PNG、WebP）或 PDF 扫描件，请另存为这些格式后上传",
-                ),
-            ));
-        };
+        let content_type = crate::files::check_file(&bytes)?;
         let digest = sm3_hex(&bytes);
         if let Some(same) = self.attachment_by_digest(&row, &digest).await? {
             return Ok(same);

@@ -14,7 +14,7 @@ use weibao_domain::activities::{period, ActivityGrouping, ActivityInput, Activit
 use weibao_domain::{DivisionCode, Invalid};
 use weibao_store::{ActivityCount, ActivityFilter, ActivityRecord, NewActivity, StoreError};
 
-use super::forms::{name_of, optional_date, refusal, Failed, Refused};
+use super::forms::{field, name_of, optional_date, refusal, Failed, Refused};
 use super::{error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfMultipart, PageAuth};
 use crate::AppState;
@@ -184,14 +184,6 @@ async fn list_page(
         }
         Err(e) => store_error_page(e),
     }
-}
-
-fn field<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 fn count(fields: &[(String, String)], key: &'static str, label: &str) -> Result<i64, StoreError> {

@@ -17,6 +17,7 @@ use weibao_domain::record::short_village_name;
 use weibao_domain::{DivisionCode, Fen, Level, Month};
 use weibao_store::{CaseFilter, NewApplication, NewStandard, StoreError};
 
+use super::forms::field;
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::api::allowances::{ApplicationView, RollView};
 use crate::auth::{Caller, CsrfForm, CsrfMultipart, PageAuth};
@@ -464,14 +465,6 @@ pub async fn new_form(
         Ok(p) => render(&p),
         Err(r) => r,
     }
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
 }
 
 /// The image types the store takes, checked before anything is written.

@@ -70,6 +70,15 @@ pub fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The value a form sent for `key`, trimmed ("" when it sent none).
+pub fn field<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
+}
+
 /// A form's optional date (YYYY-MM-DD, or as people type it): None when left empty,
 /// refused naming `field` when unreadable.
 pub fn optional_date(

@@ -14,7 +14,7 @@ use weibao_domain::record_checks::{CheckPurpose, QueryInput};
 use weibao_domain::Invalid;
 use weibao_store::{RecordCheck, StoreError};
 
-use super::forms::{refusal, Failed, Refused};
+use super::forms::{field, refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, CsrfMultipart, PageAuth};
 use crate::AppState;
@@ -152,14 +152,6 @@ fn notice_text(notice: &str) -> Option<String> {
         ["withdrawn", n] => Some(format!("已撤销 {n} 条记录。")),
         _ => None,
     }
-}
-
-fn field<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 fn file(form: &CsrfMultipart, key: &str) -> Option<(String, Vec<u8>)> {
