@@ -30,8 +30,9 @@ fn kinds_or_empty() -> utoipa::openapi::Object {
     super::schema::one_of_or_empty(ActivityKind::codes())
 }
 
+/// Empty (or absent) is by division.
 fn groupings() -> utoipa::openapi::Object {
-    super::schema::one_of(ActivityGrouping::codes())
+    super::schema::one_of_or_empty(ActivityGrouping::codes())
 }
 
 /// A photo of an activity.
