@@ -13,9 +13,38 @@ use crate::crypto::sm3_hex;
 use crate::db::{Store, Tx};
 use crate::error::StoreError;
 use crate::on;
-use crate::reports::{clean_name, sniff};
+use crate::visits::sniff_image;
 use crate::work::new_id;
 use crate::MAX_ATTACHMENT_BYTES;
+
+/// Longest name kept (characters); longer names are cut.
+const MAX_NAME_CHARS: usize = 80;
+
+/// The type from the bytes themselves (the declared type is not trusted).
+pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    sniff_image(bytes).or_else(|| bytes.starts_with(b"%PDF-").then_some("application/pdf"))
+}
+
+/// The file name as uploaded, without any path and without control characters.
+pub(crate) fn clean_name(name: &str, content_type: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let kept: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect();
+    let kept = kept.trim().to_string();
+    if !kept.is_empty() {
+        return kept;
+    }
+    match content_type {
+        "application/pdf" => "附件.pdf",
+        "image/png" => "附件.png",
+        "image/webp" => "附件.webp",
+        _ => "附件.jpg",
+    }
+    .to_string()
+}
 
 /// A file on a record, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

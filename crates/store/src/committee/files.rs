@@ -13,8 +13,8 @@ use crate::audit::{append, AuditEvent};
 use crate::crypto::sm3_hex;
 use crate::db::Store;
 use crate::error::StoreError;
+use crate::files::clean_name;
 use crate::on;
-use crate::reports::clean_name;
 use crate::work::new_id;
 
 /// Most files on one task.

@@ -16,16 +16,14 @@ use crate::audit::{append, AuditEvent};
 use crate::crypto::sm3_hex;
 use crate::db::Store;
 use crate::error::StoreError;
+use crate::files::clean_name;
 use crate::on;
-use crate::visits::sniff_image;
 use crate::work::{exec, new_id, record_step};
 
 /// Largest attachment (the photo limit: a phone's photo or a few scanned pages).
 pub const MAX_ATTACHMENT_BYTES: usize = crate::visits::MAX_PHOTO_BYTES;
 /// Most attachments on one report.
 pub const MAX_ATTACHMENTS: usize = 10;
-/// Longest name kept (characters); longer names are cut.
-const MAX_NAME_CHARS: usize = 80;
 
 /// An attachment as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,32 +40,6 @@ pub struct ReportAttachment {
 pub struct AttachmentFile {
     pub attachment: ReportAttachment,
     pub bytes: Vec<u8>,
-}
-
-/// The type from the bytes themselves (the declared type is not trusted).
-pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    sniff_image(bytes).or_else(|| bytes.starts_with(b"%PDF-").then_some("application/pdf"))
-}
-
-/// The file name as uploaded, without any path and without control characters.
-pub(crate) fn clean_name(name: &str, content_type: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let kept: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_NAME_CHARS)
-        .collect();
-    let kept = kept.trim().to_string();
-    if !kept.is_empty() {
-        return kept;
-    }
-    match content_type {
-        "application/pdf" => "附件.pdf",
-        "image/png" => "附件.png",
-        "image/webp" => "附件.webp",
-        _ => "附件.jpg",
-    }
-    .to_string()
 }
 
 #[derive(sqlx::FromRow)]
@@ -313,6 +285,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::files::sniff;
 
     #[test]
     fn names_lose_paths_and_control_characters_and_get_a_default() {

@@ -14,7 +14,6 @@ mod events;
 mod referrals;
 mod sealed;
 
-pub(crate) use attachments::{clean_name, sniff};
 pub use attachments::{AttachmentFile, ReportAttachment, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES};
 pub use cases::{
     CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput, StoredCase, CASE_KIND,
