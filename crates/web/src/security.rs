@@ -12,7 +12,15 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 pub async fn headers(req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/static/");
+    let sent_body = carries_body(&req);
     let mut res = next.run(req).await;
+    if sent_body && (res.status().is_client_error() || res.status().is_server_error()) {
+        // A refusal may come before the upload was read (403 before a multipart body, 429,
+        // 413): the server then drops the connection, and a client that kept it for its next
+        // request would see it cut. Saying so lets the client open a fresh one.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -32,6 +40,18 @@ pub async fn headers(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// An HTTP/1 request with a body (a length above zero, or chunked).
+fn carries_body(req: &Request) -> bool {
+    if req.version() > axum::http::Version::HTTP_11 {
+        return false;
+    }
+    let h = req.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
 }
 
 /// Refuses a state-changing request sent from another site (CSRF defence in depth, beside
@@ -105,6 +125,26 @@ pub async fn trusted_proxy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_request_with_a_body_over_http1_carries_one() {
+        let with = |len: Option<&str>, chunked: bool, version| {
+            let mut b = Request::builder().method("POST").uri("/x").version(version);
+            if let Some(l) = len {
+                b = b.header("content-length", l);
+            }
+            if chunked {
+                b = b.header("transfer-encoding", "chunked");
+            }
+            carries_body(&b.body(axum::body::Body::empty()).unwrap())
+        };
+        use axum::http::Version;
+        assert!(with(Some("12"), false, Version::HTTP_11));
+        assert!(with(None, true, Version::HTTP_11));
+        assert!(!with(Some("0"), false, Version::HTTP_11));
+        assert!(!with(None, false, Version::HTTP_11));
+        assert!(!with(Some("12"), false, Version::HTTP_2));
+    }
 
     #[test]
     fn the_proxy_appended_address_is_the_client() {

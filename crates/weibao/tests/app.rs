@@ -1446,6 +1446,24 @@ fn every_page_carries_the_security_headers() {
             "{path}"
         );
     }
+    // An upload refused before it was read tells the client to drop the connection (the
+    // server closes it), so a pooled client does not send its next request into a dead one.
+    let token = app.token("dir-a1");
+    let refused = ureq::post(&format!("{}/api/v1/record-checks/batch", app.base))
+        .set("authorization", &format!("Bearer {token}"))
+        .set("content-type", "multipart/form-data; boundary=x")
+        .send_bytes(&vec![b'a'; 200_000]);
+    match refused {
+        Err(ureq::Error::Status(403, res)) => {
+            assert_eq!(res.header("connection"), Some("close"))
+        }
+        other => panic!("expected 403: {other:?}"),
+    }
+    let fine = ureq::get(&format!("{}/api/v1/me", app.base))
+        .set("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(fine.header("connection"), None);
     let set_cookie = app.login_cookie_header("office");
     assert!(
         set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
