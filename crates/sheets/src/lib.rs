@@ -1,5 +1,6 @@
-//! Excel in and out: reading the messy ledgers townships keep (title rows, merged cells, headers in any order and wording) and writing clean exports that Excel and WPS open.
+//! Excel in and out (and the one Word document the platform writes, docx.rs): reading the messy ledgers townships keep (title rows, merged cells, headers in any order and wording) and writing clean exports that Excel and WPS open.
 
+pub mod docx;
 pub mod headers;
 pub mod read;
 pub mod write;

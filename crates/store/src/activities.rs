@@ -255,40 +255,19 @@ impl Store {
         let division = DivisionCode::parse(&a.division_code).map_err(|_| StoreError::NotFound)?;
         self.activity_reach(scope, Action::RecordActivities, Some(division))
             .await?;
-        let mut staged = Vec::new();
-        for (name, bytes) in photos {
-            staged.push(self.stage_file(&name, bytes).await?);
-        }
-        let now = self.now_ms();
-        let mut tx = self.begin().await?;
-        let mut kept = Vec::new();
-        for file in staged {
-            kept.push(
-                self.keep_file(
-                    &mut tx,
-                    Owner {
-                        county_code: &a.county_code,
-                        kind: "activity",
-                        id,
-                    },
-                    file,
-                    &scope.user_id,
-                    MAX_ACTIVITY_PHOTOS,
-                )
-                .await?,
-            );
-        }
-        append(
-            &mut tx,
-            now,
-            &AuditEvent::by(scope, "activity.photos", id)
-                .in_county(&a.county_code)
-                .from_ip(ip)
-                .detail(format!("files={}", kept.len())),
+        self.attach_files(
+            scope,
+            Owner {
+                county_code: &a.county_code,
+                kind: "activity",
+                id,
+            },
+            photos,
+            MAX_ACTIVITY_PHOTOS,
+            "activity.photos",
+            ip,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(kept)
+        .await
     }
 
     /// One activity with its photos, if the caller sees it.
@@ -350,24 +329,18 @@ impl Store {
         ip: &str,
     ) -> Result<(RecordFile, Vec<u8>), StoreError> {
         let (a, _) = self.activity(scope, id).await?;
-        let found = self
-            .file_of(
-                Owner {
-                    county_code: &a.county_code,
-                    kind: "activity",
-                    id,
-                },
-                file_id,
-            )
-            .await?;
-        self.audit(
-            AuditEvent::by(scope, "activity.photo_read", id)
-                .in_county(&a.county_code)
-                .from_ip(ip)
-                .detail(format!("file={file_id}")),
+        self.read_file(
+            scope,
+            Owner {
+                county_code: &a.county_code,
+                kind: "activity",
+                id,
+            },
+            file_id,
+            "activity.photo_read",
+            ip,
         )
-        .await?;
-        Ok(found)
+        .await
     }
 
     fn activity_where(

@@ -7,8 +7,10 @@
 //! Who may add or read a record's files is its module's decision: these helpers check
 //! nothing but the file itself, and the module audits the read.
 
+use weibao_domain::access::Scope;
 use weibao_domain::Invalid;
 
+use crate::audit::{append, AuditEvent};
 use crate::crypto::sm3_hex;
 use crate::db::{Store, Tx};
 use crate::error::StoreError;
@@ -195,6 +197,64 @@ impl Store {
             size: file.size,
             uploaded_at: now,
         })
+    }
+
+    /// Checks and stores files and names them on a record, with the audit entry `action`
+    /// (detail: how many), in one transaction; at most `max` files on the record.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn attach_files(
+        &self,
+        scope: &Scope,
+        owner: Owner<'_>,
+        files: Vec<(String, Vec<u8>)>,
+        max: usize,
+        action: &'static str,
+        ip: &str,
+    ) -> Result<Vec<RecordFile>, StoreError> {
+        let mut staged = Vec::new();
+        for (name, bytes) in files {
+            staged.push(self.stage_file(&name, bytes).await?);
+        }
+        let now = self.now_ms();
+        let mut tx = self.begin().await?;
+        let mut kept = Vec::new();
+        for file in staged {
+            kept.push(
+                self.keep_file(&mut tx, owner, file, &scope.user_id, max)
+                    .await?,
+            );
+        }
+        append(
+            &mut tx,
+            now,
+            &AuditEvent::by(scope, action, owner.id)
+                .in_county(owner.county_code)
+                .from_ip(ip)
+                .detail(format!("files={}", kept.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(kept)
+    }
+
+    /// One of a record's files with its bytes, the read audited as `action`.
+    pub(crate) async fn read_file(
+        &self,
+        scope: &Scope,
+        owner: Owner<'_>,
+        file_id: &str,
+        action: &'static str,
+        ip: &str,
+    ) -> Result<(RecordFile, Vec<u8>), StoreError> {
+        let found = self.file_of(owner, file_id).await?;
+        self.audit(
+            AuditEvent::by(scope, action, owner.id)
+                .in_county(owner.county_code)
+                .from_ip(ip)
+                .detail(format!("file={file_id}")),
+        )
+        .await?;
+        Ok(found)
     }
 
     /// A record's files, oldest first, names unsealed.

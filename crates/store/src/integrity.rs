@@ -63,6 +63,11 @@ const CHECKS: &[(&str, &str)] = &[
            (SELECT 1 FROM activities a WHERE a.county_code = f.county_code AND a.id = f.owner_id)",
     ),
     (
+        "答复附件所属的建议（提案）不存在",
+        "SELECT f.id FROM record_files f WHERE f.owner = 'proposal' AND NOT EXISTS
+           (SELECT 1 FROM proposals p WHERE p.county_code = f.county_code AND p.id = f.owner_id)",
+    ),
+    (
         "查询记录的授权书不存在",
         "SELECT c.id FROM record_checks c WHERE NOT EXISTS (SELECT 1 FROM record_files f
            WHERE f.county_code = c.county_code AND f.id = c.consent_id)",

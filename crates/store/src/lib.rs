@@ -18,6 +18,7 @@ mod db;
 mod divisions;
 mod dump;
 mod error;
+mod figures;
 mod files;
 mod group;
 mod integrity;
@@ -74,7 +75,9 @@ pub use limits::{Rate, StorageLimits};
 pub use network::{
     Coverage, CoverageRow, NewPlace, Person, Place, RosterCounts, Vacancy, NETWORK_LIST_LIMIT,
 };
-pub use proposals::{NewProposal, Proposal, ProposalFilter, ProposalStep};
+pub use proposals::{
+    NewProposal, Proposal, ProposalFilter, ProposalStep, ReplyDraft, MAX_REPLY_FILES,
+};
 pub use record_checks::{ListLoaded, RecordCheck, MAX_LIST_LOAD};
 pub use reports::{
     tracking_hash, AttachmentFile, CaseSummary, CaseTaskInput, ConferenceDecision, ConferenceInput,

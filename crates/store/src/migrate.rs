@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_activities"),
     migration!(16, "0016_services"),
     migration!(17, "0017_record_checks"),
+    migration!(18, "0018_proposal_documents"),
 ];
 
 impl Store {

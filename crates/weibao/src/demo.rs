@@ -192,6 +192,7 @@ pub async fn load(store: &Store) -> Result<Option<Vec<DemoAccount>>, String> {
     let school = school.expect("the demo has a reporting institution");
     reports(store, county, &office, &school).await?;
     committee(store, county, &county_name).await?;
+    year_of_work(store, county, &county_name, &office).await?;
     Ok(Some(out))
 }
 
@@ -507,6 +508,266 @@ async fn committee(store: &Store, county: DivisionCode, county_name: &str) -> Re
         )
         .await
         .map_err(err)?;
+    Ok(())
+}
+
+/// The year's other work (seeds 000, 002 and 004): activities at each level, a social-work
+/// agency bought in with its contract, workers and services to ledger children, and two
+/// proposals: one 民政 is handling, one whose reply waits for the office's review.
+async fn year_of_work(
+    store: &Store,
+    county: DivisionCode,
+    county_name: &str,
+    office: &Scope,
+) -> Result<(), String> {
+    use chrono::Datelike;
+    use weibao_domain::activities::ActivityInput;
+    use weibao_domain::proposals::ProposalInput;
+    use weibao_domain::services::{AgencyInput, ContractInput, ServiceInput, WorkerInput};
+    let err = |what: &str, e: StoreError| format!("demo {what}: {e}");
+    let today = store.clock().today();
+    let days_ago = |n: i64| {
+        let d = today - chrono::Duration::days(n);
+        if d.year() < today.year() {
+            today.with_day(1).unwrap_or(today)
+        } else {
+            d
+        }
+    };
+    let mut made = std::collections::HashMap::new();
+    let civil = committee_unit(store, county, county_name, "民政", &mut made).await?;
+    let education = committee_unit(store, county, county_name, "教育", &mut made).await?;
+    let police = committee_unit(store, county, county_name, "公安", &mut made).await?;
+
+    let activities = [
+        (
+            "“儿童主任走万家”寒假走访",
+            "visit_campaign",
+            40,
+            "各村（社区）",
+            139,
+            1100,
+            0,
+            None,
+        ),
+        (
+            "防性侵安全教育进校园",
+            "lecture",
+            25,
+            "区实验小学",
+            420,
+            400,
+            500,
+            Some(&police),
+        ),
+        (
+            "儿童督导员、儿童主任业务培训",
+            "training",
+            60,
+            "区民政局会议室",
+            151,
+            0,
+            151,
+            None,
+        ),
+        (
+            "“点亮六一”未成年人保护宣传",
+            "publicity",
+            10,
+            "城区广场",
+            800,
+            300,
+            2000,
+            Some(&civil),
+        ),
+    ];
+    for (title, kind, ago, place, participants, children, materials, unit) in activities {
+        store
+            .add_activity(
+                office,
+                weibao_store::NewActivity {
+                    input: ActivityInput {
+                        title: title.into(),
+                        kind: kind.into(),
+                        held_on: Some(days_ago(ago)),
+                        place: place.into(),
+                        participants,
+                        children_reached: children,
+                        materials,
+                        summary: String::new(),
+                    },
+                    division: None,
+                    unit_id: unit.cloned(),
+                },
+                vec![],
+                "demo",
+            )
+            .await
+            .map_err(|e| err("activity", e))?;
+    }
+
+    let first17 = format!("52{}MJ0000001", &county.prefix()[..6]);
+    let agency = store
+        .add_agency(
+            office,
+            AgencyInput {
+                name: format!("{county_name}阳光社会工作服务中心"),
+                credit_code: format!(
+                    "{first17}{}",
+                    weibao_domain::credit_code::check_char(first17.as_bytes())
+                ),
+                override_reason: String::new(),
+                contact: "赵社工".into(),
+                phone: "13800000000".into(),
+            },
+            "demo",
+        )
+        .await
+        .map_err(|e| err("agency", e))?;
+    let contract = store
+        .add_contract(
+            office,
+            &agency.id,
+            ContractInput {
+                project: "困境儿童关爱服务项目".into(),
+                amount: "300000".into(),
+                starts_on: Some(
+                    today
+                        .with_month(1)
+                        .and_then(|d| d.with_day(1))
+                        .unwrap_or(today),
+                ),
+                ends_on: Some(
+                    today
+                        .with_month(12)
+                        .and_then(|d| d.with_day(31))
+                        .unwrap_or(today),
+                ),
+                target_children: 100,
+                required_hours: "1200".into(),
+            },
+            "demo",
+        )
+        .await
+        .map_err(|e| err("contract", e))?;
+    let mut workers = Vec::new();
+    for (name, kind, qualification) in [
+        ("赵社工", "social_worker", "intermediate"),
+        ("钱社工", "social_worker", "assistant"),
+        ("孙志愿者", "volunteer", "none"),
+    ] {
+        let w = store
+            .add_worker(
+                office,
+                WorkerInput {
+                    name: name.into(),
+                    kind: kind.into(),
+                    qualification: qualification.into(),
+                },
+                Some(&agency.id),
+                "demo",
+            )
+            .await
+            .map_err(|e| err("worker", e))?;
+        workers.push(w.id);
+    }
+    let (children, _) = store
+        .list_children(
+            office,
+            &weibao_store::ChildFilter {
+                per_page: 12,
+                page: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| err("children", e))?;
+    for (i, child) in children.iter().enumerate() {
+        let kind = ["home_visit", "counselling", "tutoring", "companionship"][i % 4];
+        store
+            .add_service(
+                office,
+                weibao_store::NewService {
+                    input: ServiceInput {
+                        kind: kind.into(),
+                        served_on: Some(days_ago(5 + i as i64 * 3)),
+                        hours: ["2", "1.5", "3", "2"][i % 4].into(),
+                        note: String::new(),
+                    },
+                    worker_id: workers[i % workers.len()].clone(),
+                    contract_id: Some(contract.id.clone()),
+                    child_id: Some(child.id.clone()),
+                    activity_id: None,
+                },
+                "demo",
+            )
+            .await
+            .map_err(|e| err("service", e))?;
+    }
+
+    let system = Scope::system();
+    store
+        .add_proposal(
+            &system,
+            county,
+            weibao_store::NewProposal {
+                input: ProposalInput {
+                    kind: "proposal".into(),
+                    year: today.year(),
+                    session: format!("政协{county_name}委员会全会"),
+                    number: "15".into(),
+                    category: "社会事业".into(),
+                    title: "关于加强全区未成年人关爱保护工作的建议".into(),
+                    text: "建议完善联席会议制度，充实基层未保工作力量，加强儿童督导员、儿童主任专业化建设，引导社会力量参与未保工作。".into(),
+                    proposer: "刘某某".into(),
+                    co_signers: vec!["徐某某".into()],
+                    key: true,
+                    assigned_on: Some(days_ago(40)),
+                },
+                supervisor: "区政府督查室".into(),
+                lead_unit_id: civil.clone(),
+                co_unit_ids: vec![education.clone(), police.clone()],
+            },
+            "demo",
+        )
+        .await
+        .map_err(|e| err("proposal", e))?;
+    let replied = store
+        .add_proposal(
+            &system,
+            county,
+            weibao_store::NewProposal {
+                input: ProposalInput {
+                    kind: "suggestion".into(),
+                    year: today.year(),
+                    session: format!("{county_name}人民代表大会"),
+                    number: "37".into(),
+                    category: "教育".into(),
+                    title: "关于加强农村留守儿童心理健康服务的建议".into(),
+                    text: "建议在乡镇中心校配齐心理健康教师，定期为留守儿童开展心理辅导。".into(),
+                    proposer: "王某某".into(),
+                    co_signers: vec![],
+                    key: false,
+                    assigned_on: Some(days_ago(60)),
+                },
+                supervisor: String::new(),
+                lead_unit_id: education.clone(),
+                co_unit_ids: vec![civil.clone()],
+            },
+            "demo",
+        )
+        .await
+        .map_err(|e| err("proposal", e))?;
+    store
+        .reply_proposal(
+            &system,
+            &replied.id,
+            "B",
+            "一是各乡镇中心校已配备专兼职心理健康教师；二是每学期为留守儿童开展不少于两次团体心理辅导；三是将心理健康服务纳入明年购买服务项目。",
+            "demo",
+        )
+        .await
+        .map_err(|e| err("proposal reply", e))?;
     Ok(())
 }
 

@@ -236,6 +236,11 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("get_proposal", party(ON_TASK, &["supervisor"])),
         ("add_opinion", party(ON_TASK, &["supervisor"])),
         ("reply_proposal", party(ON_TASK, &["supervisor"])),
+        ("get_reply_document", party(ON_TASK, &["supervisor"])),
+        ("keep_reply_document", party(ON_TASK, &["supervisor"])),
+        ("export_reply_document", party(ON_TASK, &["supervisor"])),
+        ("upload_reply_files", party(ON_TASK, &["supervisor"])),
+        ("get_reply_file", party(ON_TASK, &["supervisor"])),
         ("review_proposal", e(OFFICE, true)),
         ("rate_proposal", e(OFFICE, true)),
         // The assessment: units and townships read it once published (before: 409).
@@ -475,6 +480,18 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
             "POST /proposals/{id}/reply",
             party(ON_TASK, &["supervisor"]),
         ),
+        (
+            "GET /proposals/{id}/reply-document",
+            party(ON_TASK, &["supervisor"]),
+        ),
+        (
+            "POST /proposals/{id}/reply-document",
+            party(ON_TASK, &["supervisor"]),
+        ),
+        (
+            "POST /proposals/{id}/files",
+            party(ON_TASK, &["supervisor"]),
+        ),
         ("POST /proposals/{id}/review", e(OFFICE, true)),
         ("POST /proposals/{id}/rating", e(OFFICE, true)),
         ("POST /network/places", d(NETWORK_MANAGE)),
@@ -585,8 +602,9 @@ struct Records {
     plan_task: String,
     /// A file on that task.
     task_file: String,
-    /// A proposal the police lead.
+    /// A proposal the police lead, and a file on its reply.
     proposal: String,
+    proposal_file: String,
     /// The village's activity (recorded by its director, or the outside office) and its
     /// photo; the county's agency and a volunteer of it.
     activity: String,
@@ -850,6 +868,21 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
                "proposer": "王某", "lead_unit_id": reports.unit}),
     );
     ok(s, &proposal, "proposal");
+    let (ct, body) = multipart(b"%PDF-1.4 reply", "答复函.pdf");
+    let (s, _, with_file) = app.raw(
+        "POST",
+        &format!(
+            "/api/v1/proposals/{}/files",
+            proposal["proposal"]["id"].as_str().unwrap()
+        ),
+        &[
+            ("authorization", &format!("Bearer {office}")),
+            ("content-type", &ct),
+        ],
+        Some(&body),
+    );
+    let with_file: Value = serde_json::from_slice(&with_file).unwrap_or(Value::Null);
+    ok(s, &with_file, "proposal file");
     let (s, activity) = app.post(
         "/api/v1/activities",
         Some(token),
@@ -888,6 +921,7 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         agency: agency["id"].as_str().unwrap().to_string(),
         worker: worker["id"].as_str().unwrap().to_string(),
         proposal: proposal["proposal"]["id"].as_str().unwrap().to_string(),
+        proposal_file: with_file["files"][0]["id"].as_str().unwrap().to_string(),
         plan_task: plan_task["id"].as_str().unwrap().to_string(),
         task_file: task_file["id"].as_str().unwrap().to_string(),
         notice: notice["id"].as_str().unwrap().to_string(),
@@ -1157,6 +1191,8 @@ fn fill(template: &str, r: &Records) -> String {
             "{file_id}",
             if bare.starts_with("/activities/") {
                 &r.activity_photo
+            } else if bare.starts_with("/proposals/") {
+                &r.proposal_file
             } else {
                 &r.task_file
             },
@@ -1405,6 +1441,18 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         "reply_proposal" => (
             String::new(),
             json(json!({"class": "B", "reply": "已列入计划"})),
+        ),
+        "keep_reply_document" => (
+            String::new(),
+            json(
+                json!({"title": "关于第1号代表建议的答复", "salutation": "尊敬的王某代表：",
+                        "body": "答复如下：\n此复。", "signer": "区公安分局",
+                        "date": "2026年12月6日"}),
+            ),
+        ),
+        "upload_reply_files" => (
+            String::new(),
+            Some(multipart(b"%PDF-1.4 reply", "答复函.pdf")),
         ),
         "review_proposal" => (String::new(), json(json!({"passed": true}))),
         "rate_proposal" => (String::new(), json(json!({"satisfaction": "satisfied"}))),
@@ -1696,6 +1744,14 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
         "POST /proposals/{id}/reply" => {
             format!("class=A&note={}", support::url_encode("已办理"))
         }
+        "POST /proposals/{id}/reply-document" => format!(
+            "title={}&salutation={}&body={}&signer={}&date={}",
+            support::url_encode("关于第1号代表建议的答复"),
+            support::url_encode("尊敬的王某代表："),
+            support::url_encode("此复。"),
+            support::url_encode("区公安分局"),
+            support::url_encode("2026年12月6日")
+        ),
         "POST /proposals/{id}/review" => "decision=pass".to_string(),
         "POST /proposals/{id}/rating" => "satisfaction=basic".to_string(),
         "POST /committee/tasks" => format!(
@@ -1953,6 +2009,7 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                         (content_type, form) = multipart_fields(&fields);
                     } else if key == "POST /allowances/applications/{id}/documents"
                         || key == "POST /reports/{id}/attachments"
+                        || key == "POST /proposals/{id}/files"
                     {
                         let mut fields = Vec::new();
                         if let Some(t) = &csrf {

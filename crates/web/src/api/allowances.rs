@@ -2,8 +2,8 @@
 //! decisions, monthly rolls with their exports, totals and budgets.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -1420,19 +1420,7 @@ pub struct CsvQuery {
 }
 
 fn download(bytes: Vec<u8>, content_type: &str, name: &str, withheld: usize) -> Response {
-    let encoded = crate::pages::url_encode(name);
-    let mut res = (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"roll\"; filename*=UTF-8''{encoded}"),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response();
+    let mut res = crate::download::download(bytes, content_type, "roll", name);
     res.headers_mut().insert(
         "x-weibao-withheld",
         axum::http::HeaderValue::from(withheld as u64),

@@ -4,8 +4,8 @@
 //! manual points, publication, and the ranked result as an Excel workbook.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -431,22 +431,7 @@ pub async fn workbook(a: &Assessment) -> Result<Vec<u8>, ApiError> {
 
 /// A workbook as a download named `name`.
 pub fn xlsx_download(bytes: Vec<u8>, name: &str) -> Response {
-    let encoded = crate::pages::url_encode(name);
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"assessment.xlsx\"; filename*=UTF-8''{encoded}"),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::download::download(bytes, crate::download::XLSX, "assessment.xlsx", name)
 }
 
 #[utoipa::path(get, path = "/api/v1/committee/assessments/{year}/export.xlsx", tag = "committee",

@@ -14,6 +14,7 @@ pub mod committee;
 mod divisions;
 mod document;
 pub mod network;
+pub mod proposal_reply;
 pub mod proposals;
 pub mod record_checks;
 pub mod referrals;
@@ -213,6 +214,23 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
         RouteAccess::Action(Action::ManageCommittee),
     ),
     ("get_proposal", RouteAccess::Action(Action::ViewCommittee)),
+    (
+        "get_reply_document",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    (
+        "keep_reply_document",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    (
+        "export_reply_document",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    (
+        "upload_reply_files",
+        RouteAccess::Action(Action::ViewCommittee),
+    ),
+    ("get_reply_file", RouteAccess::Action(Action::ViewCommittee)),
     ("add_opinion", RouteAccess::Action(Action::ViewCommittee)),
     ("reply_proposal", RouteAccess::Action(Action::ViewCommittee)),
     (
@@ -541,6 +559,19 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::reply_proposal))
         .routes(routes!(proposals::review_proposal))
         .routes(routes!(proposals::rate_proposal))
+        .routes(routes!(
+            proposal_reply::get_reply_document,
+            proposal_reply::keep_reply_document
+        ))
+        .routes(routes!(proposal_reply::export_reply_document))
+        .routes({
+            let (schemas, paths, method_router) = routes!(proposal_reply::upload_reply_files);
+            let limit = axum::extract::DefaultBodyLimit::max(
+                reports::MAX_ATTACHMENT_UPLOAD * weibao_store::MAX_REPLY_FILES,
+            );
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(proposal_reply::get_reply_file))
         .routes(routes!(
             activities::list_activities,
             activities::create_activity

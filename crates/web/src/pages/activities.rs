@@ -14,6 +14,7 @@ use weibao_domain::activities::{period, ActivityGrouping, ActivityInput, Activit
 use weibao_domain::{DivisionCode, Invalid};
 use weibao_store::{ActivityCount, ActivityFilter, ActivityRecord, NewActivity, StoreError};
 
+use super::forms::NoticeQuery;
 use super::forms::{field, name_of, optional_date, refusal, Failed, Refused};
 use super::{error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfMultipart, PageAuth};
@@ -273,11 +274,6 @@ struct ActivityPage {
     summary: String,
     photos: Vec<Photo>,
     notice: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 pub async fn show(

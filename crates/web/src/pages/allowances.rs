@@ -18,6 +18,7 @@ use weibao_domain::{DivisionCode, Fen, Level, Month};
 use weibao_store::{CaseFilter, NewApplication, NewStandard, StoreError};
 
 use super::forms::field;
+use super::forms::NoticeQuery;
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::api::allowances::{ApplicationView, RollView};
 use crate::auth::{Caller, CsrfForm, CsrfMultipart, PageAuth};
@@ -607,11 +608,6 @@ struct DetailPage {
     can_document: bool,
     causes: Vec<(&'static str, &'static str)>,
     today: String,
-}
-
-#[derive(Deserialize, Default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 async fn detail(

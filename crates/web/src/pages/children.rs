@@ -15,6 +15,7 @@ use weibao_domain::record::{ChildPatch, ChildRecord, GuardianInput, ParentInput}
 use weibao_domain::{DivisionCode, Level};
 use weibao_store::{ChildVersion, StoreError, StoredChild, Transfer};
 
+use super::forms::NoticeQuery;
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::api::children::{ChildListItem, ChildQuery, ChildView};
 use crate::auth::{Caller, CsrfForm, PageAuth};
@@ -877,11 +878,6 @@ struct TransfersPage {
     layout: Layout,
     rows: Vec<IncomingRow>,
     csrf: String,
-    notice: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct NoticeQuery {
     notice: Option<String>,
 }
 

@@ -71,6 +71,12 @@ pub fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
 }
 
 /// The value a form sent for `key`, trimmed ("" when it sent none).
+/// A page's `?notice=` after a form succeeded (which message to show).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
 pub fn field<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
     pairs
         .iter()

@@ -11,6 +11,7 @@ use weibao_domain::access::{allows, Action, Role};
 use weibao_store::{ReportFilter, Supervision, WorkItem};
 
 use super::deadline_text::{due_text, DueText};
+use super::forms::NoticeQuery;
 use super::{beijing_time, error_page, render, store_error_page, Layout, Panel, PanelRow};
 use crate::auth::{Caller, CsrfForm, PageAuth};
 use crate::AppState;
@@ -81,11 +82,6 @@ struct InboxPage {
     notices: Vec<NoticeLine>,
     unread: usize,
     csrf: String,
-    notice: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct NoticeQuery {
     notice: Option<String>,
 }
 

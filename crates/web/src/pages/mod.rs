@@ -10,6 +10,7 @@ mod deadline_text;
 mod forms;
 mod inbox;
 mod network;
+mod proposal_reply;
 mod proposals;
 mod public_report;
 mod record_checks;
@@ -132,6 +133,9 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/proposals/{id}/reply"),
     ("POST", "/proposals/{id}/review"),
     ("POST", "/proposals/{id}/rating"),
+    ("GET", "/proposals/{id}/reply-document"),
+    ("POST", "/proposals/{id}/reply-document"),
+    ("POST", "/proposals/{id}/files"),
     ("GET", "/activities"),
     ("POST", "/activities"),
     ("GET", "/activities/{id}"),
@@ -261,6 +265,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/proposals/{id}/rating",
             axum::routing::post(proposals::rate),
+        )
+        .route(
+            "/proposals/{id}/reply-document",
+            get(proposal_reply::show).post(proposal_reply::keep),
+        )
+        .route(
+            "/proposals/{id}/files",
+            axum::routing::post(proposal_reply::upload).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    crate::api::reports::MAX_ATTACHMENT_UPLOAD * weibao_store::MAX_REPLY_FILES,
+                ),
+            ),
         )
         .route(
             "/activities",

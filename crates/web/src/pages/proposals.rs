@@ -21,6 +21,7 @@ use weibao_store::{
 };
 
 use super::deadline_text::{due_text, DueText};
+use super::forms::NoticeQuery;
 use super::forms::{all, name_of, refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::api::proposals::step_label;
@@ -340,11 +341,6 @@ struct ProposalPage {
     failed: Failed,
     notice: Option<String>,
     csrf: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 pub async fn show(

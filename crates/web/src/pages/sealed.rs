@@ -9,6 +9,7 @@ use serde::Deserialize;
 use weibao_domain::access::{allows, Action};
 use weibao_store::{fold_username, StoreError};
 
+use super::forms::NoticeQuery;
 use super::forms::{refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
@@ -49,11 +50,6 @@ struct SealedPage {
     failed: Failed,
     notice: Option<String>,
     csrf: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 pub async fn page(

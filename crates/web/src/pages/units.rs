@@ -11,6 +11,7 @@ use weibao_domain::work::UnitKind;
 use weibao_domain::{DivisionCode, Level};
 use weibao_store::{NewUnit, StoreError, UnitContact, WebhookKind};
 
+use super::forms::NoticeQuery;
 use super::forms::{refusal, Failed, Refused};
 use super::{beijing_time, error_page, render, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
@@ -56,11 +57,6 @@ struct UnitsPage {
     failed: Failed,
     notice: Option<String>,
     csrf: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 pub async fn list(

@@ -407,6 +407,27 @@ fn browser_a_proposal_goes_from_assignment_to_a_rated_reply_on_a_phone() {
     browser.click("#reply-form button[type=submit]");
     browser.wait_for_text("#notice", "答复已提交");
     fits_the_phone(&browser, "the replied proposal");
+    // Its formal reply letter: the draft, edited and kept, ready to export as Word.
+    browser.click("#reply-document");
+    browser.wait_for_text("#draft", "草稿");
+    assert!(browser
+        .eval("return document.querySelector('#document textarea[name=body]').value")
+        .as_str()
+        .unwrap()
+        .contains("已建立留守儿童关爱台账"));
+    browser.fill("#document input[name=doc_number]", "朝民函〔2026〕12号");
+    browser.click("#document button[type=submit]");
+    browser.wait_for_text("#notice", "答复函已保存");
+    assert_eq!(
+        browser.eval("return document.querySelector('#document input[name=doc_number]').value"),
+        json!("朝民函〔2026〕12号")
+    );
+    assert!(browser
+        .eval("return document.querySelector('#export-docx').getAttribute('href')")
+        .as_str()
+        .unwrap()
+        .ends_with("/reply-document.docx"));
+    fits_the_phone(&browser, "the reply document");
 
     // The office passes the reply and records 满意: closed.
     sign_in(&browser, &app, "office");
@@ -423,4 +444,200 @@ fn browser_a_proposal_goes_from_assignment_to_a_rated_reply_on_a_phone() {
     assert_eq!(browser.count("#rate"), 0, "rated once");
     fits_the_phone(&browser, "the rated proposal");
     browser.screenshot("proposal-rated-360");
+}
+
+#[test]
+fn the_reply_document_is_drafted_from_the_figures_kept_as_edited_and_exported_as_word() {
+    for app in TestApp::all() {
+        let at = app.label;
+        add_user(&app, "civil", Role::Unit, COUNTY, Some("民政"));
+        add_user(&app, "edu", Role::Unit, COUNTY, Some("教育"));
+        add_user(&app, "police", Role::Unit, COUNTY, Some("公安"));
+        let civil_unit = unit_id(&app, UnitKind::CivilAffairs);
+        let edu_unit = unit_id(&app, UnitKind::Education);
+        let (office, civil, edu, police) = (
+            app.token("office"),
+            app.token("civil"),
+            app.token("edu"),
+            app.token("police"),
+        );
+        let today = app.store.clock().today();
+        let (status, made) = app.post(
+            "/api/v1/proposals",
+            Some(&office),
+            json!({"kind": "proposal", "number": "15", "session": "政协广元市朝天区七届三次全会",
+                   "title": "关于加强全区未成年人关爱保护工作的建议", "proposer": "刘安泽",
+                   "co_signers": ["徐丽娟"], "lead_unit_id": civil_unit,
+                   "co_unit_ids": [edu_unit]}),
+        );
+        assert_eq!(status, 201, "{at}: {made}");
+        let id = made["proposal"]["id"].as_str().unwrap().to_string();
+        let (status, activity) = app.post(
+            "/api/v1/activities",
+            Some(&office),
+            json!({"title": "防性侵安全教育进校园", "kind": "publicity",
+                   "held_on": today.to_string(), "place": "中子镇中心小学",
+                   "participants": 40, "children_reached": 35, "materials": 120}),
+        );
+        assert_eq!(status, 201, "{at}: {activity}");
+        let doc_path = format!("/api/v1/proposals/{id}/reply-document");
+
+        // The office's draft: the seeds' layout, the county's figures.
+        let (status, draft) = app.get(&doc_path, Some(&office));
+        assert_eq!(status, 200, "{at}: {draft}");
+        assert_eq!(draft["kept"], false, "{at}");
+        assert_eq!(
+            draft["title"], "关于政协广元市朝天区七届三次全会第15号委员提案的答复",
+            "{at}"
+        );
+        assert_eq!(draft["salutation"], "尊敬的刘安泽、徐丽娟委员：", "{at}");
+        let body = draft["body"].as_str().unwrap();
+        assert!(
+            body.contains("活动1场次，参与40人次，覆盖儿童35人次，发放宣传资料120份。"),
+            "{at}: {body}"
+        );
+        assert!(body.ends_with("此复。"), "{at}: {body}");
+        // The lead unit drafts too, without the county's figures; a unit not on it sees
+        // nothing of it.
+        let (status, theirs) = app.get(&doc_path, Some(&civil));
+        assert_eq!(status, 200, "{at}: {theirs}");
+        assert!(!theirs["body"].as_str().unwrap().contains("场次"), "{at}");
+        assert_eq!(app.get(&doc_path, Some(&police)).0, 404, "{at}");
+
+        // Kept as edited, by the lead unit only; a refused edit keeps nothing.
+        let mut edited = json!({
+            "doc_number": "朝民函〔2026〕12号",
+            "title": draft["title"], "salutation": draft["salutation"],
+            "body": format!("{body}\n三、下一步工作\n（一）建强队伍。每年培训儿童主任两次。"),
+            "signer": "广元市朝天区民政局", "date": "2026年12月6日",
+            "footer": "联系人：张作\n联系电话：0839-8622541"
+        });
+        let put = |token: &str, doc: &Value| {
+            app.send("PUT", &doc_path, Some(token), Some(doc.to_string()))
+        };
+        assert_eq!(
+            code(&put(&edu, &edited)),
+            (409, Some("lead_replies")),
+            "{at}"
+        );
+        edited["signer"] = json!("  ");
+        let refused = put(&civil, &edited);
+        assert_eq!(
+            (refused.0, refused.1["error"]["field"].as_str()),
+            (422, Some("signer")),
+            "{at}: {}",
+            refused.1
+        );
+        assert!(
+            refused.1["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("落款单位"),
+            "{at}"
+        );
+        assert_eq!(app.get(&doc_path, Some(&civil)).1["kept"], false, "{at}");
+        edited["signer"] = json!("广元市朝天区民政局");
+        let (status, kept) = put(&civil, &edited);
+        assert_eq!(status, 200, "{at}: {kept}");
+        assert_eq!(kept["kept"], true, "{at}");
+        assert_eq!(
+            app.get(&doc_path, Some(&office)).1["doc_number"],
+            "朝民函〔2026〕12号"
+        );
+
+        // The Word file holds what was kept, paragraph by paragraph.
+        let (status, ct, docx) = app.raw(
+            "GET",
+            &format!("{doc_path}.docx"),
+            &[("authorization", &format!("Bearer {civil}"))],
+            None,
+        );
+        assert_eq!(status, 200, "{at}");
+        assert_eq!(
+            ct,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        );
+        let text = weibao_sheets::docx::read_docx_text(&docx).unwrap();
+        assert_eq!(
+            &text[..3],
+            [
+                "朝民函〔2026〕12号",
+                "关于政协广元市朝天区七届三次全会第15号委员提案的答复",
+                "尊敬的刘安泽、徐丽娟委员："
+            ],
+            "{at}"
+        );
+        for line in [
+            "三、下一步工作",
+            "（一）建强队伍。每年培训儿童主任两次。",
+            "此复。",
+            "广元市朝天区民政局",
+            "2026年12月6日",
+            "联系电话：0839-8622541",
+        ] {
+            assert!(text.iter().any(|t| t == line), "{at}: {line} in {text:?}");
+        }
+
+        // Files on the reply: checked, kept once, read back; a co-unit cannot add any.
+        let files = format!("/api/v1/proposals/{id}/files");
+        let pdf: &[u8] = b"%PDF-1.4 stamped reply";
+        let (status, up) = app.post_multipart(&files, &civil, &[], &[("file", "答复函.pdf", pdf)]);
+        assert_eq!(status, 201, "{at}: {up}");
+        let (_, again) = app.post_multipart(&files, &civil, &[], &[("file", "again.pdf", pdf)]);
+        assert_eq!(again["files"].as_array().unwrap().len(), 1, "{at}: {again}");
+        let (status, bad) =
+            app.post_multipart(&files, &civil, &[], &[("file", "x.txt", b"plain text")]);
+        assert_eq!(
+            (status, bad["error"]["field"].as_str()),
+            (422, Some("file")),
+            "{at}: {bad}"
+        );
+        assert_eq!(
+            code(&app.post_multipart(&files, &edu, &[], &[("file", "e.pdf", pdf)])),
+            (409, Some("lead_replies")),
+            "{at}"
+        );
+        let url = up["files"][0]["url"].as_str().unwrap();
+        let (status, _, bytes) = app.raw(
+            "GET",
+            url,
+            &[("authorization", &format!("Bearer {office}"))],
+            None,
+        );
+        assert_eq!((status, bytes.as_slice()), (200, pdf), "{at}");
+
+        // Once the reply has passed review, neither changes.
+        let (status, replied) = app.post(
+            &format!("/api/v1/proposals/{id}/reply"),
+            Some(&civil),
+            json!({"class": "B", "reply": "见答复函"}),
+        );
+        assert_eq!(status, 200, "{at}: {replied}");
+        let (status, passed) = app.post(
+            &format!("/api/v1/proposals/{id}/review"),
+            Some(&office),
+            json!({"passed": true}),
+        );
+        assert_eq!(status, 200, "{at}: {passed}");
+        assert_eq!(
+            code(&put(&civil, &edited)),
+            (409, Some("reply_closed")),
+            "{at}"
+        );
+        assert_eq!(
+            code(&app.post_multipart(
+                &files,
+                &civil,
+                &[],
+                &[("file", "late.pdf", b"%PDF-1.4 late")]
+            )),
+            (409, Some("reply_closed")),
+            "{at}"
+        );
+        let (_, closed) = app.get(&doc_path, Some(&civil));
+        assert_eq!(
+            (closed["closed"].as_bool(), closed["kept"].as_bool()),
+            (Some(true), Some(true))
+        );
+    }
 }

@@ -8,6 +8,8 @@
 //!
 //! The rules here are the workflow's; who may take each step is the store's.
 
+pub mod reply_document;
+
 use chrono::{Months, NaiveDate};
 
 use crate::coded::coded_enum;

@@ -14,6 +14,10 @@
 //! supervisor, for its township's unit) sees the proposals its unit leads or works on,
 //! replies to those it leads and sends opinions on those it works on.
 
+mod reply;
+
+pub use reply::{ReplyDraft, MAX_REPLY_FILES};
+
 use chrono::NaiveDate;
 use weibao_domain::access::{Action, Role, Scope};
 use weibao_domain::proposals::{
@@ -174,6 +178,21 @@ fn note(
 }
 
 impl Store {
+    /// The reply is the lead unit's (the office may enter it for the unit).
+    async fn check_lead(&self, scope: &Scope, p: &Proposal) -> Result<(), StoreError> {
+        if scope.role == Role::Office
+            || scope.is_system()
+            || self.acting_units(scope).await?.contains(&p.lead_unit_id)
+        {
+            Ok(())
+        } else {
+            Err(conflict(
+                "lead_replies",
+                "答复由主办单位提交；协办单位请提出协办意见".into(),
+            ))
+        }
+    }
+
     /// When a proposal assigned on `assigned_on` must be answered in `county`: the county's
     /// own span for proposal_reply, counted from the assignment's morning, else three
     /// calendar months (the end of that day).
@@ -469,13 +488,7 @@ impl Store {
             )
         })?;
         let text = note("reply", text, 20_000, Some("答复内容"))?;
-        let mine = self.acting_units(scope).await?;
-        if !mine.contains(&p.lead_unit_id) && scope.role != Role::Office {
-            return Err(conflict(
-                "lead_replies",
-                "答复由主办单位提交；协办单位请提出协办意见".into(),
-            ));
-        }
+        self.check_lead(scope, &p).await?;
         let next = p.state().after(Step::Reply(class)).map_err(refused)?;
         let now = self.now_ms();
         let mut tx = self.begin().await?;
