@@ -239,10 +239,14 @@ pub enum Action {
     LoadRecordList,
     /// Ask whether a person is on the restricted list (入职查询); see one's own queries.
     CheckRecords,
+    /// Upload departments' lists (数据共享) to match against the ledger.
+    MatchLists,
+    /// See and answer what a list match found in one's own division (核实).
+    VerifyFindings,
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 41] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -282,6 +286,8 @@ impl Action {
         Action::RecordServices,
         Action::LoadRecordList,
         Action::CheckRecords,
+        Action::MatchLists,
+        Action::VerifyFindings,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -325,6 +331,8 @@ impl Action {
             Action::RecordServices => "record_services",
             Action::LoadRecordList => "load_record_list",
             Action::CheckRecords => "check_records",
+            Action::MatchLists => "match_lists",
+            Action::VerifyFindings => "verify_findings",
         }
     }
 }
@@ -393,6 +401,10 @@ pub fn allows(role: Role, action: Action) -> bool {
         // units (教育 for its schools) and the office ask. No action reads the list.
         LoadRecordList => matches!(role, Office | Unit),
         CheckRecords => matches!(role, Office | Unit | Reporter),
+        // Departments' lists: the office loads and matches them; the village directors
+        // verify what was found in their villages, the townships follow and answer too.
+        MatchLists => role == Office,
+        VerifyFindings => matches!(role, Office | Supervisor | Director),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod committee;
 pub mod credit_code;
 pub mod division;
 pub mod error;
+pub mod finding;
 pub mod id_number;
 pub mod money;
 pub mod month;

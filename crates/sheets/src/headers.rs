@@ -141,6 +141,16 @@ pub struct HeaderMatcher {
 
 impl HeaderMatcher {
     /// A matcher of exact aliases: canonical field → the headers people write for it.
+    /// A matcher whose fields are known by one header each (field, header), before rules.
+    pub fn labelled(fields: &[(&str, &str)]) -> HeaderMatcher {
+        HeaderMatcher::new(
+            fields
+                .iter()
+                .map(|(k, l)| (k.to_string(), vec![l.to_string()]))
+                .collect(),
+        )
+    }
+
     pub fn new(pairs: Vec<(String, Vec<String>)>) -> HeaderMatcher {
         let aliases = pairs
             .into_iter()

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub trait BlobStore: Send + Sync + 'static {
     fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
     fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
+    /// Removes a blob for good (a retention period ended); a blob not there is no error.
+    fn delete(&self, key: &str) -> std::io::Result<()>;
     /// Whether a blob is there (without reading it).
     fn exists(&self, key: &str) -> std::io::Result<bool> {
         match self.get(key) {
@@ -64,6 +66,15 @@ impl BlobStore for LocalDir {
         std::fs::read(self.path(key)?)
     }
 
+    fn delete(&self, key: &str) -> std::io::Result<()> {
+        let path = self.path(key)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(path.parent().expect("blob paths have a parent")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     fn exists(&self, key: &str) -> std::io::Result<bool> {
         self.path(key)?.try_exists()
     }
@@ -86,6 +97,16 @@ impl crate::db::Store {
             .await
             .map_err(|e| failed(&e))?
             .map_err(|e| failed(&e))
+    }
+
+    /// Deletes a blob off the async threads.
+    pub(crate) async fn delete_blob(&self, key: &str) -> Result<(), crate::error::StoreError> {
+        let blobs = self.blobs.clone();
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || blobs.delete(&key))
+            .await
+            .map_err(|e| crate::error::StoreError::Config(format!("删除文件失败：{e}")))?
+            .map_err(|e| crate::error::StoreError::Config(format!("删除文件失败：{e}")))
     }
 
     /// Reads a blob off the async threads; `what` names it in an error (照片, 附件).
@@ -115,6 +136,9 @@ mod tests {
         assert_eq!(store.get("abcd-1234").unwrap(), b"photo");
         assert!(store.exists("abcd-1234").unwrap());
         assert!(!store.exists("abcd-1235").unwrap());
+        store.delete("abcd-1234").unwrap();
+        assert!(!store.exists("abcd-1234").unwrap());
+        store.delete("abcd-1234").unwrap();
         assert!(store.put("../../etc/passwd", b"x").is_err());
         assert!(store.get("ab/cd").is_err());
         assert!(store.get("zzzz-missing").is_err());

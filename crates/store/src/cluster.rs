@@ -325,6 +325,20 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "dept_lists",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "list_findings",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "proposals",
         Placement::Distributed {
             column: "county_code",

@@ -307,6 +307,8 @@ const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("record_files", "name"),
     ("record_list", "details"),
     ("record_checks", "details"),
+    ("dept_lists", "file_name"),
+    ("list_findings", "details"),
 ];
 
 impl Store {

@@ -20,6 +20,7 @@ mod dump;
 mod error;
 mod figures;
 mod files;
+mod finding;
 mod group;
 mod integrity;
 mod keys;
@@ -70,6 +71,10 @@ pub use divisions::{Division, DivisionImportRow};
 pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
 pub use files::RecordFile;
+pub use finding::{
+    Answer, DeptList, FindingFilter, KinInput, ListFinding, ListRowInput, DEFAULT_RETENTION_DAYS,
+    LIST_RETENTION_DAYS,
+};
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
 pub use network::{

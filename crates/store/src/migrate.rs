@@ -44,6 +44,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_services"),
     migration!(17, "0017_record_checks"),
     migration!(18, "0018_proposal_documents"),
+    migration!(19, "0019_finding"),
 ];
 
 impl Store {

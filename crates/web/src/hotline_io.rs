@@ -33,13 +33,7 @@ const FIELDS: &[(&str, &str)] = &[
 ];
 
 fn matcher() -> HeaderMatcher {
-    HeaderMatcher::new(
-        FIELDS
-            .iter()
-            .map(|(k, l)| (k.to_string(), vec![l.to_string()]))
-            .collect(),
-    )
-    .with_rules(vec![
+    HeaderMatcher::labelled(FIELDS).with_rules(vec![
         FieldRule::new("order_number", 3)
             .any(&["工单", "单号", "受理号", "流水号"])
             .any(&["编号", "号"]),

@@ -27,6 +27,8 @@ pub struct Round {
     pub digests: usize,
     /// Offices warned that the year runs short of joint meetings.
     pub meeting_warnings: usize,
+    /// Departments' list files deleted at the end of their retention period.
+    pub lists_expired: usize,
 }
 
 /// The day (days since 1970, Beijing) the joint-meeting minimum was last checked by this
@@ -92,6 +94,7 @@ pub async fn run_once(state: &AppState) -> Result<Round, StoreError> {
     let now = chrono::DateTime::from_timestamp_millis(store.clock().now_ms())
         .unwrap_or_default()
         .with_timezone(&weibao_domain::visit::cst());
+    round.lists_expired = store.expire_dept_lists().await?;
     if now.hour() >= DIGEST_HOUR {
         let tomorrow = now.date_naive() + chrono::Duration::days(1);
         round.digests = store

@@ -241,6 +241,11 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("export_reply_document", party(ON_TASK, &["supervisor"])),
         ("upload_reply_files", party(ON_TASK, &["supervisor"])),
         ("get_reply_file", party(ON_TASK, &["supervisor"])),
+        ("upload_dept_list", e(OFFICE, false)),
+        ("list_dept_lists", e(OFFICE, false)),
+        ("get_dept_list", e(OFFICE, true)),
+        ("list_findings", e(VERIFY, false)),
+        ("answer_finding", e(VERIFY, true)),
         ("review_proposal", e(OFFICE, true)),
         ("rate_proposal", e(OFFICE, true)),
         // The assessment: units and townships read it once published (before: 409).
@@ -480,6 +485,10 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
             "POST /proposals/{id}/reply",
             party(ON_TASK, &["supervisor"]),
         ),
+        ("GET /findings", e(VERIFY, false)),
+        ("POST /findings/{id}/answer", e(VERIFY, true)),
+        ("GET /findings/lists", e(OFFICE, false)),
+        ("POST /findings/lists", e(OFFICE, false)),
         (
             "GET /proposals/{id}/reply-document",
             party(ON_TASK, &["supervisor"]),
@@ -561,6 +570,8 @@ const REPORTS: &[&str] = &["office", "supervisor", "director", "unit", "reporter
 const CASE_READERS: &[&str] = &["office", "supervisor", "director", "unit"];
 const HANDLE_REFERRALS: &[&str] = &["office", "supervisor", "unit"];
 const OFFICE: &[&str] = &["office"];
+/// Findings of department lists: the office, townships and villages verify them.
+const VERIFY: &[&str] = &["office", "supervisor", "director"];
 const UNITS: &[&str] = &["office"];
 
 // ---- the fixture: two counties, a record of each kind in each ------------------------
@@ -605,6 +616,9 @@ struct Records {
     /// A proposal the police lead, and a file on its reply.
     proposal: String,
     proposal_file: String,
+    /// A 低保 list the office matched and what it found: a child missing in the village.
+    dept_list: String,
+    finding: String,
     /// The village's activity (recorded by its director, or the outside office) and its
     /// photo; the county's agency and a volunteer of it.
     activity: String,
@@ -883,6 +897,42 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
     );
     let with_file: Value = serde_json::from_slice(&with_file).unwrap_or(Value::Null);
     ok(s, &with_file, "proposal file");
+    let child_number = id_number(seq + 5);
+    let list = weibao_sheets::write_table(
+        "名单",
+        &["姓名", "身份证号", "村代码"],
+        [["低保儿童".to_string(), child_number, village.to_string()]
+            .iter()
+            .map(|c| weibao_sheets::OutCell::Text(c.clone()))
+            .collect()],
+    )
+    .unwrap();
+    let (ct, body) = support::multipart(&[("kind", "dibao")], &[("file", "名单.xlsx", &list)]);
+    let (s, _, uploaded) = app.raw(
+        "POST",
+        "/api/v1/department-lists",
+        &[
+            ("authorization", &format!("Bearer {office}")),
+            ("content-type", &ct),
+        ],
+        Some(&body),
+    );
+    let uploaded: Value = serde_json::from_slice(&uploaded).unwrap_or(Value::Null);
+    ok(s, &uploaded, "department list");
+    let dept_list = uploaded["list"]["id"].as_str().unwrap().to_string();
+    let finding = (0..300)
+        .find_map(|_| {
+            let (_, found) = app.get(
+                &format!("/api/v1/list-findings?list_id={dept_list}"),
+                Some(office),
+            );
+            let id = found["items"][0]["id"].as_str().map(String::from);
+            if id.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            id
+        })
+        .expect("the list's finding");
     let (s, activity) = app.post(
         "/api/v1/activities",
         Some(token),
@@ -922,6 +972,8 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         worker: worker["id"].as_str().unwrap().to_string(),
         proposal: proposal["proposal"]["id"].as_str().unwrap().to_string(),
         proposal_file: with_file["files"][0]["id"].as_str().unwrap().to_string(),
+        dept_list,
+        finding,
         plan_task: plan_task["id"].as_str().unwrap().to_string(),
         task_file: task_file["id"].as_str().unwrap().to_string(),
         notice: notice["id"].as_str().unwrap().to_string(),
@@ -1174,6 +1226,8 @@ fn fill(template: &str, r: &Records) -> String {
         "network" if bare.starts_with("/network/places/") => &r.place,
         "network" => &r.person,
         "proposals" => &r.proposal,
+        "department-lists" => &r.dept_list,
+        "list-findings" | "findings" => &r.finding,
         "activities" => &r.activity,
         "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
         "committee" if bare.starts_with("/committee/notices/") => &r.notice,
@@ -1441,6 +1495,20 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         "reply_proposal" => (
             String::new(),
             json(json!({"class": "B", "reply": "已列入计划"})),
+        ),
+        "upload_dept_list" => {
+            let list = one_row_sheet(&["姓名", "身份证号"], &["某儿童", &id_number(*seq + 900)]);
+            (
+                String::new(),
+                Some(support::multipart(
+                    &[("kind", "dibao")],
+                    &[("file", "名单.xlsx", &list)],
+                )),
+            )
+        }
+        "answer_finding" => (
+            String::new(),
+            json(json!({"answer": "not_applicable", "note": "已核实，迁出本县"})),
         ),
         "keep_reply_document" => (
             String::new(),
@@ -1752,6 +1820,10 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("区公安分局"),
             support::url_encode("2026年12月6日")
         ),
+        "POST /findings/{id}/answer" => format!(
+            "answer=not_applicable&note={}",
+            support::url_encode("已核实")
+        ),
         "POST /proposals/{id}/review" => "decision=pass".to_string(),
         "POST /proposals/{id}/rating" => "satisfaction=basic".to_string(),
         "POST /committee/tasks" => format!(
@@ -2010,6 +2082,7 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                     } else if key == "POST /allowances/applications/{id}/documents"
                         || key == "POST /reports/{id}/attachments"
                         || key == "POST /proposals/{id}/files"
+                        || key == "POST /findings/lists"
                     {
                         let mut fields = Vec::new();
                         if let Some(t) = &csrf {

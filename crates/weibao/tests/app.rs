@@ -9,6 +9,8 @@ mod activities;
 mod allowances;
 #[path = "app/committee.rs"]
 mod committee;
+#[path = "app/finding.rs"]
+mod finding;
 #[path = "app/import_corpus.rs"]
 mod import_corpus;
 #[path = "app/network.rs"]

@@ -40,10 +40,12 @@ pub enum WorkKind {
     ProposalReply,
     /// A proposal handled again: its reply sent back by the review, or rated 不满意.
     ProposalRework,
+    /// What a department's list match found, for the village (or township) to verify.
+    ListVerification,
 }
 
 impl WorkKind {
-    pub const ALL: [WorkKind; 12] = [
+    pub const ALL: [WorkKind; 13] = [
         WorkKind::Triage,
         WorkKind::UrgentAck,
         WorkKind::ReferralResponse,
@@ -56,6 +58,7 @@ impl WorkKind {
         WorkKind::MeetingShortfall,
         WorkKind::ProposalReply,
         WorkKind::ProposalRework,
+        WorkKind::ListVerification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +75,7 @@ impl WorkKind {
             WorkKind::MeetingShortfall => "meeting_shortfall",
             WorkKind::ProposalReply => "proposal_reply",
             WorkKind::ProposalRework => "proposal_rework",
+            WorkKind::ListVerification => "list_verification",
         }
     }
 
@@ -93,6 +97,7 @@ impl WorkKind {
             WorkKind::MeetingShortfall => "联席会议次数不足",
             WorkKind::ProposalReply => "建议提案待答复",
             WorkKind::ProposalRework => "建议提案重新办理",
+            WorkKind::ListVerification => "名单比对待核实",
         }
     }
 
@@ -114,6 +119,7 @@ impl WorkKind {
             // after assignment (crate::proposals::reply_due), not 90 days.
             WorkKind::ProposalReply => Span::Days(90),
             WorkKind::ProposalRework => Span::Days(30),
+            WorkKind::ListVerification => Span::WorkingDays(10),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod children;
 pub mod committee;
 mod divisions;
 mod document;
+pub mod finding;
 pub mod network;
 pub mod proposal_reply;
 pub mod proposals;
@@ -231,6 +232,16 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
         RouteAccess::Action(Action::ViewCommittee),
     ),
     ("get_reply_file", RouteAccess::Action(Action::ViewCommittee)),
+    // Departments' lists: the office uploads and follows them; villages, townships and
+    // the office verify what they found (the store narrows to the caller's division).
+    ("upload_dept_list", RouteAccess::Action(Action::MatchLists)),
+    ("list_dept_lists", RouteAccess::Action(Action::MatchLists)),
+    ("get_dept_list", RouteAccess::Action(Action::MatchLists)),
+    ("list_findings", RouteAccess::Action(Action::VerifyFindings)),
+    (
+        "answer_finding",
+        RouteAccess::Action(Action::VerifyFindings),
+    ),
     ("add_opinion", RouteAccess::Action(Action::ViewCommittee)),
     ("reply_proposal", RouteAccess::Action(Action::ViewCommittee)),
     (
@@ -564,6 +575,15 @@ fn api_router() -> OpenApiRouter<AppState> {
             proposal_reply::keep_reply_document
         ))
         .routes(routes!(proposal_reply::export_reply_document))
+        .routes({
+            let (schemas, paths, method_router) =
+                routes!(finding::upload_dept_list, finding::list_dept_lists);
+            let limit = axum::extract::DefaultBodyLimit::max(children::MAX_UPLOAD_BYTES);
+            (schemas, paths, method_router.layer(limit))
+        })
+        .routes(routes!(finding::get_dept_list))
+        .routes(routes!(finding::list_findings))
+        .routes(routes!(finding::answer_finding))
         .routes({
             let (schemas, paths, method_router) = routes!(proposal_reply::upload_reply_files);
             let limit = axum::extract::DefaultBodyLimit::max(

@@ -679,17 +679,42 @@ struct FormPage {
     csrf: String,
 }
 
-pub async fn new_form(State(state): State<AppState>, PageAuth(caller): PageAuth) -> Response {
+/// What the new-child form may start with (a list match's missing child: name, number,
+/// village).
+#[derive(Debug, Default, Deserialize)]
+pub struct Prefill {
+    name: Option<String>,
+    id_number: Option<String>,
+    division: Option<String>,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    PageAuth(caller): PageAuth,
+    Query(prefill): Query<Prefill>,
+) -> Response {
     if !allows(caller.scope().role, Action::EditChildren) {
         return error_page(StatusCode::FORBIDDEN, "您的角色无权登记儿童。");
     }
     let villages = villages(&state, &caller).await;
     let mut form = ChildForm {
         auto_categories: Some("on".into()),
+        name: prefill.name.unwrap_or_default().chars().take(30).collect(),
+        id_number: prefill
+            .id_number
+            .unwrap_or_default()
+            .chars()
+            .take(18)
+            .collect(),
         ..ChildForm::default()
     };
     if villages.len() == 1 {
         form.division = villages[0].0.clone();
+    } else if let Some(d) = prefill
+        .division
+        .filter(|d| villages.iter().any(|(code, _)| code == d))
+    {
+        form.division = d;
     }
     render(&FormPage {
         layout: Layout::for_caller(&caller, "/children"),

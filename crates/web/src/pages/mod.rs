@@ -7,6 +7,7 @@ mod cases;
 mod children;
 mod committee;
 mod deadline_text;
+mod finding;
 mod forms;
 mod inbox;
 mod network;
@@ -133,6 +134,10 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/proposals/{id}/reply"),
     ("POST", "/proposals/{id}/review"),
     ("POST", "/proposals/{id}/rating"),
+    ("GET", "/findings"),
+    ("POST", "/findings/{id}/answer"),
+    ("GET", "/findings/lists"),
+    ("POST", "/findings/lists"),
     ("GET", "/proposals/{id}/reply-document"),
     ("POST", "/proposals/{id}/reply-document"),
     ("POST", "/proposals/{id}/files"),
@@ -265,6 +270,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/proposals/{id}/rating",
             axum::routing::post(proposals::rate),
+        )
+        .route("/findings", get(finding::findings))
+        .route(
+            "/findings/{id}/answer",
+            axum::routing::post(finding::answer),
+        )
+        .route(
+            "/findings/lists",
+            get(finding::lists)
+                .post(finding::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::children::MAX_UPLOAD_BYTES,
+                )),
         )
         .route(
             "/proposals/{id}/reply-document",
@@ -596,6 +614,11 @@ impl Layout {
                 allows(role, Action::ViewCommittee),
             ),
             ("/activities", "活动", allows(role, Action::ViewActivities)),
+            (
+                "/findings",
+                "名单比对",
+                allows(role, Action::VerifyFindings),
+            ),
             ("/services", "购买服务", allows(role, Action::ViewServices)),
             (
                 "/record-checks",
