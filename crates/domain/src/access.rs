@@ -243,10 +243,12 @@ pub enum Action {
     MatchLists,
     /// See and answer what a list match found in one's own division (核实).
     VerifyFindings,
+    /// Pair children of one's division with helpers (结对帮扶) and log their contacts.
+    ManagePairing,
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Action::ViewDivisions,
         Action::ImportDivisions,
         Action::ViewUsers,
@@ -288,6 +290,7 @@ impl Action {
         Action::CheckRecords,
         Action::MatchLists,
         Action::VerifyFindings,
+        Action::ManagePairing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -333,6 +336,7 @@ impl Action {
             Action::CheckRecords => "check_records",
             Action::MatchLists => "match_lists",
             Action::VerifyFindings => "verify_findings",
+            Action::ManagePairing => "manage_pairing",
         }
     }
 }
@@ -405,6 +409,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         // verify what was found in their villages, the townships follow and answer too.
         MatchLists => role == Office,
         VerifyFindings => matches!(role, Office | Supervisor | Director),
+        // Pairing: each level pairs the children of its division and logs the contacts.
+        ManagePairing => matches!(role, Office | Supervisor | Director),
     }
 }
 

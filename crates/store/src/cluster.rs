@@ -325,6 +325,27 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "helpers",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "pairings",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "pairing_contacts",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "dept_lists",
         Placement::Distributed {
             column: "county_code",

@@ -309,6 +309,8 @@ const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("record_checks", "details"),
     ("dept_lists", "file_name"),
     ("list_findings", "details"),
+    ("helpers", "phone"),
+    ("pairing_contacts", "note"),
 ];
 
 impl Store {

@@ -72,7 +72,8 @@ pub use dump::{DumpSummary, Item as DumpItem};
 pub use error::StoreError;
 pub use files::RecordFile;
 pub use finding::{
-    Answer, DeptList, FindingFilter, KinInput, ListFinding, ListRowInput, DEFAULT_RETENTION_DAYS,
+    Answer, DeptList, FindingFilter, HelperRecord, KinInput, ListFinding, ListRowInput,
+    PairingCount, PairingOverview, PairingRecord, Unpaired, DEFAULT_RETENTION_DAYS,
     LIST_RETENTION_DAYS,
 };
 pub use keys::{key_path, FieldKeys, Resealed};

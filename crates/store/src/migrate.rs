@@ -45,6 +45,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_record_checks"),
     migration!(18, "0018_proposal_documents"),
     migration!(19, "0019_finding"),
+    migration!(20, "0020_pairing"),
 ];
 
 impl Store {

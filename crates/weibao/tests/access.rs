@@ -246,6 +246,12 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("get_dept_list", e(OFFICE, true)),
         ("list_findings", e(VERIFY, false)),
         ("answer_finding", e(VERIFY, true)),
+        ("create_helper", e(VERIFY, false)),
+        ("list_helpers", e(VERIFY, false)),
+        ("create_pairing", e(VERIFY, true)),
+        ("log_contact", e(VERIFY, true)),
+        ("end_pairing", e(VERIFY, true)),
+        ("pairing_overview", e(VERIFY, false)),
         ("review_proposal", e(OFFICE, true)),
         ("rate_proposal", e(OFFICE, true)),
         // The assessment: units and townships read it once published (before: 409).
@@ -485,6 +491,10 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
             "POST /proposals/{id}/reply",
             party(ON_TASK, &["supervisor"]),
         ),
+        ("GET /pairing", e(VERIFY, false)),
+        ("POST /pairing/helpers", e(VERIFY, false)),
+        ("POST /pairing/pairings", e(VERIFY, true)),
+        ("POST /pairing/contacts", e(VERIFY, true)),
         ("GET /findings", e(VERIFY, false)),
         ("POST /findings/{id}/answer", e(VERIFY, true)),
         ("GET /findings/lists", e(OFFICE, false)),
@@ -619,6 +629,9 @@ struct Records {
     /// A 低保 list the office matched and what it found: a child missing in the village.
     dept_list: String,
     finding: String,
+    /// A county-level helper paired with the village's child.
+    helper: String,
+    pairing: String,
     /// The village's activity (recorded by its director, or the outside office) and its
     /// photo; the county's agency and a volunteer of it.
     activity: String,
@@ -933,6 +946,20 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
             id
         })
         .expect("the list's finding");
+    let (s, helper) = app.post(
+        "/api/v1/helpers",
+        Some(office),
+        json!({"name": "周老师", "kind": "teacher"}),
+    );
+    ok(s, &helper, "helper");
+    let helper = helper["id"].as_str().unwrap().to_string();
+    let (s, pairing) = app.post(
+        "/api/v1/pairings",
+        Some(office),
+        json!({"child_id": child, "helper_id": helper}),
+    );
+    ok(s, &pairing, "pairing");
+    let pairing = pairing["id"].as_str().unwrap().to_string();
     let (s, activity) = app.post(
         "/api/v1/activities",
         Some(token),
@@ -974,6 +1001,8 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         proposal_file: with_file["files"][0]["id"].as_str().unwrap().to_string(),
         dept_list,
         finding,
+        helper,
+        pairing,
         plan_task: plan_task["id"].as_str().unwrap().to_string(),
         task_file: task_file["id"].as_str().unwrap().to_string(),
         notice: notice["id"].as_str().unwrap().to_string(),
@@ -1227,6 +1256,7 @@ fn fill(template: &str, r: &Records) -> String {
         "network" => &r.person,
         "proposals" => &r.proposal,
         "department-lists" => &r.dept_list,
+        "pairings" => &r.pairing,
         "list-findings" | "findings" => &r.finding,
         "activities" => &r.activity,
         "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
@@ -1506,6 +1536,19 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
                 )),
             )
         }
+        "create_helper" => (
+            String::new(),
+            json(json!({"name": format!("帮扶人{seq}"), "kind": "volunteer"})),
+        ),
+        "create_pairing" => (
+            String::new(),
+            json(json!({"child_id": r.child, "helper_id": r.helper})),
+        ),
+        "log_contact" => (
+            String::new(),
+            json(json!({"kind": "visit", "note": "上门看望"})),
+        ),
+        "end_pairing" => (String::new(), json(json!({"reason": "迁出本县"}))),
         "answer_finding" => (
             String::new(),
             json(json!({"answer": "not_applicable", "note": "已核实，迁出本县"})),
@@ -1819,6 +1862,13 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             support::url_encode("此复。"),
             support::url_encode("区公安分局"),
             support::url_encode("2026年12月6日")
+        ),
+        "POST /pairing/helpers" => format!("name={}&kind=volunteer", support::url_encode("帮扶人")),
+        "POST /pairing/pairings" => format!("child_id={}&helper_id={}", r.child, r.helper),
+        "POST /pairing/contacts" => format!(
+            "pairing_id={}&kind=visit&note={}",
+            r.pairing,
+            support::url_encode("看望")
         ),
         "POST /findings/{id}/answer" => format!(
             "answer=not_applicable&note={}",

@@ -1,4 +1,5 @@
-//! Finding every child (应保尽保、不漏一人): departments' lists matched against the ledger.
-//! (Early warnings and one-to-one pairing come next.)
+//! Finding every child (应保尽保、不漏一人): departments' lists matched against the ledger,
+//! and one-to-one pairing of children with helpers. (Early warnings come next.)
 
 pub mod matching;
+pub mod pairing;

@@ -15,6 +15,7 @@ mod divisions;
 mod document;
 pub mod finding;
 pub mod network;
+pub mod pairing;
 pub mod proposal_reply;
 pub mod proposals;
 pub mod record_checks;
@@ -241,6 +242,16 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     (
         "answer_finding",
         RouteAccess::Action(Action::VerifyFindings),
+    ),
+    // Pairing: each level pairs the children of its division (the store narrows).
+    ("create_helper", RouteAccess::Action(Action::ManagePairing)),
+    ("list_helpers", RouteAccess::Action(Action::ManagePairing)),
+    ("create_pairing", RouteAccess::Action(Action::ManagePairing)),
+    ("log_contact", RouteAccess::Action(Action::ManagePairing)),
+    ("end_pairing", RouteAccess::Action(Action::ManagePairing)),
+    (
+        "pairing_overview",
+        RouteAccess::Action(Action::ManagePairing),
     ),
     ("add_opinion", RouteAccess::Action(Action::ViewCommittee)),
     ("reply_proposal", RouteAccess::Action(Action::ViewCommittee)),
@@ -584,6 +595,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(finding::get_dept_list))
         .routes(routes!(finding::list_findings))
         .routes(routes!(finding::answer_finding))
+        .routes(routes!(pairing::create_helper, pairing::list_helpers))
+        .routes(routes!(pairing::create_pairing))
+        .routes(routes!(pairing::log_contact))
+        .routes(routes!(pairing::end_pairing))
+        .routes(routes!(pairing::pairing_overview))
         .routes({
             let (schemas, paths, method_router) = routes!(proposal_reply::upload_reply_files);
             let limit = axum::extract::DefaultBodyLimit::max(

@@ -11,6 +11,7 @@ mod finding;
 mod forms;
 mod inbox;
 mod network;
+mod pairing;
 mod proposal_reply;
 mod proposals;
 mod public_report;
@@ -134,6 +135,10 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/proposals/{id}/reply"),
     ("POST", "/proposals/{id}/review"),
     ("POST", "/proposals/{id}/rating"),
+    ("GET", "/pairing"),
+    ("POST", "/pairing/helpers"),
+    ("POST", "/pairing/pairings"),
+    ("POST", "/pairing/contacts"),
     ("GET", "/findings"),
     ("POST", "/findings/{id}/answer"),
     ("GET", "/findings/lists"),
@@ -271,6 +276,10 @@ pub fn routes() -> Router<AppState> {
             "/proposals/{id}/rating",
             axum::routing::post(proposals::rate),
         )
+        .route("/pairing", get(pairing::show))
+        .route("/pairing/helpers", axum::routing::post(pairing::add_helper))
+        .route("/pairing/pairings", axum::routing::post(pairing::pair))
+        .route("/pairing/contacts", axum::routing::post(pairing::contact))
         .route("/findings", get(finding::findings))
         .route(
             "/findings/{id}/answer",
@@ -619,6 +628,7 @@ impl Layout {
                 "名单比对",
                 allows(role, Action::VerifyFindings),
             ),
+            ("/pairing", "结对帮扶", allows(role, Action::ManagePairing)),
             ("/services", "购买服务", allows(role, Action::ViewServices)),
             (
                 "/record-checks",

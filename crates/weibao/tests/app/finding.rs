@@ -396,3 +396,171 @@ fn browser_a_dibao_list_shows_a_missing_child_who_is_added_from_the_task() {
     );
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn children_are_paired_with_helpers_contacts_are_logged_and_counted_by_division() {
+    for app in TestApp::all() {
+        let at = app.label;
+        let (sup, dir1, dir2) = (app.token("sup-a"), app.token("dir-a1"), app.token("dir-a2"));
+        let child = |token: &str, name: &str, seq: u32, village: &str| {
+            let (status, c) = app.post(
+                "/api/v1/children",
+                Some(token),
+                json!({"name": name, "id_number": child_id(10, seq), "division": village}),
+            );
+            assert_eq!(status, 201, "{at}: {c}");
+            c["id"].as_str().unwrap().to_string()
+        };
+        let a = child(&dir1, "陈小一", 601, VILLAGE_A1);
+        let _b = child(&dir1, "陈小二", 602, VILLAGE_A1);
+        let c = child(&dir2, "陈小三", 603, VILLAGE_A2);
+        let helper = |token: &str, body: Value| {
+            let (status, h) = app.post("/api/v1/helpers", Some(token), body);
+            assert_eq!(status, 201, "{at}: {h}");
+            h["id"].as_str().unwrap().to_string()
+        };
+        let teacher = helper(
+            &sup,
+            json!({"name": "周老师", "kind": "teacher", "workplace": "朝天一小", "phone": "13812345678"}),
+        );
+        let volunteer = helper(&dir1, json!({"name": "吴志愿", "kind": "volunteer"}));
+        let (status, bad) = app.post(
+            "/api/v1/helpers",
+            Some(&dir1),
+            json!({"name": "某", "kind": "teacher", "phone": "12345"}),
+        );
+        assert_eq!(
+            (status, bad["error"]["field"].as_str()),
+            (422, Some("phone")),
+            "{at}"
+        );
+        // The township's teacher serves every village below; a village's volunteer its own.
+        let (_, seen) = app.get("/api/v1/helpers", Some(&dir2));
+        let names: Vec<&str> = seen["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["周老师"], "{at}");
+
+        let pair = |token: &str, child: &str, helper: &str| {
+            app.post(
+                "/api/v1/pairings",
+                Some(token),
+                json!({"child_id": child, "helper_id": helper}),
+            )
+        };
+        let (status, p) = pair(&dir1, &a, &teacher);
+        assert_eq!(status, 201, "{at}: {p}");
+        let pairing = p["id"].as_str().unwrap().to_string();
+        let (status, again) = pair(&dir1, &a, &volunteer);
+        assert_eq!(
+            (status, again["error"]["code"].as_str()),
+            (409, Some("already_paired")),
+            "{at}: one helper at a time"
+        );
+        assert_eq!(
+            pair(&dir1, &c, &teacher).0,
+            404,
+            "{at}: another village's child"
+        );
+        assert_eq!(
+            pair(&dir2, &c, &volunteer).1["error"]["field"],
+            "helper_id",
+            "{at}: another village's volunteer"
+        );
+
+        let today = app.store.clock().today();
+        let contact = |body: Value| {
+            app.post(
+                &format!("/api/v1/pairings/{pairing}/contacts"),
+                Some(&dir1),
+                body,
+            )
+        };
+        let (status, early) = contact(json!({"kind": "visit", "note": "看望",
+            "contacted_on": (today - chrono::Duration::days(1)).to_string()}));
+        assert_eq!(
+            (status, early["error"]["field"].as_str()),
+            (422, Some("contacted_on")),
+            "{at}: before the pairing began"
+        );
+        let (status, logged) = contact(json!({"kind": "visit", "note": "上门辅导作业"}));
+        assert_eq!(status, 201, "{at}: {logged}");
+        assert_eq!(
+            (
+                logged["contacts"].as_i64(),
+                logged["last_contact_on"].as_str()
+            ),
+            (Some(1), Some(today.to_string().as_str())),
+            "{at}"
+        );
+
+        // The township's overview: by village, who has no helper, nobody silent yet.
+        let (status, o) = app.get("/api/v1/pairings/overview", Some(&sup));
+        assert_eq!(status, 200, "{at}: {o}");
+        assert_eq!(
+            (
+                o["total"]["children"].as_i64(),
+                o["total"]["paired"].as_i64(),
+                o["total"]["contacted"].as_i64()
+            ),
+            (Some(3), Some(1), Some(1)),
+            "{at}: {o}"
+        );
+        let row = |code: &str| {
+            o["by_division"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["division_code"] == code)
+                .map(|r| (r["children"].as_i64(), r["paired"].as_i64()))
+        };
+        assert_eq!(row(VILLAGE_A1), Some((Some(2), Some(1))), "{at}: {o}");
+        assert_eq!(row(VILLAGE_A2), Some((Some(1), Some(0))), "{at}: {o}");
+        assert_eq!(o["unpaired"].as_array().unwrap().len(), 2, "{at}");
+        assert!(o["silent"].as_array().unwrap().is_empty(), "{at}");
+
+        // Next quarter: the helper has not been in touch yet.
+        let next =
+            weibao_domain::finding::pairing::quarter_start(today + chrono::Duration::days(95));
+        app.store
+            .clock()
+            .advance_ms((next - today).num_days() * 86_400_000 + 3_600_000);
+        let township = weibao_domain::access::Scope::new(
+            "sup-a",
+            "sup-a",
+            Role::Supervisor,
+            weibao_domain::DivisionCode::parse("510812100").unwrap(),
+            None,
+        );
+        let o = app
+            .block_on(app.store.pairing_overview(&township, None))
+            .unwrap();
+        assert_eq!((o.total.paired, o.total.contacted), (1, 0), "{at}");
+        assert_eq!(o.silent.len(), 1, "{at}");
+        assert_eq!(o.silent[0].helper_name, "周老师");
+        // Ended with a reason: the child has no helper again.
+        let ended = app.block_on(app.store.end_pairing(&township, &pairing, " ", ""));
+        assert!(
+            matches!(
+                ended,
+                Err(weibao_store::StoreError::Invalid {
+                    field: "reason",
+                    ..
+                })
+            ),
+            "{at}"
+        );
+        app.block_on(
+            app.store
+                .end_pairing(&township, &pairing, "儿童随父母迁居外地", ""),
+        )
+        .unwrap();
+        let o = app
+            .block_on(app.store.pairing_overview(&township, None))
+            .unwrap();
+        assert_eq!((o.total.paired, o.unpaired.len()), (0, 3), "{at}");
+    }
+}
