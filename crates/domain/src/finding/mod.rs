@@ -1,5 +1,7 @@
 //! Finding every child (应保尽保、不漏一人): departments' lists matched against the ledger,
-//! and one-to-one pairing of children with helpers. (Early warnings come next.)
+//! early warnings over what the platform knows of a child, and one-to-one pairing of
+//! children with helpers.
 
 pub mod matching;
 pub mod pairing;
+pub mod warnings;
