@@ -74,7 +74,7 @@ pub use files::RecordFile;
 pub use finding::{
     Answer, DeptList, FindingFilter, HelperRecord, KinInput, ListFinding, ListRowInput,
     PairingCount, PairingOverview, PairingRecord, Unpaired, DEFAULT_RETENTION_DAYS,
-    LIST_RETENTION_DAYS,
+    LIST_RETENTION_DAYS, WARNING_RULES,
 };
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};

@@ -58,6 +58,11 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
         crate::allowances::ALLOWANCE_BANK_LAYOUTS,
         r#"[{"name":"农商银行代发","columns":["seq","name","id_number","account","amount_yuan"],"headers":{"amount_yuan":"金额"}}]"#,
     ),
+    (crate::finding::LIST_RETENTION_DAYS, "90"),
+    (
+        crate::finding::WARNING_RULES,
+        r#"{"overdue_days":15,"attention_visits":2,"parent_change_days":30,"guardian_age":70,"parent_silence_days":90}"#,
+    ),
 ];
 
 /// The 困境儿童 sub-types when nothing is configured (国发〔2016〕36号's three groups).

@@ -1121,6 +1121,17 @@ async fn set_setting(
             Some(d) if (0..=365).contains(&d) => Ok(()),
             _ => Err("应为 0 到 365 之间的天数，如 30".into()),
         },
+        weibao_store::MEETINGS_PER_YEAR => match json.as_u64() {
+            Some(n) if n <= 12 => Ok(()),
+            _ => Err("应为 0 到 12 之间的次数，如 2".into()),
+        },
+        weibao_store::LIST_RETENTION_DAYS => match json.as_i64() {
+            Some(d) if (1..=3650).contains(&d) => Ok(()),
+            _ => Err("应为 1 到 3650 之间的天数，如 90".into()),
+        },
+        weibao_store::WARNING_RULES => weibao_domain::finding::warnings::WarningRules::parse(&json)
+            .map(|_| ())
+            .map_err(|e| e.message),
         _ => {
             serde_json::from_value::<std::collections::BTreeMap<String, Vec<String>>>(json.clone())
                 .map(|_| ())

@@ -33,6 +33,8 @@ use crate::work::{add_work, close_work, locate_in, new_id, NewWork, WorkOwner};
 /// The setting: days an uploaded list's file is kept.
 pub const LIST_RETENTION_DAYS: &str = "list_retention_days";
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
+/// The setting: the county's early-warning thresholds (weibao_domain::finding::warnings).
+pub const WARNING_RULES: &str = "warning_rules";
 /// Rows matched (and their findings written) per step of the progress.
 const STEP: usize = 2000;
 const DAY_MS: i64 = 86_400_000;

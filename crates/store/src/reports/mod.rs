@@ -350,7 +350,25 @@ impl Store {
         })
     }
 
+    /// Writes a report, drawing a new number when the random one is taken (a county's
+    /// numbers of a day share one date; at 100k a day a few collide).
     async fn write_report(
+        &self,
+        scope: &Scope,
+        new: &NewReport,
+        tracking: Option<&str>,
+        ip: &str,
+    ) -> Result<FiledReport, StoreError> {
+        let mut attempts = 0;
+        loop {
+            match self.write_report_once(scope, new, tracking, ip).await {
+                Err(e) if e.is_unique_violation() && attempts < 4 => attempts += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn write_report_once(
         &self,
         scope: &Scope,
         new: &NewReport,
