@@ -68,16 +68,6 @@ pub struct Budget {
     pub spent: Fen,
 }
 
-/// The prefix length of the divisions directly below `code`'s level.
-fn part_len(code: DivisionCode) -> usize {
-    match code.level() {
-        Level::Province => 4,
-        Level::City => 6,
-        Level::County => 9,
-        Level::Township | Level::Village => 12,
-    }
-}
-
 impl Store {
     /// What locked rolls paid in `division`'s subtree in `year`.
     pub async fn allowance_totals(
@@ -96,7 +86,11 @@ impl Store {
         let types = self.allowance_types(Some(division)).await?;
         let (clo, chi) = county_range(division);
         let (lo, hi) = division.subtree_bounds();
-        let len = part_len(division) as i32;
+        let len = division
+            .level()
+            .child()
+            .unwrap_or(Level::Village)
+            .prefix_len() as i32;
         let (from, to) = (format!("{year:04}-01"), format!("{year:04}-12"));
         let mut conn = self.read().await?;
         let rows: Vec<(String, String, String, i64, i64)> = on!(conn.conn(), |c| sqlx::query_as(

@@ -475,11 +475,11 @@ impl Store {
             // Owners and deadlines are looked up before the transaction (a county's office
             // unit may be made on the way, in a transaction of its own).
             let mut works = Vec::new();
+            let due = self
+                .due(&county_code, WorkKind::ListVerification, None, now)
+                .await?;
             for (check, division) in new_checks {
                 let owner = self.verifier(county, &division, &mut owners).await?;
-                let due = self
-                    .due(&county_code, WorkKind::ListVerification, None, now)
-                    .await?;
                 works.push(NewWork {
                     county: county_code.clone(),
                     kind: WorkKind::ListVerification,
@@ -488,7 +488,7 @@ impl Store {
                     title: format!("{}比对：请核实", kind.label()),
                     owner,
                     urgency: 0,
-                    due,
+                    due: due.clone(),
                     sealed: false,
                 });
             }

@@ -13,6 +13,7 @@ use weibao_domain::finding::pairing::{check_contact, check_period, quarter_start
 use weibao_domain::{DivisionCode, Invalid, Level};
 
 use crate::audit::{append, AuditEvent};
+use crate::committee::date_text;
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
@@ -93,20 +94,6 @@ const MAX_LISTED: usize = 500;
 
 fn invalid((field, e): (&'static str, Invalid)) -> StoreError {
     StoreError::invalid(field, e)
-}
-
-fn date_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-/// The prefix length of the divisions one level below `code`.
-fn next_level_len(code: DivisionCode) -> usize {
-    match code.level() {
-        Level::Province => 4,
-        Level::City => 6,
-        Level::County => 9,
-        Level::Township | Level::Village => 12,
-    }
 }
 
 impl Store {
@@ -474,7 +461,7 @@ impl Store {
             .fetch_all(&mut *c)
             .await)?
         };
-        let len = next_level_len(under);
+        let len = under.level().child().unwrap_or(Level::Village).prefix_len();
         let mut counts: Vec<PairingCount> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut total = PairingCount::default();
