@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use weibao_domain::access::{allows, Action};
 use weibao_domain::finding::pairing::{ContactKind, HelperInput, HelperKind};
 
-use super::forms::{field, refusal, Failed, NoticeQuery, Refused};
+use super::forms::{field, optional_date, refusal, Failed, NoticeQuery, Refused};
 use super::{error_page, render, store_error_page, Layout};
 use crate::auth::{Caller, CsrfForm, PageAuth};
 use crate::AppState;
@@ -152,10 +152,6 @@ async fn after(
     }
 }
 
-fn date(pairs: &[(String, String)], key: &str) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(field(pairs, key), "%Y-%m-%d").ok()
-}
-
 /// Registers a helper.
 pub async fn add_helper(
     State(state): State<AppState>,
@@ -191,18 +187,23 @@ pub async fn pair(
     if !allows(caller.scope().role, Action::ManagePairing) {
         return refuse_role();
     }
-    let result = state
-        .store
-        .pair(
-            caller.scope(),
-            field(&pairs, "child_id"),
-            field(&pairs, "helper_id"),
-            date(&pairs, "starts_on"),
-            date(&pairs, "ends_on"),
-            &caller.ip,
-        )
-        .await
-        .map(|_| "paired");
+    let result = async {
+        let starts = optional_date("starts_on", "结对开始日期", field(&pairs, "starts_on"))?;
+        let ends = optional_date("ends_on", "结对结束日期", field(&pairs, "ends_on"))?;
+        state
+            .store
+            .pair(
+                caller.scope(),
+                field(&pairs, "child_id"),
+                field(&pairs, "helper_id"),
+                starts,
+                ends,
+                &caller.ip,
+            )
+            .await
+            .map(|_| "paired")
+    }
+    .await;
     after(&state, &caller, "pair", result, &pairs).await
 }
 
@@ -215,17 +216,21 @@ pub async fn contact(
     if !allows(caller.scope().role, Action::ManagePairing) {
         return refuse_role();
     }
-    let result = state
-        .store
-        .log_contact(
-            caller.scope(),
-            field(&pairs, "pairing_id"),
-            field(&pairs, "kind"),
-            date(&pairs, "contacted_on"),
-            field(&pairs, "note"),
-            &caller.ip,
-        )
-        .await
-        .map(|_| "contact");
+    let result = async {
+        let on = optional_date("contacted_on", "联系日期", field(&pairs, "contacted_on"))?;
+        state
+            .store
+            .log_contact(
+                caller.scope(),
+                field(&pairs, "pairing_id"),
+                field(&pairs, "kind"),
+                on,
+                field(&pairs, "note"),
+                &caller.ip,
+            )
+            .await
+            .map(|_| "contact")
+    }
+    .await;
     after(&state, &caller, "contact", result, &pairs).await
 }

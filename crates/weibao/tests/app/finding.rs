@@ -497,6 +497,17 @@ fn children_are_paired_with_helpers_contacts_are_logged_and_counted_by_division(
             "{at}"
         );
 
+        // On the page, a day that is no date is refused, not taken for today.
+        let cookie = app.cookie("dir-a1");
+        let csrf = app.csrf_of(&cookie);
+        let (status, _) = app.form(
+            "/pairing/contacts",
+            Some(&cookie),
+            &format!("_csrf={csrf}&pairing_id={pairing}&kind=phone&note=x&contacted_on=2026-13-01"),
+            None,
+        );
+        assert_eq!(status, 422, "{at}");
+
         // The township's overview: by village, who has no helper, nobody silent yet.
         let (status, o) = app.get("/api/v1/pairings/overview", Some(&sup));
         assert_eq!(status, 200, "{at}: {o}");
