@@ -241,7 +241,8 @@ pub enum Action {
     CheckRecords,
     /// Upload departments' lists (数据共享) to match against the ledger.
     MatchLists,
-    /// See and answer what a list match found in one's own division (核实).
+    /// See and answer what a list match found in one's own division (核实), and decide
+    /// on the early warnings raised there (预警研判).
     VerifyFindings,
     /// Pair children of one's division with helpers (结对帮扶) and log their contacts.
     ManagePairing,

@@ -414,6 +414,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.child_changed(&id);
         self.child_by_id(scope, &id, Action::ViewChildren).await
     }
 
@@ -501,7 +502,11 @@ impl Store {
             .join(""))
     }
 
-    async fn village_director(&self, village: DivisionCode) -> Result<Option<String>, StoreError> {
+    /// The village's director, if it has one.
+    pub(crate) async fn village_director(
+        &self,
+        village: DivisionCode,
+    ) -> Result<Option<String>, StoreError> {
         let mut conn = self.read().await?;
         let row: Option<(String,)> = on!(conn.conn(), |c| {
             sqlx::query_as(
@@ -772,6 +777,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.child_changed(id);
         self.child_by_id(scope, id, Action::ViewChildren).await
     }
 

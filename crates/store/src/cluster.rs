@@ -360,6 +360,14 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "warnings",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    ("warning_marks", Placement::Reference),
+    (
         "proposals",
         Placement::Distributed {
             column: "county_code",

@@ -55,6 +55,8 @@ pub struct Store {
         std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::keys::FieldKeys>>>>,
     /// The working-day calendar, read at most once a minute (work/calendar.rs).
     pub(crate) calendar: std::sync::Arc<crate::work::calendar::CalendarCache>,
+    /// Children changed lately, for the modules built on the ledger (changes.rs).
+    pub(crate) changed: std::sync::Arc<crate::changes::ChangedChildren>,
 }
 
 /// A borrowed connection of either backend; queries are written once and run on both
@@ -192,6 +194,7 @@ impl Store {
             key_file: std::sync::Arc::new(crate::keys::key_path(key_file, data_dir)),
             keys: Default::default(),
             calendar: Default::default(),
+            changed: Default::default(),
         })
     }
 

@@ -311,6 +311,8 @@ const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("list_findings", "details"),
     ("helpers", "phone"),
     ("pairing_contacts", "note"),
+    ("warnings", "facts"),
+    ("warnings", "reason"),
 ];
 
 impl Store {

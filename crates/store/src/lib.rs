@@ -9,6 +9,7 @@ mod activities;
 mod allowances;
 mod audit;
 mod blobs;
+mod changes;
 mod children;
 mod clock;
 mod cluster;
@@ -73,8 +74,8 @@ pub use error::StoreError;
 pub use files::RecordFile;
 pub use finding::{
     Answer, DeptList, FindingFilter, HelperRecord, KinInput, ListFinding, ListRowInput,
-    PairingCount, PairingOverview, PairingRecord, Unpaired, DEFAULT_RETENTION_DAYS,
-    LIST_RETENTION_DAYS, WARNING_RULES,
+    PairingCount, PairingOverview, PairingRecord, StoredWarning, Unpaired, WarningChanges,
+    WarningFilter, DEFAULT_RETENTION_DAYS, LIST_RETENTION_DAYS, WARNING_KIND, WARNING_RULES,
 };
 pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};

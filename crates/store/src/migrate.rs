@@ -46,6 +46,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_proposal_documents"),
     migration!(19, "0019_finding"),
     migration!(20, "0020_pairing"),
+    migration!(21, "0021_inbox"),
+    migration!(22, "0022_warnings"),
 ];
 
 impl Store {

@@ -114,6 +114,11 @@ impl Script {
         self
     }
 
+    /// Nothing to run.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
     /// Runs every statement and commits `tx`: on SQLite the savepoint's release travels
     /// in the same round trip as the statements.
     pub(crate) async fn run_and_commit(self, mut tx: Tx) -> Result<(), StoreError> {

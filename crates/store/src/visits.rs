@@ -597,6 +597,7 @@ impl Store {
                 }),
             };
         }
+        self.child_changed(child_id);
         // What was just written, as a read would return it (one read fewer per visit).
         let visit = StoredVisit {
             id,
@@ -962,6 +963,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.child_changed(child_id);
         self.visit_in(&county, child_id, visit_id).await
     }
 

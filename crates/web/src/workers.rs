@@ -2,8 +2,10 @@
 //! found on a visit opens a report; reports follow a child that moved county), webhooks
 //! delivered to units' group robots with retries, late supervised items escalated, a
 //! daily digest per unit at 08:00 Beijing time and, once a day, the joint-meeting minimum
-//! checked. Nothing is sent from a request handler:
-//! requests write rows; this delivers them.
+//! checked; the early warnings of the children changed since the last round evaluated,
+//! and every child's once a night (from 02:00 Beijing time, on a task of its own so the
+//! rest never waits for it). Nothing is sent from a request handler: requests write rows;
+//! this delivers them.
 
 use std::time::Duration;
 
@@ -16,6 +18,10 @@ use crate::AppState;
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// The hour (Beijing time) daily digests go out.
 pub const DIGEST_HOUR: u32 = 8;
+/// The hour (Beijing time) from which every child's early warnings are evaluated again.
+pub const WARNING_SWEEP_HOUR: u32 = 2;
+/// Changed children whose warnings one round evaluates (the rest wait for the next).
+const WARNINGS_PER_ROUND: usize = 200;
 
 /// What one round did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -29,6 +35,8 @@ pub struct Round {
     pub meeting_warnings: usize,
     /// Departments' list files deleted at the end of their retention period.
     pub lists_expired: usize,
+    /// Children whose early warnings were evaluated after a change.
+    pub warnings_evaluated: usize,
 }
 
 /// The day (days since 1970, Beijing) the joint-meeting minimum was last checked by this
@@ -90,6 +98,10 @@ pub async fn run_once(state: &AppState) -> Result<Round, StoreError> {
         }
         store.webhook_attempted(&hook, outcome).await?;
     }
+    for child in store.take_changed_children(WARNINGS_PER_ROUND) {
+        store.evaluate_warnings(&child).await?;
+        round.warnings_evaluated += 1;
+    }
     round.escalated = store.escalate_late().await?;
     let now = chrono::DateTime::from_timestamp_millis(store.clock().now_ms())
         .unwrap_or_default()
@@ -114,8 +126,64 @@ pub async fn run_once(state: &AppState) -> Result<Round, StoreError> {
     Ok(round)
 }
 
+/// Whether every child's warnings are due for their nightly evaluation at `now_ms`: past
+/// 02:00 Beijing time and not done since.
+pub async fn warning_sweep_due(state: &AppState) -> Result<bool, StoreError> {
+    let now = chrono::DateTime::from_timestamp_millis(state.store.clock().now_ms())
+        .unwrap_or_default()
+        .with_timezone(&weibao_domain::visit::cst());
+    if now.hour() < WARNING_SWEEP_HOUR {
+        return Ok(false);
+    }
+    let from = now
+        .date_naive()
+        .and_hms_opt(WARNING_SWEEP_HOUR, 0, 0)
+        .and_then(|t| t.and_local_timezone(weibao_domain::visit::cst()).single())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(i64::MAX);
+    Ok(state
+        .store
+        .warning_mark("nightly")
+        .await?
+        .is_none_or(|done| done < from))
+}
+
+/// Evaluates every child's warnings once a night, logging the progress.
+async fn sweep_warnings(state: &AppState) -> Result<(), StoreError> {
+    if !warning_sweep_due(state).await? {
+        return Ok(());
+    }
+    tracing::info!("预警：开始逐一评估全部儿童");
+    let mut last_logged = 0;
+    let changes = state
+        .store
+        .evaluate_all_warnings(|done, of| {
+            if done - last_logged >= 10_000 || done == of {
+                last_logged = done;
+                tracing::info!("预警：已评估 {done}/{of} 名儿童");
+            }
+        })
+        .await?;
+    tracing::info!(
+        "预警：评估完成，新增 {}、更新 {}、消除 {}",
+        changes.raised,
+        changes.refreshed,
+        changes.ended
+    );
+    Ok(())
+}
+
 /// Runs rounds until the process ends.
 pub fn spawn(state: AppState) {
+    let nightly = state.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = sweep_warnings(&nightly).await {
+                tracing::error!("nightly warning evaluation failed: {e}");
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
     tokio::spawn(async move {
         loop {
             if let Err(e) = run_once(&state).await {

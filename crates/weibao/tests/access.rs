@@ -252,6 +252,9 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("log_contact", e(VERIFY, true)),
         ("end_pairing", e(VERIFY, true)),
         ("pairing_overview", e(VERIFY, false)),
+        ("list_warnings", e(VERIFY, false)),
+        ("get_warning", e(VERIFY, true)),
+        ("decide_warning", e(VERIFY, true)),
         ("review_proposal", e(OFFICE, true)),
         ("rate_proposal", e(OFFICE, true)),
         // The assessment: units and townships read it once published (before: 409).
@@ -496,6 +499,8 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /pairing/pairings", e(VERIFY, true)),
         ("POST /pairing/contacts", e(VERIFY, true)),
         ("GET /findings", e(VERIFY, false)),
+        ("GET /warnings", e(VERIFY, false)),
+        ("POST /warnings/{id}/decision", e(VERIFY, true)),
         ("POST /findings/{id}/answer", e(VERIFY, true)),
         ("GET /findings/lists", e(OFFICE, false)),
         ("POST /findings/lists", e(OFFICE, false)),
@@ -632,6 +637,8 @@ struct Records {
     /// A county-level helper paired with the village's child.
     helper: String,
     pairing: String,
+    /// The early warning the report about the child raised (有未办结的报告).
+    warning: String,
     /// The village's activity (recorded by its director, or the outside office) and its
     /// photo; the county's agency and a volunteer of it.
     activity: String,
@@ -960,6 +967,18 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
     );
     ok(s, &pairing, "pairing");
     let pairing = pairing["id"].as_str().unwrap().to_string();
+    // The report about the child fires the open-report rule.
+    app.block_on(app.store.evaluate_warnings(&child))
+        .expect("the child's warnings evaluated");
+    let (s, warnings) = app.get(
+        &format!("/api/v1/warnings?child_id={child}&rule=open_report"),
+        Some(office),
+    );
+    ok(s, &warnings, "warnings");
+    let warning = warnings["items"][0]["id"]
+        .as_str()
+        .expect("the child's warning")
+        .to_string();
     let (s, activity) = app.post(
         "/api/v1/activities",
         Some(token),
@@ -1003,6 +1022,7 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         finding,
         helper,
         pairing,
+        warning,
         plan_task: plan_task["id"].as_str().unwrap().to_string(),
         task_file: task_file["id"].as_str().unwrap().to_string(),
         notice: notice["id"].as_str().unwrap().to_string(),
@@ -1257,6 +1277,7 @@ fn fill(template: &str, r: &Records) -> String {
         "proposals" => &r.proposal,
         "department-lists" => &r.dept_list,
         "pairings" => &r.pairing,
+        "warnings" => &r.warning,
         "list-findings" | "findings" => &r.finding,
         "activities" => &r.activity,
         "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
@@ -1552,6 +1573,10 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         "answer_finding" => (
             String::new(),
             json(json!({"answer": "not_applicable", "note": "已核实，迁出本县"})),
+        ),
+        "decide_warning" => (
+            String::new(),
+            json(json!({"decision": "keep", "reason": "已核实，报告正在办理"})),
         ),
         "keep_reply_document" => (
             String::new(),
@@ -1872,6 +1897,10 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
         ),
         "POST /findings/{id}/answer" => format!(
             "answer=not_applicable&note={}",
+            support::url_encode("已核实")
+        ),
+        "POST /warnings/{id}/decision" => format!(
+            "decision=keep&reason={}",
             support::url_encode("已核实")
         ),
         "POST /proposals/{id}/review" => "decision=pass".to_string(),

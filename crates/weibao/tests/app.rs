@@ -23,6 +23,8 @@ mod record_checks;
 mod reports;
 #[path = "app/reports_pages.rs"]
 mod reports_pages;
+#[path = "app/warnings.rs"]
+mod warnings;
 
 use serde_json::json;
 use support::{Browser, TestApp, PASSWORD};

@@ -529,7 +529,7 @@ mod tests {
         assert!(find(ListKind::Enrolment, &[minor("k-x", "赵小雨", "")], &l).is_empty());
         // In the ledger: the list's facts against the ledger's.
         let c1 = minor("k-c1", "张小明", "肢体二级");
-        let found = find(ListKind::Disability, &[c1.clone()], &l);
+        let found = find(ListKind::Disability, std::slice::from_ref(&c1), &l);
         assert_eq!(
             (found[0].kind, found[0].explanation.as_str()),
             (
@@ -538,21 +538,21 @@ mod tests {
             )
         );
         assert_eq!(
-            find(ListKind::Dropout, &[c1.clone()], &l)[0].kind,
+            find(ListKind::Dropout, std::slice::from_ref(&c1), &l)[0].kind,
             FindingKind::Changed
         );
         assert_eq!(
-            find(ListKind::Death, &[c1.clone()], &l)[0].kind,
+            find(ListKind::Death, std::slice::from_ref(&c1), &l)[0].kind,
             FindingKind::Contradicts
         );
         // Facts that agree find nothing.
-        assert!(find(ListKind::Enrolment, &[c1.clone()], &l).is_empty());
+        assert!(find(ListKind::Enrolment, std::slice::from_ref(&c1), &l).is_empty());
         let mut out = ledger().children;
         out[0].school = Some(SchoolStatus::NotInSchool);
         out[0].disabled = true;
         let l2 = Ledger::new(out);
-        assert!(find(ListKind::Disability, &[c1.clone()], &l2).is_empty());
-        assert!(find(ListKind::Dropout, &[c1.clone()], &l2).is_empty());
+        assert!(find(ListKind::Disability, std::slice::from_ref(&c1), &l2).is_empty());
+        assert!(find(ListKind::Dropout, std::slice::from_ref(&c1), &l2).is_empty());
         assert_eq!(
             find(ListKind::Enrolment, &[c1], &l2)[0].kind,
             FindingKind::Contradicts
@@ -572,7 +572,7 @@ mod tests {
             }],
             ..Listed::default()
         };
-        let found = find(ListKind::Birth, &[baby.clone()], &ledger());
+        let found = find(ListKind::Birth, std::slice::from_ref(&baby), &ledger());
         assert_eq!(
             found[0].explanation,
             "公安出生登记名单：父亲张某的孩子张小明在台账，新登记的张小宝不在台账"

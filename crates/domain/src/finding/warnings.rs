@@ -16,8 +16,11 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::child::{Capacity, Category, CategorySet, Risk, SchoolStatus};
 use crate::coded::coded_enum;
-use crate::Invalid;
+use crate::record::ChildRecord;
+use crate::visit::{CheckItem, Finding, VisitRecord};
+use crate::{IdNumber, Invalid};
 
 coded_enum!(
     /// The early-warning rules.
@@ -226,6 +229,161 @@ pub fn evaluate(rules: &WarningRules, c: &ChildSignals, today: NaiveDate) -> Vec
     out
 }
 
+/// A change of a parent's situation between two versions of the record: the field
+/// (`father` or `mother`), the old and new text as the history shows them, and the day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentChange {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+    pub on: NaiveDate,
+}
+
+/// Gathers what the rules read from the ledger's record and the child's visits (newest
+/// first), the days their open reports came in and the parents' changes in the history.
+/// `effective` are the categories in force today (留守 ends at 16).
+#[allow(clippy::too_many_arguments)]
+pub fn gather(
+    record: &ChildRecord,
+    effective: CategorySet,
+    due_on: Option<NaiveDate>,
+    visits: &[VisitRecord],
+    open_reports: Vec<NaiveDate>,
+    changes: &[ParentChange],
+    since: Option<NaiveDate>,
+    today: NaiveDate,
+) -> ChildSignals {
+    let age = record
+        .id_number
+        .as_ref()
+        .map(|n| n.age_on(today))
+        .unwrap_or(0);
+    let visits = visits
+        .iter()
+        .map(|v| VisitSignal {
+            on: v.visited_on(),
+            attention: v.checks.iter().any(|c| c.finding == Finding::Attention),
+            parents_in_touch: v
+                .checks
+                .iter()
+                .find(|c| c.item == CheckItem::ParentContact)
+                .map(|c| c.finding == Finding::Normal),
+        })
+        .collect();
+    let guardians = record
+        .guardians
+        .iter()
+        .map(|g| GuardianSignal {
+            name: g.name.clone(),
+            relationship: g.relationship.clone(),
+            age: IdNumber::parse(&g.id_number, today)
+                .ok()
+                .map(|n| n.age_on(today)),
+            frail: (g.capacity != Capacity::Full)
+                .then(|| format!("监护能力“{}”", g.capacity.label())),
+        })
+        .collect();
+    ChildSignals {
+        age,
+        left_behind: effective.contains(Category::RuralLeftBehind),
+        not_in_school: record.school_status == Some(SchoolStatus::NotInSchool),
+        due_on,
+        visits,
+        open_reports,
+        parent_changes: changes
+            .iter()
+            .filter(|c| c.field == "father" || c.field == "mother")
+            .map(|c| {
+                let who = if c.field == "father" {
+                    "父亲"
+                } else {
+                    "母亲"
+                };
+                (who.to_string(), c.old.clone(), c.new.clone(), c.on)
+            })
+            .collect(),
+        guardians,
+        since,
+    }
+}
+
+/// A person's decision on a warning (研判).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarningDecision {
+    /// Raise the child's risk level to this, for the reason.
+    Raise(Risk, String),
+    /// Keep the level as it is, for the reason.
+    Keep(String),
+}
+
+impl WarningDecision {
+    /// Reads a decision: `decision` "raise" (with `risk`: 中 or 高, or medium / high) or
+    /// "keep"; a reason of 2 to 500 characters either way. Errors name their field.
+    pub fn parse(
+        decision: &str,
+        risk: Option<&str>,
+        reason: &str,
+    ) -> Result<WarningDecision, (&'static str, Invalid)> {
+        // Counted as sent, as the API document's lengths are.
+        let reason_sent = reason.chars().count();
+        let reason = reason.trim();
+        if reason.is_empty() || !(2..=500).contains(&reason_sent) {
+            return Err((
+                "reason",
+                Invalid::new(
+                    "reason_required",
+                    "请写明研判理由（2 至 500 字），例如已核实的情况和采取的措施",
+                ),
+            ));
+        }
+        match decision.trim() {
+            "raise" | "提高风险等级" => {
+                let risk = match risk.map(str::trim).unwrap_or("") {
+                    "medium" | "中" => Risk::Medium,
+                    "high" | "高" => Risk::High,
+                    "" => {
+                        return Err((
+                            "risk",
+                            Invalid::new("risk_required", "提高风险等级时请选择“中”或“高”"),
+                        ))
+                    }
+                    _ => {
+                        return Err((
+                            "risk",
+                            Invalid::new(
+                                "risk_unknown",
+                                "风险等级应为“中”（medium）或“高”（high）",
+                            ),
+                        ))
+                    }
+                };
+                Ok(WarningDecision::Raise(risk, reason.to_string()))
+            }
+            "keep" | "维持" => Ok(WarningDecision::Keep(reason.to_string())),
+            _ => Err((
+                "decision",
+                Invalid::new(
+                    "decision_unknown",
+                    "研判结论应为 raise（提高风险等级）或 keep（维持）",
+                ),
+            )),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            WarningDecision::Raise(..) => "raise",
+            WarningDecision::Keep(_) => "keep",
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            WarningDecision::Raise(_, r) | WarningDecision::Keep(r) => r,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,5 +552,186 @@ mod tests {
             ..ChildSignals::default()
         };
         assert!(evaluate(&strict, &c, d(TODAY)).is_empty());
+    }
+
+    fn id_born(birth: &str, seq: &str) -> String {
+        let first17 = format!("510812{birth}{seq}");
+        format!(
+            "{first17}{}",
+            crate::id_number::check_char(first17.as_bytes())
+        )
+    }
+
+    fn recorded_visit(at: &str, contact: &str, attention_on_safety: bool) -> VisitRecord {
+        use crate::visit::{CheckInput, VisitContext, VisitInput};
+        let mut checks: Vec<CheckInput> = CheckItem::CORE
+            .iter()
+            .map(|i| CheckInput {
+                item: i.label().into(),
+                finding: if attention_on_safety && *i == CheckItem::Safety {
+                    "关注".into()
+                } else {
+                    "正常".into()
+                },
+                note: None,
+            })
+            .collect();
+        checks.push(CheckInput {
+            item: "父母每周联系".into(),
+            finding: contact.into(),
+            note: None,
+        });
+        VisitInput {
+            visited_at: Some(at.into()),
+            duration_minutes: Some(30),
+            checks: Some(checks),
+            ..VisitInput::default()
+        }
+        .apply(
+            None,
+            &VisitContext {
+                now: crate::visit::parse_visit_time("2026-12-06 18:00").unwrap(),
+                left_behind: true,
+                risk: crate::child::Risk::Low,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn signals_are_gathered_from_the_record_visits_reports_and_history() {
+        use crate::record::{ChildPatch, GuardianInput};
+        let record = ChildPatch {
+            name: Some("张小花".into()),
+            id_number: Some(id_born("20170307", "123")),
+            division: Some("510812100200".into()),
+            school_status: Some("未在校".into()),
+            not_in_school_reason: Some("辍学".into()),
+            guardians: Some(vec![GuardianInput {
+                name: Some("张奶奶".into()),
+                relationship: Some("祖母".into()),
+                id_number: Some(id_born("19500101", "124")),
+                capacity: Some("部分".into()),
+                actual_caregiver: true,
+                ..GuardianInput::default()
+            }]),
+            ..ChildPatch::default()
+        }
+        .apply(None, d(TODAY), 18, &[])
+        .unwrap();
+        let mut effective = CategorySet::default();
+        effective.insert(Category::RuralLeftBehind);
+        // Newest first: the last two found 关注 on 安全, none found the parents in touch
+        // (the oldest: 关注 on 父母每周联系 alone).
+        let visits = vec![
+            recorded_visit("2026-11-20 10:00", "关注", true),
+            recorded_visit("2026-10-10 10:00", "关注", true),
+            recorded_visit("2026-09-10 10:00", "关注", false),
+        ];
+        let changes = vec![
+            ParentChange {
+                field: "father".into(),
+                old: "外出务工".into(),
+                new: "服刑在押".into(),
+                on: d("2026-11-30"),
+            },
+            ParentChange {
+                field: "address".into(),
+                old: "甲".into(),
+                new: "乙".into(),
+                on: d("2026-11-30"),
+            },
+        ];
+        let c = gather(
+            &record,
+            effective,
+            Some(d("2026-11-01")),
+            &visits,
+            vec![d("2026-11-02")],
+            &changes,
+            Some(d("2025-01-01")),
+            d(TODAY),
+        );
+        assert_eq!(c.age, 9);
+        assert!(c.left_behind && c.not_in_school);
+        assert_eq!(c.guardians.len(), 1);
+        assert_eq!(c.guardians[0].age, Some(76));
+        assert_eq!(c.guardians[0].frail.as_deref(), Some("监护能力“部分”"));
+        assert_eq!(
+            c.visits.iter().map(|v| v.attention).collect::<Vec<_>>(),
+            [true, true, true]
+        );
+        assert_eq!(
+            c.visits
+                .iter()
+                .map(|v| v.parents_in_touch)
+                .collect::<Vec<_>>(),
+            [Some(false), Some(false), Some(false)]
+        );
+        assert_eq!(
+            c.parent_changes,
+            [(
+                "父亲".to_string(),
+                "外出务工".to_string(),
+                "服刑在押".to_string(),
+                d("2026-11-30")
+            )],
+            "only the parents' fields count"
+        );
+        let rules: Vec<WarningRule> = evaluate(&WarningRules::default(), &c, d(TODAY))
+            .into_iter()
+            .map(|w| w.rule)
+            .collect();
+        for r in [
+            WarningRule::VisitOverdue,
+            WarningRule::RepeatedAttention,
+            WarningRule::OpenReport,
+            WarningRule::Dropout,
+            WarningRule::ParentChanged,
+            WarningRule::GuardianFrail,
+            WarningRule::ParentSilent,
+        ] {
+            assert!(rules.contains(&r), "{r:?} should fire: {rules:?}");
+        }
+    }
+
+    #[test]
+    fn a_decision_names_its_field_when_it_is_refused() {
+        assert_eq!(
+            WarningDecision::parse("raise", Some("高"), "已核实，父亲服刑").unwrap(),
+            WarningDecision::Raise(crate::child::Risk::High, "已核实，父亲服刑".into())
+        );
+        assert_eq!(
+            WarningDecision::parse("keep", None, " 已联系 ").unwrap(),
+            WarningDecision::Keep("已联系".into())
+        );
+        assert_eq!(
+            WarningDecision::parse("raise", None, "理由充分")
+                .unwrap_err()
+                .0,
+            "risk"
+        );
+        assert_eq!(
+            WarningDecision::parse("raise", Some("低"), "理由充分")
+                .unwrap_err()
+                .0,
+            "risk"
+        );
+        assert_eq!(
+            WarningDecision::parse("keep", None, "好").unwrap_err().0,
+            "reason"
+        );
+        assert_eq!(
+            WarningDecision::parse("keep", None, &"长".repeat(501))
+                .unwrap_err()
+                .0,
+            "reason"
+        );
+        assert_eq!(
+            WarningDecision::parse("ignore", None, "理由充分")
+                .unwrap_err()
+                .0,
+            "decision"
+        );
     }
 }

@@ -42,10 +42,13 @@ pub enum WorkKind {
     ProposalRework,
     /// What a department's list match found, for the village (or township) to verify.
     ListVerification,
+    /// An early warning (预警) about a child, for the village's director (and the township)
+    /// to look at and decide on.
+    Warning,
 }
 
 impl WorkKind {
-    pub const ALL: [WorkKind; 13] = [
+    pub const ALL: [WorkKind; 14] = [
         WorkKind::Triage,
         WorkKind::UrgentAck,
         WorkKind::ReferralResponse,
@@ -59,6 +62,7 @@ impl WorkKind {
         WorkKind::ProposalReply,
         WorkKind::ProposalRework,
         WorkKind::ListVerification,
+        WorkKind::Warning,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +80,7 @@ impl WorkKind {
             WorkKind::ProposalReply => "proposal_reply",
             WorkKind::ProposalRework => "proposal_rework",
             WorkKind::ListVerification => "list_verification",
+            WorkKind::Warning => "warning",
         }
     }
 
@@ -98,6 +103,7 @@ impl WorkKind {
             WorkKind::ProposalReply => "建议提案待答复",
             WorkKind::ProposalRework => "建议提案重新办理",
             WorkKind::ListVerification => "名单比对待核实",
+            WorkKind::Warning => "预警待研判",
         }
     }
 
@@ -120,6 +126,7 @@ impl WorkKind {
             WorkKind::ProposalReply => Span::Days(90),
             WorkKind::ProposalRework => Span::Days(30),
             WorkKind::ListVerification => Span::WorkingDays(10),
+            WorkKind::Warning => Span::WorkingDays(5),
         }
     }
 }

@@ -30,15 +30,15 @@ use weibao_domain::reports::{
 use weibao_domain::work::{UnitKind, WorkKind};
 use weibao_domain::{DivisionCode, Invalid, Level};
 
-use crate::audit::{append, AuditEvent};
+use crate::audit::{append, append_to, AuditEvent};
 use crate::db::{Store, Tx};
 use crate::error::StoreError;
 use crate::on;
 use crate::script::Script;
 use crate::work::units::unit_for;
 use crate::work::{
-    add_work, clear_notifications, close_work, exec, grant, locate_in, new_id, notify, record_step,
-    NewWork, TimelineEntry, WorkOwner,
+    add_work, add_work_to, clear_notifications, close_work, exec, grant, locate_in, new_id, notify,
+    record_step, record_step_to, NewWork, TimelineEntry, WorkOwner,
 };
 
 /// The locator's kind of a report.
@@ -344,6 +344,9 @@ impl Store {
         let filed = self
             .write_report(scope, &new, tracking.as_deref(), ip)
             .await?;
+        if let Some(child) = &new.child_id {
+            self.child_changed(child);
+        }
         Ok(FiledReport {
             tracking_code: tracking,
             ..filed
@@ -405,8 +408,17 @@ impl Store {
             .await?;
         let county_code =
             DivisionCode::parse(&county).map_err(|e| StoreError::Config(e.message))?;
+        // Read before the writer is taken: under it, every statement is a round trip that
+        // all other writers wait for.
+        let actor_unit = match r.channel {
+            Channel::Public if scope.is_system() => "群众（网上举报）".to_string(),
+            Channel::Visit if scope.is_system() => "走访发现（自动登记）".to_string(),
+            _ => self.actor_unit_name(scope).await,
+        };
         let mut tx = self.begin().await?;
         let office = unit_for(&mut tx, county_code, UnitKind::Office, now).await?;
+        // The report, its triage item, its first step and (when not urgent) the audit
+        // entry go to the database as one script: one round trip.
         let mut s = Script::default();
         s.push(
             "INSERT INTO reports (county_code, id, number, channel, situations, urgency, state,
@@ -459,9 +471,8 @@ impl Store {
             now,
             None,
         );
-        s.run(tx.conn()).await?;
-        add_work(
-            &mut tx,
+        add_work_to(
+            &mut s,
             &NewWork {
                 county: county.clone(),
                 kind: WorkKind::Triage,
@@ -474,16 +485,10 @@ impl Store {
                 sealed: r.sealed(),
             },
             now,
-        )
-        .await?;
-        let actor_unit = match r.channel {
-            Channel::Public if scope.is_system() => "群众（网上举报）".to_string(),
-            Channel::Visit if scope.is_system() => "走访发现（自动登记）".to_string(),
-            _ => self.actor_unit_name(scope).await,
-        };
-        record_step(
+        );
+        record_step_to(
             self,
-            &mut tx,
+            &mut s,
             &county,
             &id,
             scope,
@@ -495,9 +500,13 @@ impl Store {
                 r.urgency.label()
             ),
             now,
-        )
-        .await?;
+        )?;
+        let audit = AuditEvent::by(scope, "report.file", &id)
+            .in_county(&county)
+            .from_ip(ip)
+            .detail(format!("{} {}", r.channel.code(), number));
         if r.urgency == Urgency::Urgent {
+            s.run(tx.conn()).await?;
             self.urgent_path(
                 &mut tx,
                 scope,
@@ -511,16 +520,11 @@ impl Store {
                 now,
             )
             .await?;
+            append(&mut tx, now, &audit).await?;
+        } else {
+            append_to(&mut tx, &mut s, now, &audit).await?;
+            s.run(tx.conn()).await?;
         }
-        append(
-            &mut tx,
-            now,
-            &AuditEvent::by(scope, "report.file", &id)
-                .in_county(&county)
-                .from_ip(ip)
-                .detail(format!("{} {}", r.channel.code(), number)),
-        )
-        .await?;
         tx.commit().await?;
         Ok(FiledReport {
             id,
@@ -712,6 +716,37 @@ impl Store {
         id: &str,
         ip: &str,
     ) -> Result<StoredReport, StoreError> {
+        let report = self.report_unaudited(scope, id).await?;
+        self.audit(
+            AuditEvent::by(
+                scope,
+                if report.withheld {
+                    "report.read_withheld"
+                } else {
+                    "report.read"
+                },
+                id,
+            )
+            .in_county(&report.county_code)
+            .from_ip(ip),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// A report just filed, as its filer's answer. The filing's own audit entry
+    /// (`report.file`, in the filing's transaction) records what they sent; reading it back
+    /// in the same request discloses nothing more, so it writes no second entry (which
+    /// would be a second write transaction for every report taken in).
+    pub async fn filed_report(
+        &self,
+        scope: &Scope,
+        filed: &FiledReport,
+    ) -> Result<StoredReport, StoreError> {
+        self.report_unaudited(scope, &filed.id).await
+    }
+
+    async fn report_unaudited(&self, scope: &Scope, id: &str) -> Result<StoredReport, StoreError> {
         scope.check_role(Action::ViewReports)?;
         let row = self.report_row(id).await?;
         let reading = self
@@ -727,23 +762,7 @@ impl Store {
         } else {
             Some(reading)
         };
-        let county = row.county_code.clone();
-        let report = row.into_report(self, reading)?;
-        self.audit(
-            AuditEvent::by(
-                scope,
-                if report.withheld {
-                    "report.read_withheld"
-                } else {
-                    "report.read"
-                },
-                id,
-            )
-            .in_county(&county)
-            .from_ip(ip),
-        )
-        .await?;
-        Ok(report)
+        row.into_report(self, reading)
     }
 
     /// The timeline of a report and its referrals, for a reader who may read the report.

@@ -126,12 +126,20 @@ impl WorkItem {
 
 /// Adds a work item in the transaction of the change that makes it.
 pub(crate) async fn add_work(tx: &mut Tx, w: &NewWork, now: i64) -> Result<String, StoreError> {
+    let mut s = Script::default();
+    let id = add_work_to(&mut s, w, now);
+    s.run(tx.conn()).await?;
+    Ok(id)
+}
+
+/// Adds a work item's writes to a script of the change that makes it (sent with the
+/// change's own writes in one round trip); returns its id.
+pub(crate) fn add_work_to(s: &mut Script, w: &NewWork, now: i64) -> String {
     let id = new_id();
     let (unit, user) = match &w.owner {
         WorkOwner::Unit(u) => (Some(u.clone()), None),
         WorkOwner::User(u) => (None, Some(u.clone())),
     };
-    let mut s = Script::default();
     s.push(
         "INSERT INTO work_items (county_code, id, kind, subject_kind, subject_id, title,
              owner_unit_id, owner_user_id, urgency, due_at, due_guessed, state, sealed, created_at)
@@ -152,9 +160,8 @@ pub(crate) async fn add_work(tx: &mut Tx, w: &NewWork, now: i64) -> Result<Strin
             now.into(),
         ],
     );
-    super::locate_in(&mut s, &id, &w.county, "work");
-    s.run(tx.conn()).await?;
-    Ok(id)
+    super::locate_in(s, &id, &w.county, "work");
+    id
 }
 
 /// Marks the open work items of `kinds` on a subject done.
@@ -247,9 +254,17 @@ impl Store {
         let units = self.units_of(scope).await?;
         let mut out: Vec<WorkItem> = Vec::new();
         let mut c = self.read().await?;
+        // Closures wait for the head alone. Each owner's first `limit` items are read off
+        // its open-work index in this very order (urgency descending, then due), so a
+        // unit with 100k open items costs a page, not a sort of all of them.
+        let not_closures = if scope.head {
+            ""
+        } else {
+            " AND kind <> 'closure_approval'"
+        };
         let by_unit = format!(
             "SELECT {WORK_COLUMNS} FROM work_items WHERE owner_unit_id = $1 AND state = 'open'
-             ORDER BY urgency DESC, due_at LIMIT $2"
+             {not_closures} ORDER BY urgency DESC, due_at LIMIT $2"
         );
         for unit in &units {
             let rows: Vec<WorkItem> = on!(c.conn(), |c| sqlx::query_as(&by_unit)
@@ -261,7 +276,7 @@ impl Store {
         }
         let by_user = format!(
             "SELECT {WORK_COLUMNS} FROM work_items WHERE owner_user_id = $1 AND state = 'open'
-             ORDER BY urgency DESC, due_at LIMIT $2"
+             {not_closures} ORDER BY urgency DESC, due_at LIMIT $2"
         );
         let rows: Vec<WorkItem> = on!(c.conn(), |c| sqlx::query_as(&by_user)
             .bind(&scope.user_id)
@@ -271,13 +286,20 @@ impl Store {
         out.extend(rows);
         if scope.head {
             if let Some(home) = scope.home() {
+                // A county's head (the usual case) reads the index by its county; a head
+                // above a county, every county under it.
+                let (county_is, county) = if home.level() >= Level::County {
+                    ("county_code = $1", home.county_code())
+                } else {
+                    ("county_code LIKE $1", format!("{}%", home.prefix()))
+                };
                 let late = format!(
-                    "SELECT {WORK_COLUMNS} FROM work_items WHERE county_code LIKE $1
+                    "SELECT {WORK_COLUMNS} FROM work_items WHERE {county_is}
                        AND state = 'open' AND escalated_at IS NOT NULL
                      ORDER BY escalated_at LIMIT $2"
                 );
                 let rows: Vec<WorkItem> = on!(c.conn(), |c| sqlx::query_as(&late)
-                    .bind(format!("{}%", home.county_code()))
+                    .bind(&county)
                     .bind(limit)
                     .fetch_all(&mut *c)
                     .await)?;
@@ -287,9 +309,6 @@ impl Store {
                     }
                 }
             }
-        } else {
-            // Closures wait for the head alone.
-            out.retain(|w| w.kind != WorkKind::ClosureApproval.as_str());
         }
         out.sort_by(|a, b| {
             b.urgency.cmp(&a.urgency).then(

@@ -23,10 +23,10 @@ pub use units::{NewUnit, Unit, UnitContact};
 pub(crate) use events::event_to;
 pub(crate) use grants::{end_grants, grant};
 pub(crate) use items::WORK_COLUMNS;
-pub(crate) use items::{add_work, close_work};
+pub(crate) use items::{add_work, add_work_to, close_work};
 pub(crate) use locator::{locate_in, relocate};
 pub(crate) use outbox::{clear_notifications, notify};
-pub(crate) use timeline::record_step;
+pub(crate) use timeline::{record_step, record_step_to};
 pub(crate) use units::insert_unit;
 
 use crate::db::Tx;

@@ -6,6 +6,7 @@ use weibao_domain::access::Scope;
 use crate::db::{Store, Tx};
 use crate::error::StoreError;
 use crate::on;
+use crate::script::Script;
 
 /// One step as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,10 +32,31 @@ pub(crate) async fn record_step(
     detail: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    let mut s = Script::default();
+    record_step_to(
+        store, &mut s, county, subject_id, scope, actor_unit, action, detail, now,
+    )?;
+    s.run(tx.conn()).await?;
+    Ok(())
+}
+
+/// [`record_step`]'s insert, added to a script of the change it records (one round trip
+/// with the change's own writes).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_step_to(
+    store: &Store,
+    s: &mut Script,
+    county: &str,
+    subject_id: &str,
+    scope: &Scope,
+    actor_unit: &str,
+    action: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     let id = super::new_id();
     let sealed = store.keys()?.seal(&format!("timeline.detail:{id}"), detail);
-    super::exec(
-        tx,
+    s.push(
         "INSERT INTO timeline (county_code, subject_id, id, at, actor_id, actor_name, actor_unit,
              action, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         vec![
@@ -54,8 +76,7 @@ pub(crate) async fn record_step(
             action.into(),
             sealed.into(),
         ],
-    )
-    .await?;
+    );
     Ok(())
 }
 

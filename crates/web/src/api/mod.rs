@@ -25,6 +25,7 @@ mod schema;
 pub mod services;
 mod users;
 pub mod visits;
+pub mod warnings;
 pub mod work;
 
 use axum::extract::{FromRequest, Request, State};
@@ -241,6 +242,14 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("list_findings", RouteAccess::Action(Action::VerifyFindings)),
     (
         "answer_finding",
+        RouteAccess::Action(Action::VerifyFindings),
+    ),
+    // Early warnings: villages, townships and the office see and decide on those of
+    // their division (the store narrows).
+    ("list_warnings", RouteAccess::Action(Action::VerifyFindings)),
+    ("get_warning", RouteAccess::Action(Action::VerifyFindings)),
+    (
+        "decide_warning",
         RouteAccess::Action(Action::VerifyFindings),
     ),
     // Pairing: each level pairs the children of its division (the store narrows).
@@ -600,6 +609,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(pairing::log_contact))
         .routes(routes!(pairing::end_pairing))
         .routes(routes!(pairing::pairing_overview))
+        .routes(routes!(warnings::list_warnings))
+        .routes(routes!(warnings::get_warning))
+        .routes(routes!(warnings::decide_warning))
         .routes({
             let (schemas, paths, method_router) = routes!(proposal_reply::upload_reply_files);
             let limit = axum::extract::DefaultBodyLimit::max(

@@ -537,7 +537,7 @@ pub async fn create_report(
         (scope.role == weibao_domain::access::Role::Reporter).then_some(Channel::Mandatory);
     let new = checked_report(beijing_now(&state), req, channel)?;
     let filed = state.store.file_report(scope, new, &caller.ip).await?;
-    let report = state.store.report(scope, &filed.id, &caller.ip).await?;
+    let report = state.store.filed_report(scope, &filed).await?;
     Ok((
         StatusCode::CREATED,
         Json(ReportView::build(&state, scope, report).await?),

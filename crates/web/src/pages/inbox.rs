@@ -44,6 +44,7 @@ pub fn subject_href(kind: &str, id: &str) -> String {
         "proposal" => format!("/proposals/{id}"),
         "notice" => format!("/committee/notices/{id}"),
         "meetings" => "/committee#meetings".into(),
+        "warning" => format!("/warnings#w-{id}"),
         // "<list>.<division>": that list's findings in that village.
         "list_check" => match id.split_once('.') {
             Some((list, division)) => format!("/findings?list_id={list}&division={division}"),

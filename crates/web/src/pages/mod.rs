@@ -22,6 +22,7 @@ mod sealed;
 mod services;
 mod units;
 mod visits;
+mod warnings;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -141,6 +142,8 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/pairing/contacts"),
     ("GET", "/findings"),
     ("POST", "/findings/{id}/answer"),
+    ("GET", "/warnings"),
+    ("POST", "/warnings/{id}/decision"),
     ("GET", "/findings/lists"),
     ("POST", "/findings/lists"),
     ("GET", "/proposals/{id}/reply-document"),
@@ -281,6 +284,11 @@ pub fn routes() -> Router<AppState> {
         .route("/pairing/pairings", axum::routing::post(pairing::pair))
         .route("/pairing/contacts", axum::routing::post(pairing::contact))
         .route("/findings", get(finding::findings))
+        .route("/warnings", get(warnings::show))
+        .route(
+            "/warnings/{id}/decision",
+            axum::routing::post(warnings::decide),
+        )
         .route(
             "/findings/{id}/answer",
             axum::routing::post(finding::answer),
@@ -628,6 +636,7 @@ impl Layout {
                 "名单比对",
                 allows(role, Action::VerifyFindings),
             ),
+            ("/warnings", "预警", allows(role, Action::VerifyFindings)),
             ("/pairing", "结对帮扶", allows(role, Action::ManagePairing)),
             ("/services", "购买服务", allows(role, Action::ViewServices)),
             (
