@@ -10,7 +10,7 @@ mod auth;
 pub mod card;
 mod download;
 mod error;
-mod finding_io;
+pub mod finding_io;
 pub mod hotline_io;
 pub mod ledger_io;
 pub mod limits;

@@ -124,6 +124,10 @@ pub enum Command {
         /// Write them as an Excel ledger (for import tests) instead of registering them.
         #[arg(long)]
         xlsx: Option<PathBuf>,
+        /// Write them as a department's 低保 list (姓名、公民身份号码、乡镇、村、保障类别;
+        /// for the matching benchmark) instead of registering them.
+        #[arg(long, conflicts_with = "xlsx")]
+        list: Option<PathBuf>,
         /// Then confirm this many allowance cases (基本生活保障) for children the ledger
         /// shows eligible, confirmed 62 days ago (for roll benchmarks).
         #[arg(long, default_value_t = 0)]
@@ -146,6 +150,11 @@ pub enum Command {
     Settings {
         #[command(subcommand)]
         command: SettingsCommand,
+    },
+    /// Departments' lists (数据共享) matched against a county's ledger.
+    Lists {
+        #[command(subcommand)]
+        command: ListsCommand,
     },
     /// Import records from Excel.
     Import {
@@ -254,6 +263,24 @@ pub enum SettingsCommand {
     },
     /// List the keys and an example value of each.
     Keys,
+}
+
+#[derive(Subcommand)]
+pub enum ListsCommand {
+    /// Match a department's list (.xlsx) against a county's ledger, as the office's upload
+    /// does (the list kept sealed, findings and the villages' tasks written), in the
+    /// foreground with its timings: for lists past the upload limit, and benchmarks.
+    Match {
+        /// The workbook.
+        file: PathBuf,
+        /// The county (6 digits or 12).
+        #[arg(long)]
+        division: String,
+        /// The list's kind: dibao, tekun, disability, prison, detox, enrolled, dropout,
+        /// birth, death or insured (or its Chinese name, e.g. 低保).
+        #[arg(long)]
+        kind: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -618,11 +645,18 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             seed,
             no_visits,
             xlsx,
+            list,
             allowances,
             allowances_checked,
             reports,
         } => {
-            generate(&cli.db, children, &under, seed, !no_visits, xlsx.as_deref()).await?;
+            let sheet = match (xlsx.as_deref(), list.as_deref()) {
+                (Some(p), _) => Some((p, Sheet::Ledger)),
+                (None, Some(p)) => Some((p, Sheet::List)),
+                (None, None) => None,
+            };
+            generate(&cli.db, children, &under, seed, !no_visits, sheet).await?;
+            let xlsx = sheet;
             if reports > 0 && xlsx.is_none() {
                 generate_reports(&cli.db, &under, reports, seed).await?;
             }
@@ -666,6 +700,14 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     value,
                 },
         } => set_setting(&cli.db, &key, region.as_deref(), &from, &value).await,
+        Command::Lists {
+            command:
+                ListsCommand::Match {
+                    file,
+                    division,
+                    kind,
+                },
+        } => match_list(&cli.db, &file, &division, &kind).await,
         Command::Import {
             command:
                 ImportCommand::Children {
@@ -754,13 +796,76 @@ async fn import_divisions(
     Ok(())
 }
 
+async fn match_list(db: &DbArgs, file: &Path, division: &str, kind: &str) -> Result<(), String> {
+    use weibao_domain::finding::matching::ListKind;
+    let county = DivisionCode::parse(division).map_err(|e| format!("--division：{}", e.message))?;
+    if county.level() != weibao_domain::Level::County {
+        return Err("--division：请给出一个县（区）的代码，如 510812".into());
+    }
+    let kind = ListKind::parse(kind)
+        .ok_or_else(|| format!("--kind：名单类别应为 {} 之一", ListKind::codes().join("、")))?;
+    let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
+    let store = open(db).await?;
+    let started = std::time::Instant::now();
+    let villages = weibao_web::ledger_io::Villages::new(
+        store
+            .villages_within(&Scope::system(), county)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    let (rows, reading) =
+        weibao_web::finding_io::read_list(&bytes, &villages, store.clock().today())
+            .map_err(|e| format!("{}：{e}", file.display()))?;
+    let read_secs = started.elapsed().as_secs_f64();
+    println!(
+        "读取名单 {} 行，可比对 {} 行、不能比对 {} 行，用时 {read_secs:.1} 秒",
+        reading.rows_read,
+        reading.rows_good,
+        reading.errors.len()
+    );
+    // As the county's office: the list is the office's, like an upload.
+    let office = Scope::new("", "命令行", Role::Office, county, None);
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "名单.xlsx".into());
+    let n = rows.len();
+    let list = store
+        .add_dept_list(&office, kind, &name, &bytes, n, "cli")
+        .await
+        .map_err(|e| e.to_string())?;
+    let matching = std::time::Instant::now();
+    let done = store
+        .match_dept_list(&list.id, rows)
+        .await
+        .map_err(|e| e.to_string())?;
+    let secs = matching.elapsed().as_secs_f64();
+    println!(
+        "比对完成 {}：{n} 行，不在台账 {}、情况有变 {}、与台账不符 {}，比对用时 {secs:.1} 秒（{:.0} 行/秒），合计 {:.1} 秒",
+        done.id,
+        done.missing,
+        done.changed,
+        done.contradicts,
+        n as f64 / secs.max(1e-9),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What `gen` writes instead of registering the children.
+#[derive(Debug, Clone, Copy)]
+enum Sheet {
+    Ledger,
+    List,
+}
+
 async fn generate(
     db: &DbArgs,
     n: usize,
     under: &str,
     seed: u64,
     visits: bool,
-    xlsx: Option<&Path>,
+    sheet: Option<(&Path, Sheet)>,
 ) -> Result<(), String> {
     let under = DivisionCode::parse(under).map_err(|e| format!("--under：{}", e.message))?;
     let store = open(db).await?;
@@ -783,7 +888,7 @@ async fn generate(
             .expect("progress template"),
     );
     let mut generator = synth::Generator::new(seed, villages.clone(), today);
-    if let Some(path) = xlsx {
+    if let Some((path, kind)) = sheet {
         let records = generator.batch(n);
         // Villages by township and the name people write, or by code where even the
         // township leaves two alike (the importer's own lookup decides).
@@ -802,11 +907,23 @@ async fn generate(
                 (c, (township, label))
             })
             .collect();
-        let rows = records.iter().map(|r| synth::ledger_row(r, &places));
-        let bytes = weibao_sheets::write_table("儿童台账", synth::LEDGER_HEADERS, rows)?;
+        let bytes = match kind {
+            Sheet::Ledger => {
+                let rows = records.iter().map(|r| synth::ledger_row(r, &places));
+                weibao_sheets::write_table("儿童台账", synth::LEDGER_HEADERS, rows)?
+            }
+            Sheet::List => {
+                let rows = records.iter().map(|r| synth::list_row(r, &places));
+                weibao_sheets::write_table("低保名单", synth::LIST_HEADERS, rows)?
+            }
+        };
         std::fs::write(path, &bytes).map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
         println!(
-            "已写出 {n} 行台账到 {}（{:.1} 秒）",
+            "已写出 {n} 行{}到 {}（{:.1} 秒）",
+            match kind {
+                Sheet::Ledger => "台账",
+                Sheet::List => "名单",
+            },
             path.display(),
             started.elapsed().as_secs_f64()
         );

@@ -335,6 +335,34 @@ pub const LEDGER_HEADERS: &[&str] = &[
     "风险等级",
 ];
 
+/// The columns of a synthetic department's list (a 低保 roll as 民政 hands it over).
+pub const LIST_HEADERS: &[&str] = &[
+    "姓名",
+    "公民身份号码",
+    "乡镇（街道）",
+    "村（社区）",
+    "保障类别",
+];
+
+/// A child as a row of a synthetic 低保 list.
+pub fn list_row(
+    r: &ChildRecord,
+    places: &std::collections::HashMap<DivisionCode, (String, String)>,
+) -> Vec<weibao_sheets::OutCell> {
+    use weibao_sheets::OutCell::Text;
+    let (township, village) = places
+        .get(&r.division())
+        .cloned()
+        .unwrap_or_else(|| (String::new(), r.division().full()));
+    vec![
+        Text(r.name.clone()),
+        Text(r.id_number().to_string()),
+        Text(township),
+        Text(village),
+        Text("农村低保".into()),
+    ]
+}
+
 /// One record as a row of a township's ledger; `places` gives each village's township
 /// and the name (or code) the row writes for it.
 pub fn ledger_row(

@@ -437,7 +437,12 @@ impl Store {
                 break;
             };
             for (_, id) in &ids {
-                changes.add(self.evaluate_warnings(id).await?);
+                // One child's failure (a record that cannot be read, a race with the
+                // round evaluating the same child) does not stop the night's sweep.
+                match self.evaluate_warnings(id).await {
+                    Ok(c) => changes.add(c),
+                    Err(e) => tracing::warn!(child = %id, error = %e, "warnings not evaluated"),
+                }
             }
             done += ids.len();
             progress(done, total.max(0) as usize);

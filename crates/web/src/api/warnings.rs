@@ -116,6 +116,12 @@ pub async fn list_warnings(
             )
         })?),
     };
+    if q.child_id.as_ref().is_some_and(|c| c.chars().count() > 40) {
+        return Err(ApiError::invalid(
+            "child_id",
+            weibao_domain::Invalid::new("child_id_too_long", "child_id 应为台账中儿童的编号（id）"),
+        ));
+    }
     let found = state
         .store
         .list_warnings(
