@@ -78,6 +78,7 @@ pub struct WarningList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WarningQuery {
     /// Only under this division (within the caller's; a county or below).
     #[param(pattern = r"^(\d{6,12})?$")]
