@@ -95,6 +95,7 @@ pub struct WarningQuery {
 
 #[utoipa::path(get, path = "/api/v1/warnings", tag = "finding", params(WarningQuery),
     responses((status = 200, body = WarningList), (status = 403, body = ErrorBody),
+              (status = 404, description = "区划不在您的管辖范围内", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn list_warnings(
     State(state): State<AppState>,
