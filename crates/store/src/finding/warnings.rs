@@ -18,7 +18,7 @@ use weibao_domain::record::ChildPatch;
 use weibao_domain::work::{UnitKind, WorkKind};
 use weibao_domain::{DivisionCode, Level};
 
-use crate::audit::{append_to, AuditEvent};
+use crate::audit::{append_many, append_to, AuditEvent};
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
@@ -379,22 +379,16 @@ impl Store {
             }
         }
         let system = Scope::system();
-        for (id, rule) in &raised {
-            append_to(
-                &mut tx,
-                &mut s,
-                now,
-                &AuditEvent::by(&system, "warning.raise", id)
-                    .in_county(county)
-                    .detail(format!("{} child {child_id}", rule.code())),
-            )
-            .await?;
-            // append_to reads the chain's head: the entry must be in the database before
-            // the next one reads it.
-            s.run(tx.conn()).await?;
-            s = Script::default();
-        }
         s.run(tx.conn()).await?;
+        let raised_events: Vec<AuditEvent> = raised
+            .iter()
+            .map(|(id, rule)| {
+                AuditEvent::by(&system, "warning.raise", id)
+                    .in_county(county)
+                    .detail(format!("{} child {child_id}", rule.code()))
+            })
+            .collect();
+        append_many(&mut tx, now, county, &raised_events).await?;
         for id in &ended {
             close_work(&mut tx, county, id, &[WorkKind::Warning], now).await?;
         }
