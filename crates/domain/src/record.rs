@@ -84,8 +84,21 @@ impl ChildRecord {
             .guardians
             .iter()
             .map(|g| {
+                // The number masked as lists show it (first 4 and last 4 characters).
+                let number: String = match g.id_number.chars().count() {
+                    18 => {
+                        let c: Vec<char> = g.id_number.chars().collect();
+                        format!(
+                            "，身份证号{}**********{}",
+                            c[..4].iter().collect::<String>(),
+                            c[14..].iter().collect::<String>()
+                        )
+                    }
+                    0 => String::new(),
+                    _ => format!("，身份证号{}", g.id_number),
+                };
                 format!(
-                    "{}（{}，监护能力{}{}{}）",
+                    "{}（{}{number}，监护能力{}{}{}）",
                     g.name,
                     g.relationship,
                     g.capacity.label(),

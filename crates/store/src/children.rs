@@ -14,6 +14,7 @@ use weibao_domain::record::{diff, ChildPatch, ChildRecord, FieldChange};
 use weibao_domain::{DivisionCode, IdNumber, Invalid, Level, Sex};
 
 use crate::audit::{append, AuditEvent};
+use crate::child_kin::{put_kin, ChildKin};
 use crate::db::{Conn, Store, Tx};
 use crate::error::StoreError;
 use crate::keys::FieldKeys;
@@ -700,7 +701,9 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         let changes = diff(Some(&current.record), &record);
-        if changes.is_empty() {
+        // Unchanged only when the record is: a change the history text does not show
+        // (a guardian's number differing only in its masked middle) is still saved.
+        if changes.is_empty() && record == current.record {
             return Ok(current);
         }
         let now = self.now_ms();
@@ -1556,6 +1559,7 @@ async fn move_to_county(
     }
     for sql in [
         "DELETE FROM child_versions WHERE county_code = $1 AND child_id = $2",
+        "DELETE FROM child_kin WHERE county_code = $1 AND child_id = $2",
         "DELETE FROM children WHERE county_code = $1 AND id = $2",
     ] {
         on!(tx.conn(), |c| sqlx::query(sql)
@@ -1618,14 +1622,17 @@ pub(crate) struct SealedChild {
     id_number: String,
     id_index: String,
     details: String,
+    kin: ChildKin,
 }
 
 impl SealedChild {
     pub(crate) fn new(keys: &FieldKeys, id: &str, r: &ChildRecord) -> SealedChild {
         let idn = r.id_number().as_str();
+        let id_index = keys.index(idn);
         SealedChild {
             id_number: keys.seal(&format!("children.id_number:{id}"), idn),
-            id_index: keys.index(idn),
+            kin: ChildKin::of(keys, id, &id_index, r.division().full(), r),
+            id_index,
             details: keys.seal(&format!("children.details:{id}"), &details_json(r)),
         }
     }
@@ -1646,11 +1653,11 @@ pub(crate) struct NewChildRow<'a> {
 /// Inserts rows with one multi-row statement (callers keep batches under
 /// [`IMPORT_BATCH`], within both databases' bind limits).
 pub(crate) async fn insert_children(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     rows: &[NewChildRow<'_>],
     now: i64,
 ) -> Result<(), StoreError> {
-    on!(conn, |c| {
+    on!(conn.re(), |c| {
         let mut qb = QueryBuilder::new(
             "INSERT INTO children (county_code, id, division_code, name, name_initials,
                  id_number, id_masked, id_index, birth_date, sex, hukou, school_status,
@@ -1686,6 +1693,17 @@ pub(crate) async fn insert_children(
         });
         qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
+    // The kin rows, a statement per county (a batch is almost always one county).
+    let mut counties: Vec<&str> = rows.iter().map(|r| r.county).collect();
+    counties.dedup();
+    for county in counties {
+        let kin: Vec<ChildKin> = rows
+            .iter()
+            .filter(|r| r.county == county)
+            .map(|r| r.sealed.kin.clone())
+            .collect();
+        put_kin(conn.re(), county, &kin).await?;
+    }
     Ok(())
 }
 
@@ -1715,7 +1733,7 @@ async fn insert_child(
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn update_row(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     keys: &FieldKeys,
     county: &str,
     id: &str,
@@ -1725,7 +1743,8 @@ pub(crate) async fn update_row(
     now: i64,
 ) -> Result<u64, StoreError> {
     let idn = r.id_number();
-    Ok(on!(conn, |c| sqlx::query(
+    let id_index = keys.index(idn.as_str());
+    let n = on!(conn.re(), |c| sqlx::query(
         "UPDATE children SET division_code = $4, name = $5, name_initials = $6, id_number = $7,
              id_masked = $8, id_index = $9, birth_date = $10, sex = $11, hukou = $12,
              school_status = $13, support_bits = $14, category_bits = $15, risk = $16,
@@ -1740,7 +1759,7 @@ pub(crate) async fn update_row(
     .bind(name_initials(&r.name))
     .bind(keys.seal(&format!("children.id_number:{id}"), idn.as_str()))
     .bind(idn.masked())
-    .bind(keys.index(idn.as_str()))
+    .bind(&id_index)
     .bind(idn.birth_date())
     .bind(idn.sex().label())
     .bind(r.hukou.label())
@@ -1755,7 +1774,16 @@ pub(crate) async fn update_row(
     .bind(now)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?)
+    .map(|r| r.rows_affected()))?;
+    if n > 0 {
+        put_kin(
+            conn,
+            county,
+            &[ChildKin::of(keys, id, &id_index, r.division().full(), r)],
+        )
+        .await?;
+    }
+    Ok(n)
 }
 
 #[allow(clippy::too_many_arguments)]

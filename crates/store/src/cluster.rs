@@ -360,6 +360,13 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "child_kin",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "warnings",
         Placement::Distributed {
             column: "county_code",

@@ -66,6 +66,28 @@ pub(crate) enum Conn<'a> {
     Pg(&'a mut PgConnection),
 }
 
+impl Conn<'_> {
+    /// How a multi-row INSERT inside a larger transaction begins. On SQLite `OR FAIL`:
+    /// with the default ABORT a statement that writes many rows keeps a statement journal
+    /// to undo itself alone, and opening and releasing it costs in proportion to the size
+    /// of the database (a tenth of a million-row list's matching); a failure here fails
+    /// the whole transaction anyway, which is then rolled back.
+    pub(crate) fn bulk_insert(&self) -> &'static str {
+        match self {
+            Conn::Sqlite(_) => "INSERT OR FAIL INTO",
+            Conn::Pg(_) => "INSERT INTO",
+        }
+    }
+
+    /// The same connection, borrowed again for one more statement.
+    pub(crate) fn re(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(c) => Conn::Sqlite(c),
+            Conn::Pg(c) => Conn::Pg(c),
+        }
+    }
+}
+
 /// Runs the same query text on whichever backend a [`Conn`] holds. The body is expanded
 /// once per backend, so binds and row types are checked for both.
 #[macro_export]

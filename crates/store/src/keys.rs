@@ -41,7 +41,14 @@ const PREFIX_HEX: &str = "sm4g1:";
 pub struct FieldKeys {
     data: Vec<(u32, [u8; 16])>,
     index: [u8; 32],
+    /// The index key's HMAC, keyed once (keying hashes two blocks: cloning it is cheaper
+    /// than keying it again for each of a million numbers).
+    index_mac: Hmac<Sm3>,
     pub path: PathBuf,
+}
+
+fn index_mac(key: &[u8; 32]) -> Hmac<Sm3> {
+    <Hmac<Sm3> as Mac>::new_from_slice(key).expect("any key length")
 }
 
 fn bad_file(path: &Path, why: impl std::fmt::Display) -> StoreError {
@@ -59,9 +66,11 @@ fn key_from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
 impl FieldKeys {
     /// Fresh keys (one data key, id 1), not yet written anywhere.
     pub fn generate(path: &Path) -> FieldKeys {
+        let index = random_bytes();
         FieldKeys {
             data: vec![(1, random_bytes())],
-            index: random_bytes(),
+            index_mac: index_mac(&index),
+            index,
             path: path.to_path_buf(),
         }
     }
@@ -104,6 +113,7 @@ impl FieldKeys {
         data.sort_by_key(|(id, _)| *id);
         Ok(Some(FieldKeys {
             data,
+            index_mac: index_mac(&index),
             index,
             path: path.to_path_buf(),
         }))
@@ -271,7 +281,7 @@ impl FieldKeys {
 
     /// The keyed blind index of a 身份证号 (HMAC-SM3, hex).
     pub fn index(&self, id_number: &str) -> String {
-        let mut mac = <Hmac<Sm3> as Mac>::new_from_slice(&self.index).expect("any key length");
+        let mut mac = self.index_mac.clone();
         mac.update(id_number.as_bytes());
         hex(&mac.finalize().into_bytes())
     }
@@ -466,6 +476,8 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected()))?;
                 if index != old_index {
+                    // The kin row's indexes are stale: the next match writes it again.
+                    crate::child_kin::drop_kin(tx.conn(), &county, &id).await?;
                     // The registry is sharded by the index on Citus: move the row.
                     let moved = on!(tx.conn(), |c| sqlx::query(
                         "DELETE FROM child_id_registry WHERE id_index = $1 AND child_id = $2"

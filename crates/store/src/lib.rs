@@ -10,6 +10,7 @@ mod allowances;
 mod audit;
 mod blobs;
 mod changes;
+mod child_kin;
 mod children;
 mod clock;
 mod cluster;

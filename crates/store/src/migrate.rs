@@ -48,6 +48,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_pairing"),
     migration!(21, "0021_inbox"),
     migration!(22, "0022_warnings"),
+    migration!(23, "0023_child_kin"),
 ];
 
 impl Store {

@@ -2,6 +2,8 @@
 
 #[path = "storage/allowances.rs"]
 mod allowances;
+#[path = "storage/finding.rs"]
+mod finding;
 
 use weibao_domain::access::{Role, Scope};
 use weibao_domain::DivisionCode;

@@ -24,6 +24,7 @@ use weibao_domain::work::{UnitKind, WorkKind};
 use weibao_domain::{DivisionCode, Invalid, Level};
 
 use crate::audit::{append, AuditEvent};
+use crate::child_kin::{put_kin, ChildKin, KinRow, KIN_COLUMNS};
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
@@ -261,48 +262,103 @@ impl Store {
     }
 
     /// The ledger of a county as the matching sees it: every child keyed, with the keys of
-    /// the guardians whose numbers the ledger holds.
+    /// the guardians whose numbers the ledger holds, read from the ledger's kin rows
+    /// (child_kin.rs). Records without one (written before the table was kept) get it
+    /// first, from the sealed record.
     async fn matching_ledger(&self, county: &str) -> Result<Ledger, StoreError> {
-        let rows: Vec<(String, String, String, String, String)> = {
+        self.fill_kin(county).await?;
+        let rows: Vec<KinRow> = {
             let mut c = self.read().await?;
-            on!(c.conn(), |c| sqlx::query_as(
-                "SELECT id, name, division_code, id_index, details FROM children
-                 WHERE county_code = $1"
-            )
+            on!(c.conn(), |c| sqlx::query_as(&format!(
+                "SELECT {KIN_COLUMNS} FROM child_kin WHERE county_code = $1"
+            ))
             .bind(county)
             .fetch_all(&mut *c)
             .await)?
         };
-        let keys = self.keys()?;
-        let mut children = Vec::with_capacity(rows.len());
-        for (id, name, division, key, details) in rows {
-            let json = keys.open(&format!("children.details:{id}"), &details)?;
-            let record: ChildRecord = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Config(format!("儿童记录 {id} 的内容无法读取：{e}")))?;
-            let relatives = record
-                .guardians
-                .iter()
-                .filter(|g| !g.id_number.is_empty())
-                .map(|g| Relative {
-                    relation: g.relationship.clone(),
-                    name: g.name.clone(),
-                    key: keys.index(&g.id_number),
-                })
-                .collect();
-            children.push(LedgerChild {
-                id,
-                name,
-                division,
-                key,
-                school: record.school_status,
-                disabled: record.disability.is_some(),
-                support: record.support.clone(),
-                father: record.father.status,
-                mother: record.mother.status,
-                relatives,
-            });
-        }
+        let children = rows
+            .into_iter()
+            .map(|r| {
+                let k = ChildKin::from(r);
+                LedgerChild {
+                    id: k.child_id,
+                    name: k.name,
+                    division: k.division,
+                    key: k.id_index,
+                    school: k.school,
+                    disabled: k.disabled,
+                    support: k.support,
+                    father: k.father,
+                    mother: k.mother,
+                    relatives: k
+                        .relatives
+                        .into_iter()
+                        .map(|(relation, key)| Relative { relation, key })
+                        .collect(),
+                }
+            })
+            .collect();
         Ok(Ledger::new(children))
+    }
+
+    /// Writes the kin rows a county's records lack (and drops those of records gone),
+    /// when the two counts differ; returns how many records the county has.
+    async fn fill_kin(&self, county: &str) -> Result<i64, StoreError> {
+        let (records, kin): (i64, i64) = {
+            let mut c = self.read().await?;
+            on!(c.conn(), |c| sqlx::query_as(
+                "SELECT (SELECT count(*) FROM children WHERE county_code = $1),
+                        (SELECT count(*) FROM child_kin WHERE county_code = $1)"
+            )
+            .bind(county)
+            .fetch_one(&mut *c)
+            .await)?
+        };
+        if records == kin {
+            return Ok(records);
+        }
+        let keys = self.keys()?;
+        let mut tx = self.begin().await?;
+        on!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM child_kin WHERE county_code = $1 AND NOT EXISTS
+                (SELECT 1 FROM children c WHERE c.county_code = $1 AND c.id = child_kin.child_id)"
+        )
+        .bind(county)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        let mut after = String::new();
+        loop {
+            let rows: Vec<(String, String, String, String)> = {
+                let mut c = self.read().await?;
+                on!(c.conn(), |c| sqlx::query_as(
+                    "SELECT c.id, c.id_index, c.division_code, c.details FROM children c
+                     WHERE c.county_code = $1 AND c.id > $2 AND NOT EXISTS
+                        (SELECT 1 FROM child_kin k WHERE k.county_code = $1 AND k.child_id = c.id)
+                     ORDER BY c.id LIMIT 500"
+                )
+                .bind(county)
+                .bind(&after)
+                .fetch_all(&mut *c)
+                .await)?
+            };
+            let Some(last) = rows.last() else {
+                return Ok(records);
+            };
+            after = last.0.clone();
+            let mut kin = Vec::with_capacity(rows.len());
+            for (id, index, division, details) in rows {
+                let json = keys.open(&format!("children.details:{id}"), &details)?;
+                let record: ChildRecord = serde_json::from_str(&json).map_err(|e| {
+                    StoreError::Config(format!("儿童记录 {id} 的内容无法读取：{e}"))
+                })?;
+                kin.push(ChildKin::of(&keys, &id, &index, division, &record));
+            }
+            let mut tx = self.begin().await?;
+            put_kin(tx.conn(), county, &kin).await?;
+            tx.commit().await?;
+        }
     }
 
     /// Who verifies findings in a village: its director, else its township's supervisor,
@@ -378,13 +434,20 @@ impl Store {
         let county = DivisionCode::parse(&county_code).map_err(|_| StoreError::NotFound)?;
         let list = self.dept_list(&Scope::system(), list_id).await?;
         let kind = ListKind::parse(&list.kind).ok_or(StoreError::NotFound)?;
+        let started = std::time::Instant::now();
         let ledger = self.matching_ledger(&county_code).await?;
+        tracing::info!(
+            "名单比对 {list_id}：读取本县台账 {} 名儿童，用时 {:.1} 秒",
+            ledger.len(),
+            started.elapsed().as_secs_f64()
+        );
         let keys = self.keys()?;
         let today = self.clock().today();
         let mut owners = HashMap::new();
         let mut checks: HashSet<String> = HashSet::new();
         let mut done = 0usize;
         let (mut missing, mut changed, mut contradicts) = (0i64, 0i64, 0i64);
+        let mut pending: Option<tokio::task::JoinHandle<Result<(), StoreError>>> = None;
         for chunk in rows.chunks(STEP) {
             let listed: Vec<Listed> = chunk.iter().map(|r| keyed(r, &keys, today)).collect();
             let mut found = find(kind, &listed, &ledger);
@@ -483,15 +546,34 @@ impl Store {
                     sealed: false,
                 });
             }
-            let mut tx = self.begin().await?;
-            for batch in rows_out.chunks(FINDINGS_PER_INSERT) {
-                insert_findings(&mut tx, &county_code, list_id, batch, now).await?;
+            // This step's writes go on while the next step is matched and sealed (on the
+            // other core); one step's writes at a time, in order.
+            if let Some(writing) = pending.take() {
+                writing
+                    .await
+                    .map_err(|e| StoreError::Config(format!("比对写入中断：{e}")))??;
             }
-            s.run(tx.conn()).await?;
-            for w in &works {
-                add_work(&mut tx, w, now).await?;
-            }
-            tx.commit().await?;
+            let store = self.clone();
+            let (county, list) = (county_code.clone(), list_id.to_string());
+            pending = Some(tokio::spawn(async move {
+                let mut tx = store.begin().await?;
+                let mut rows_out = rows_out;
+                while !rows_out.is_empty() {
+                    let rest = rows_out.split_off(rows_out.len().min(FINDINGS_PER_INSERT));
+                    insert_findings(&mut tx, &county, &list, rows_out, now).await?;
+                    rows_out = rest;
+                }
+                s.run(tx.conn()).await?;
+                for w in &works {
+                    add_work(&mut tx, w, now).await?;
+                }
+                tx.commit().await
+            }));
+        }
+        if let Some(writing) = pending.take() {
+            writing
+                .await
+                .map_err(|e| StoreError::Config(format!("比对写入中断：{e}")))??;
         }
         let mut tx = self.begin().await?;
         let mut s = Script::default();
@@ -908,37 +990,39 @@ async fn insert_findings(
     tx: &mut crate::db::Tx,
     county: &str,
     list_id: &str,
-    rows: &[NewFinding],
+    rows: Vec<NewFinding>,
     now: i64,
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let insert = tx.conn().bulk_insert();
     on!(tx.conn(), |c| {
-        let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO list_findings (county_code, id, list_id, kind, row_no, child_id,
-                 child_index, division_code, details, work_id, answer, answer_note, created_at) ",
-        );
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "{insert} list_findings (county_code, id, list_id, kind, row_no, child_id,
+                 child_index, division_code, details, work_id, answer, answer_note, created_at) "
+        ));
         qb.push_values(rows, |mut b, r| {
             b.push_bind(county.to_string())
-                .push_bind(r.id.clone())
+                .push_bind(r.id)
                 .push_bind(list_id.to_string())
                 .push_bind(r.kind)
                 .push_bind(r.row)
-                .push_bind(r.child_id.clone())
-                .push_bind(r.child_key.clone())
-                .push_bind(r.division.clone())
-                .push_bind(r.details.clone())
-                .push_bind(r.check.clone())
+                .push_bind(r.child_id)
+                .push_bind(r.child_key)
+                .push_bind(r.division)
+                .push_bind(r.details)
+                .push_bind(r.check)
                 .push_unseparated(", NULL, ''")
                 .push_bind(now);
         });
         qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     on!(tx.conn(), |c| {
-        let mut qb = sqlx::QueryBuilder::new("INSERT INTO locator (id, county_code, kind) ");
-        qb.push_values(rows, |mut b, r| {
-            b.push_bind(r.id.clone())
+        let mut qb = sqlx::QueryBuilder::new(format!("{insert} locator (id, county_code, kind) "));
+        qb.push_values(ids, |mut b, id| {
+            b.push_bind(id)
                 .push_bind(county.to_string())
                 .push_bind("list_finding");
         });
