@@ -118,11 +118,37 @@ impl From<KinRow> for ChildKin {
 }
 
 /// Writes (or rewrites) the rows of a county's children, one multi-row statement
-/// (callers keep batches within the bind limits: 11 binds a row).
+/// (callers keep batches within the bind limits: 11 binds a row): the ledger's own
+/// writes, which are the record as it now is.
 pub(crate) async fn put_kin(
     conn: Conn<'_>,
     county: &str,
     rows: &[ChildKin],
+) -> Result<(), StoreError> {
+    insert_kin(conn, county, rows, Conflict::Rewrite).await
+}
+
+/// Writes the rows records lack, read from the records a moment before: a row the
+/// ledger wrote in between is the newer one and stays.
+pub(crate) async fn add_missing_kin(
+    conn: Conn<'_>,
+    county: &str,
+    rows: &[ChildKin],
+) -> Result<(), StoreError> {
+    insert_kin(conn, county, rows, Conflict::Keep).await
+}
+
+/// What a row already there becomes.
+enum Conflict {
+    Rewrite,
+    Keep,
+}
+
+async fn insert_kin(
+    conn: Conn<'_>,
+    county: &str,
+    rows: &[ChildKin],
+    conflict: Conflict,
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
@@ -145,13 +171,16 @@ pub(crate) async fn put_kin(
                 .push_bind(k.mother.label().to_string())
                 .push_bind(k.kin_text());
         });
-        qb.push(
-            " ON CONFLICT (county_code, child_id) DO UPDATE SET
+        qb.push(match conflict {
+            Conflict::Rewrite => {
+                " ON CONFLICT (county_code, child_id) DO UPDATE SET
                  division_code = excluded.division_code, name = excluded.name,
                  id_index = excluded.id_index, school_status = excluded.school_status,
                  support_bits = excluded.support_bits, disabled = excluded.disabled,
-                 father = excluded.father, mother = excluded.mother, kin = excluded.kin",
-        );
+                 father = excluded.father, mother = excluded.mother, kin = excluded.kin"
+            }
+            Conflict::Keep => " ON CONFLICT (county_code, child_id) DO NOTHING",
+        });
         qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     Ok(())

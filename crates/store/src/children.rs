@@ -1695,6 +1695,7 @@ pub(crate) async fn insert_children(
     })?;
     // The kin rows, a statement per county (a batch is almost always one county).
     let mut counties: Vec<&str> = rows.iter().map(|r| r.county).collect();
+    counties.sort_unstable();
     counties.dedup();
     for county in counties {
         let kin: Vec<ChildKin> = rows

@@ -24,7 +24,7 @@ use weibao_domain::work::{UnitKind, WorkKind};
 use weibao_domain::{DivisionCode, Invalid, Level};
 
 use crate::audit::{append, AuditEvent};
-use crate::child_kin::{put_kin, ChildKin, KinRow, KIN_COLUMNS};
+use crate::child_kin::{add_missing_kin, ChildKin, KinRow, KIN_COLUMNS};
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::on;
@@ -302,8 +302,8 @@ impl Store {
     }
 
     /// Writes the kin rows a county's records lack (and drops those of records gone),
-    /// when the two counts differ; returns how many records the county has.
-    async fn fill_kin(&self, county: &str) -> Result<i64, StoreError> {
+    /// when the two counts differ.
+    async fn fill_kin(&self, county: &str) -> Result<(), StoreError> {
         let (records, kin): (i64, i64) = {
             let mut c = self.read().await?;
             on!(c.conn(), |c| sqlx::query_as(
@@ -315,13 +315,14 @@ impl Store {
             .await)?
         };
         if records == kin {
-            return Ok(records);
+            return Ok(());
         }
         let keys = self.keys()?;
         let mut tx = self.begin().await?;
         on!(tx.conn(), |c| sqlx::query(
             "DELETE FROM child_kin WHERE county_code = $1 AND NOT EXISTS
-                (SELECT 1 FROM children c WHERE c.county_code = $1 AND c.id = child_kin.child_id)"
+                (SELECT 1 FROM children c WHERE c.county_code = child_kin.county_code
+                    AND c.id = child_kin.child_id)"
         )
         .bind(county)
         .execute(&mut *c)
@@ -344,7 +345,7 @@ impl Store {
                 .await)?
             };
             let Some(last) = rows.last() else {
-                return Ok(records);
+                return Ok(());
             };
             after = last.0.clone();
             let mut kin = Vec::with_capacity(rows.len());
@@ -356,7 +357,8 @@ impl Store {
                 kin.push(ChildKin::of(&keys, &id, &index, division, &record));
             }
             let mut tx = self.begin().await?;
-            put_kin(tx.conn(), county, &kin).await?;
+            // A row the ledger wrote meanwhile (an edit since this read) is newer: kept.
+            add_missing_kin(tx.conn(), county, &kin).await?;
             tx.commit().await?;
         }
     }
@@ -448,133 +450,141 @@ impl Store {
         let mut done = 0usize;
         let (mut missing, mut changed, mut contradicts) = (0i64, 0i64, 0i64);
         let mut pending: Option<tokio::task::JoinHandle<Result<(), StoreError>>> = None;
-        for chunk in rows.chunks(STEP) {
-            let listed: Vec<Listed> = chunk.iter().map(|r| keyed(r, &keys, today)).collect();
-            let mut found = find(kind, &listed, &ledger);
-            // A child the ledger of another county holds is not missing.
-            let elsewhere = self
-                .registered_elsewhere(
-                    found
-                        .iter()
-                        .filter(|f| f.kind == FindingKind::Missing)
-                        .map(|f| f.child_key.clone())
-                        .collect(),
-                )
-                .await?;
-            found.retain(|f| f.kind != FindingKind::Missing || !elsewhere.contains(&f.child_key));
-            let by_row: HashMap<u32, &ListRowInput> = chunk.iter().map(|r| (r.row, r)).collect();
-            let now = self.now_ms();
-            let mut s = Script::default();
-            let mut new_checks = Vec::new();
-            let mut rows_out: Vec<NewFinding> = Vec::with_capacity(found.len());
-            for f in &found {
-                let row = by_row.get(&f.row);
-                let division = f
-                    .division
-                    .clone()
-                    .or_else(|| {
-                        row.and_then(|r| r.division)
-                            .filter(|d| county.contains(*d))
-                            .map(|d| d.to_string())
-                    })
-                    .unwrap_or_else(|| county_code.clone());
-                let number = if f.kind == FindingKind::Missing {
-                    missing_number(f, row.copied(), &keys)
-                } else {
-                    String::new()
-                };
-                match f.kind {
-                    FindingKind::Missing => missing += 1,
-                    FindingKind::Changed => changed += 1,
-                    FindingKind::Contradicts => contradicts += 1,
-                }
-                let id = new_id();
-                let sealed = Sealed {
-                    child_name: f.child_name.clone(),
-                    explanation: f.explanation.clone(),
-                    id_number: number,
-                };
-                let check = check_id(list_id, &division);
-                let details = keys.seal(
-                    &format!("list_findings.details:{id}"),
-                    &serde_json::to_string(&sealed).expect("serialises"),
-                );
-                if checks.insert(check.clone()) {
-                    new_checks.push((check.clone(), division.clone()));
-                }
-                rows_out.push(NewFinding {
-                    id,
-                    kind: f.kind.code(),
-                    row: f.row as i64,
-                    child_id: f.child_id.clone(),
-                    child_key: f.child_key.clone(),
-                    division,
-                    details,
-                    check,
+        // The steps; whatever ends them, the write under way is waited for (its error
+        // reported, nothing committed after the list is marked failed).
+        let steps: Result<(), StoreError> = async {
+            for chunk in rows.chunks(STEP) {
+                let listed: Vec<Listed> = chunk.iter().map(|r| keyed(r, &keys, today)).collect();
+                let mut found = find(kind, &listed, &ledger);
+                // A child the ledger of another county holds is not missing.
+                let elsewhere = self
+                    .registered_elsewhere(
+                        found
+                            .iter()
+                            .filter(|f| f.kind == FindingKind::Missing)
+                            .map(|f| f.child_key.clone())
+                            .collect(),
+                    )
+                    .await?;
+                found.retain(|f| {
+                    f.kind != FindingKind::Missing || !elsewhere.contains(&f.child_key)
                 });
-            }
-            done += chunk.len();
-            s.push(
-                "UPDATE dept_lists SET done_rows = $3, missing = $4, changed = $5,
+                let by_row: HashMap<u32, &ListRowInput> =
+                    chunk.iter().map(|r| (r.row, r)).collect();
+                let now = self.now_ms();
+                let mut s = Script::default();
+                let mut new_checks = Vec::new();
+                let mut rows_out: Vec<NewFinding> = Vec::with_capacity(found.len());
+                for f in &found {
+                    let row = by_row.get(&f.row);
+                    let division = f
+                        .division
+                        .clone()
+                        .or_else(|| {
+                            row.and_then(|r| r.division)
+                                .filter(|d| county.contains(*d))
+                                .map(|d| d.to_string())
+                        })
+                        .unwrap_or_else(|| county_code.clone());
+                    let number = if f.kind == FindingKind::Missing {
+                        missing_number(f, row.copied(), &keys)
+                    } else {
+                        String::new()
+                    };
+                    match f.kind {
+                        FindingKind::Missing => missing += 1,
+                        FindingKind::Changed => changed += 1,
+                        FindingKind::Contradicts => contradicts += 1,
+                    }
+                    let id = new_id();
+                    let sealed = Sealed {
+                        child_name: f.child_name.clone(),
+                        explanation: f.explanation.clone(),
+                        id_number: number,
+                    };
+                    let check = check_id(list_id, &division);
+                    let details = keys.seal(
+                        &format!("list_findings.details:{id}"),
+                        &serde_json::to_string(&sealed).expect("serialises"),
+                    );
+                    if checks.insert(check.clone()) {
+                        new_checks.push((check.clone(), division.clone()));
+                    }
+                    rows_out.push(NewFinding {
+                        id,
+                        kind: f.kind.code(),
+                        row: f.row as i64,
+                        child_id: f.child_id.clone(),
+                        child_key: f.child_key.clone(),
+                        division,
+                        details,
+                        check,
+                    });
+                }
+                done += chunk.len();
+                s.push(
+                    "UPDATE dept_lists SET done_rows = $3, missing = $4, changed = $5,
                      contradicts = $6 WHERE county_code = $1 AND id = $2",
-                vec![
-                    county_code.clone().into(),
-                    list_id.into(),
-                    (done as i64).into(),
-                    missing.into(),
-                    changed.into(),
-                    contradicts.into(),
-                ],
-            );
-            // Owners and deadlines are looked up before the transaction (a county's office
-            // unit may be made on the way, in a transaction of its own).
-            let mut works = Vec::new();
-            let due = self
-                .due(&county_code, WorkKind::ListVerification, None, now)
-                .await?;
-            for (check, division) in new_checks {
-                let owner = self.verifier(county, &division, &mut owners).await?;
-                works.push(NewWork {
-                    county: county_code.clone(),
-                    kind: WorkKind::ListVerification,
-                    subject_kind: "list_check",
-                    subject_id: check,
-                    title: format!("{}比对：请核实", kind.label()),
-                    owner,
-                    urgency: 0,
-                    due: due.clone(),
-                    sealed: false,
-                });
-            }
-            // This step's writes go on while the next step is matched and sealed (on the
-            // other core); one step's writes at a time, in order.
-            if let Some(writing) = pending.take() {
-                writing
-                    .await
-                    .map_err(|e| StoreError::Config(format!("比对写入中断：{e}")))??;
-            }
-            let store = self.clone();
-            let (county, list) = (county_code.clone(), list_id.to_string());
-            pending = Some(tokio::spawn(async move {
-                let mut tx = store.begin().await?;
-                let mut rows_out = rows_out;
-                while !rows_out.is_empty() {
-                    let rest = rows_out.split_off(rows_out.len().min(FINDINGS_PER_INSERT));
-                    insert_findings(&mut tx, &county, &list, rows_out, now).await?;
-                    rows_out = rest;
+                    vec![
+                        county_code.clone().into(),
+                        list_id.into(),
+                        (done as i64).into(),
+                        missing.into(),
+                        changed.into(),
+                        contradicts.into(),
+                    ],
+                );
+                // Owners and deadlines are looked up before the transaction (a county's office
+                // unit may be made on the way, in a transaction of its own).
+                let mut works = Vec::new();
+                let due = self
+                    .due(&county_code, WorkKind::ListVerification, None, now)
+                    .await?;
+                for (check, division) in new_checks {
+                    let owner = self.verifier(county, &division, &mut owners).await?;
+                    works.push(NewWork {
+                        county: county_code.clone(),
+                        kind: WorkKind::ListVerification,
+                        subject_kind: "list_check",
+                        subject_id: check,
+                        title: format!("{}比对：请核实", kind.label()),
+                        owner,
+                        urgency: 0,
+                        due: due.clone(),
+                        sealed: false,
+                    });
                 }
-                s.run(tx.conn()).await?;
-                for w in &works {
-                    add_work(&mut tx, w, now).await?;
+                // This step's writes go on while the next step is matched and sealed (on the
+                // other core); one step's writes at a time, in order.
+                if let Some(writing) = pending.take() {
+                    written(writing).await?;
                 }
-                tx.commit().await
-            }));
+                let store = self.clone();
+                let (county, list) = (county_code.clone(), list_id.to_string());
+                pending = Some(tokio::spawn(async move {
+                    let mut tx = store.begin().await?;
+                    let mut rows_out = rows_out;
+                    while !rows_out.is_empty() {
+                        let rest = rows_out.split_off(rows_out.len().min(FINDINGS_PER_INSERT));
+                        insert_findings(&mut tx, &county, &list, rows_out, now).await?;
+                        rows_out = rest;
+                    }
+                    s.run(tx.conn()).await?;
+                    for w in &works {
+                        add_work(&mut tx, w, now).await?;
+                    }
+                    tx.commit().await
+                }));
+            }
+            Ok(())
         }
-        if let Some(writing) = pending.take() {
-            writing
-                .await
-                .map_err(|e| StoreError::Config(format!("比对写入中断：{e}")))??;
-        }
+        .await;
+        let last = match pending.take() {
+            Some(writing) => written(writing).await,
+            None => Ok(()),
+        };
+        steps?;
+        last?;
         let mut tx = self.begin().await?;
         let mut s = Script::default();
         s.push(
@@ -948,6 +958,15 @@ impl Store {
         .await?;
         Ok((list.file_name, bytes))
     }
+}
+
+/// Waits for a step's writes; their error, or the task's end without one, is the match's.
+async fn written(
+    writing: tokio::task::JoinHandle<Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    writing
+        .await
+        .map_err(|e| StoreError::Config(format!("比对写入中断：{e}")))?
 }
 
 /// A list row keyed with the blind index.
