@@ -282,6 +282,10 @@ pub struct ParentSituation {
     pub place: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The parent's 身份证号 (normalised), if the record holds it: a department's list
+    /// naming the parent finds the child by it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id_number: String,
 }
 
 impl ParentSituation {
@@ -296,6 +300,7 @@ impl ParentSituation {
             evidence: String::new(),
             place: String::new(),
             name: String::new(),
+            id_number: String::new(),
         }
     }
 }

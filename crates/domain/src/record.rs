@@ -68,7 +68,12 @@ impl ChildRecord {
     pub fn fields(&self) -> Vec<(&'static str, &'static str, String)> {
         let opt = |o: Option<String>| o.unwrap_or_default();
         let parent = |p: &ParentSituation| {
-            let mut s = p.status.label().to_string();
+            let mut s = if p.name.is_empty() {
+                String::new()
+            } else {
+                format!("{}，", p.name)
+            };
+            s.push_str(p.status.label());
             if let Some(d) = p.since {
                 s.push_str(&format!("（自 {d}）"));
             }
@@ -78,25 +83,14 @@ impl ChildRecord {
             if !p.evidence.is_empty() {
                 s.push_str(&format!("，依据：{}", p.evidence));
             }
+            s.push_str(&masked_id(&p.id_number));
             s
         };
         let guardians = self
             .guardians
             .iter()
             .map(|g| {
-                // The number masked as lists show it (first 4 and last 4 characters).
-                let number: String = match g.id_number.chars().count() {
-                    18 => {
-                        let c: Vec<char> = g.id_number.chars().collect();
-                        format!(
-                            "，身份证号{}**********{}",
-                            c[..4].iter().collect::<String>(),
-                            c[14..].iter().collect::<String>()
-                        )
-                    }
-                    0 => String::new(),
-                    _ => format!("，身份证号{}", g.id_number),
-                };
+                let number = masked_id(&g.id_number);
                 format!(
                     "{}（{}{number}，监护能力{}{}{}）",
                     g.name,
@@ -191,6 +185,21 @@ impl ChildRecord {
     }
 }
 
+/// "，身份证号" and a number masked as lists show it (its first 4 and last 4 characters),
+/// or nothing for no number.
+fn masked_id(number: &str) -> String {
+    let c: Vec<char> = number.chars().collect();
+    match c.len() {
+        0 => String::new(),
+        18 => format!(
+            "，身份证号{}**********{}",
+            c[..4].iter().collect::<String>(),
+            c[14..].iter().collect::<String>()
+        ),
+        _ => format!("，身份证号{number}"),
+    }
+}
+
 /// One changed field of a version: key, label, old and new display values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -200,9 +209,28 @@ pub struct FieldChange {
     pub new: String,
 }
 
-/// The fields that differ between two versions (old → new), in field order.
+/// The fields that differ between two versions (old → new), in field order. A 身份证号
+/// changed only in its masked middle shows the same text: the field is named all the
+/// same, its new value marked "（身份证号已更正）".
 pub fn diff(old: Option<&ChildRecord>, new: &ChildRecord) -> Vec<FieldChange> {
     let before = old.map(|o| o.fields()).unwrap_or_default();
+    let numbers_changed = |key: &str| {
+        let Some(o) = old else { return false };
+        match key {
+            "guardians" => {
+                let ids = |r: &ChildRecord| {
+                    r.guardians
+                        .iter()
+                        .map(|g| g.id_number.clone())
+                        .collect::<Vec<_>>()
+                };
+                ids(o) != ids(new)
+            }
+            "father" => o.father.id_number != new.father.id_number,
+            "mother" => o.mother.id_number != new.mother.id_number,
+            _ => false,
+        }
+    };
     new.fields()
         .into_iter()
         .filter_map(|(key, label, value)| {
@@ -211,12 +239,23 @@ pub fn diff(old: Option<&ChildRecord>, new: &ChildRecord) -> Vec<FieldChange> {
                 .find(|(k, _, _)| *k == key)
                 .map(|(_, _, v)| v.clone())
                 .unwrap_or_default();
-            (was != value).then(|| FieldChange {
-                field: key.into(),
-                label: label.into(),
-                old: was,
-                new: value,
-            })
+            if was != value {
+                Some(FieldChange {
+                    field: key.into(),
+                    label: label.into(),
+                    old: was,
+                    new: value,
+                })
+            } else if numbers_changed(key) {
+                Some(FieldChange {
+                    field: key.into(),
+                    label: label.into(),
+                    old: was,
+                    new: format!("{value}（身份证号已更正）"),
+                })
+            } else {
+                None
+            }
         })
         .collect()
 }
@@ -241,6 +280,7 @@ pub struct ParentInput {
     pub evidence: Option<String>,
     pub place: Option<String>,
     pub name: Option<String>,
+    pub id_number: Option<String>,
 }
 
 /// Raw input of a guardian.
@@ -392,6 +432,17 @@ fn parse_parent(
     }
     if let Some(s) = input.name {
         p.name = s.trim().to_string();
+    }
+    if let Some(s) = input.id_number {
+        p.id_number = match s.trim() {
+            "" => String::new(),
+            s => IdNumber::parse(s, today)
+                .map_err(|e| FieldError {
+                    field: format!("{field}.id_number"),
+                    invalid: Invalid::new(e.code, format!("{who}的{}", e.message)),
+                })?
+                .to_string(),
+        };
     }
     Ok(p)
 }
@@ -693,6 +744,16 @@ impl ChildPatch {
         if let Some(p) = self.mother {
             r.mother = parse_parent("mother", "母亲", p, &r.mother, today)?;
         }
+        for (field, who, p) in [("father", "父亲", &r.father), ("mother", "母亲", &r.mother)] {
+            let own = r.id_number.as_ref().map(|i| i.to_string());
+            if !p.id_number.is_empty() && own.as_deref() == Some(p.id_number.as_str()) {
+                return Err(refuse(
+                    format!("{field}.id_number"),
+                    "id_number_own",
+                    format!("{who}身份证号与儿童本人的相同，请填写{who}本人的身份证号"),
+                ));
+            }
+        }
         if let Some(list) = self.support {
             r.support = parse_list(
                 "support",
@@ -850,6 +911,54 @@ mod tests {
         let mut p = minimal();
         p.distress_subtypes = Some(vec!["随便".into()]);
         assert_eq!(create(p).unwrap_err().field, "distress_subtypes");
+    }
+
+    #[test]
+    fn a_parents_number_is_checked_and_a_change_in_its_hidden_middle_is_named() {
+        let father = |n: &str| ChildPatch {
+            father: Some(ParentInput {
+                name: Some("张大山".into()),
+                id_number: Some(n.into()),
+                ..Default::default()
+            }),
+            ..minimal()
+        };
+        let mut bad = id_for("19850101", "111");
+        bad.pop();
+        bad.push(if bad.ends_with('0') { '1' } else { '0' });
+        let e = create(father(&bad)).unwrap_err();
+        assert_eq!(e.field, "father.id_number");
+        assert!(e.invalid.message.starts_with("父亲的"), "{}", e.invalid.message);
+        let e = create(father(&id_for("20150307", "123"))).unwrap_err();
+        assert_eq!((e.field.as_str(), e.invalid.code), ("father.id_number", "id_number_own"));
+
+        let old = create(father(&id_for("19850101", "111"))).unwrap();
+        assert_eq!(old.father.id_number, id_for("19850101", "111"));
+        let shown = old.fields().into_iter().find(|f| f.0 == "father").unwrap().2;
+        assert!(shown.starts_with("张大山，"), "{shown}");
+        assert!(shown.contains("身份证号5108**********"), "{shown}");
+        // Another birth day with the same check character: the masked text is the same,
+        // the change is still named.
+        let other = (2..=28)
+            .map(|d| id_for(&format!("198501{d:02}"), "111"))
+            .find(|n| n.ends_with(&old.father.id_number[17..]))
+            .unwrap();
+        let new = ChildPatch {
+            father: Some(ParentInput {
+                id_number: Some(other),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .apply(Some(&old), today(), 18, &[])
+        .unwrap();
+        let changes = diff(Some(&old), &new);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].field, "father");
+        assert!(changes[0].new.ends_with("（身份证号已更正）"));
+        // A patch that leaves the number alone changes nothing.
+        let same = ChildPatch::default().apply(Some(&new), today(), 18, &[]).unwrap();
+        assert!(diff(Some(&new), &same).is_empty());
     }
 
     #[test]

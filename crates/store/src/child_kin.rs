@@ -25,7 +25,8 @@ pub(crate) struct ChildKin {
     pub disabled: bool,
     pub father: ParentStatus,
     pub mother: ParentStatus,
-    /// (relation, blind index) of each guardian whose 身份证号 the record holds.
+    /// (relation, blind index) of each guardian and parent whose 身份证号 the record
+    /// holds (a parent who is also a guardian once).
     pub relatives: Vec<(String, String)>,
 }
 
@@ -40,6 +41,23 @@ impl ChildKin {
         division: String,
         r: &ChildRecord,
     ) -> ChildKin {
+        let mut relatives: Vec<(String, String)> = r
+            .guardians
+            .iter()
+            .filter(|g| !g.id_number.is_empty())
+            .map(|g| (g.relationship.clone(), keys.index(&g.id_number)))
+            .collect();
+        for (relation, p) in [("父亲", &r.father), ("母亲", &r.mother)] {
+            if p.id_number.is_empty() {
+                continue;
+            }
+            let key = keys.index(&p.id_number);
+            match relatives.iter_mut().find(|(_, k)| *k == key) {
+                // Recorded as a guardian too: the parent's relation is the one the words use.
+                Some(found) => found.0 = relation.to_string(),
+                None => relatives.push((relation.to_string(), key)),
+            }
+        }
         ChildKin {
             child_id: id.to_string(),
             division,
@@ -50,12 +68,7 @@ impl ChildKin {
             disabled: r.disability.is_some(),
             father: r.father.status,
             mother: r.mother.status,
-            relatives: r
-                .guardians
-                .iter()
-                .filter(|g| !g.id_number.is_empty())
-                .map(|g| (g.relationship.clone(), keys.index(&g.id_number)))
-                .collect(),
+            relatives,
         }
     }
 

@@ -413,6 +413,7 @@ fn parent(status: &str, since: Option<String>, place: &str) -> ParentInput {
         evidence: None,
         place: Some(place.into()),
         name: None,
+        id_number: None,
     }
 }
 

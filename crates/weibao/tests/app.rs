@@ -2054,6 +2054,9 @@ fn browser_registers_edits_and_sees_the_timeline_on_a_phone() {
     browser.fill("input[name=id_number]", &id);
     browser.click("input[name=address]");
     browser.fill("input[name=address]", "三组 12 号");
+    browser.fill("input[name=father_name]", "张大山");
+    let father = child_id(38, 62);
+    browser.fill("input[name=father_id_number]", &father);
     browser.select("select[name=father_status]", "外出务工");
     browser.set_value("input[name=father_since]", "2024-02-01");
     browser.select("select[name=mother_status]", "外出务工");
@@ -2071,13 +2074,21 @@ fn browser_registers_edits_and_sees_the_timeline_on_a_phone() {
         browser.text("#id-number").contains("**********"),
         "masked by default"
     );
+    let shown = browser.text("#father");
+    assert!(
+        shown.starts_with("张大山，外出务工") && shown.contains(&format!("{}**********{}", &father[..4], &father[14..])),
+        "the father's name and masked number: {shown}"
+    );
     browser.click(".head-row a.button[href$='/edit']");
     browser.wait_for_text("h1", "修改 张小花");
+    // The father's number is not sent back to the form; left blank it stays.
+    assert_eq!(browser.eval("return document.querySelector('input[name=father_id_number]').value"), "");
     browser.select("select[name=risk]", "高");
     browser.fill("input[name=notes]", "祖母年迈，需重点关注");
     browser.click(".child-form button[type=submit]");
     browser.wait_for_text(".alert.ok", "已保存");
     browser.wait_for_text("#timeline", "风险等级");
+    assert!(browser.text("#father").contains(&father[14..]), "kept through the edit");
     let timeline = browser.text("#timeline");
     assert!(
         timeline.contains("低 → 高") && timeline.contains("登记"),

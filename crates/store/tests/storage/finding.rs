@@ -1,11 +1,12 @@
 //! The ledger's kin rows (child_kin) on SQLite and PostgreSQL: a list is matched against
 //! what the record says now (a guardian replaced is no longer found, the new one is), and
-//! a record without its row (written before the table was kept) is matched all the same.
+//! a record without its row (written before the table was kept) is matched all the same;
+//! a parent's own number finds the child.
 
 use weibao_domain::access::Role;
 use weibao_domain::finding::matching::ListKind;
 use weibao_domain::id_number::IdNumber;
-use weibao_domain::record::{ChildPatch, GuardianInput};
+use weibao_domain::record::{ChildPatch, GuardianInput, ParentInput};
 use weibao_store::testing::TestDb;
 use weibao_store::{ListRowInput, Store};
 
@@ -100,5 +101,27 @@ async fn matching_follows_the_record_and_fills_the_kin_row_a_record_lacks() {
         assert_eq!(prison_list_finds(s, &office, &second).await, 1, "{at}");
         let kept = db.texts("SELECT child_id FROM child_kin").await;
         assert_eq!(kept, vec![child.id.clone()], "{at}");
+
+        // A father recorded with his own number (not a guardian) finds his child.
+        let father = number("19800506", 13);
+        assert_eq!(prison_list_finds(s, &office, &father).await, 0, "{at}");
+        s.create_child(
+            &dir,
+            ChildPatch {
+                name: Some("赵小明".into()),
+                id_number: Some(number("20170203", 22)),
+                division: Some(VILLAGE.into()),
+                father: Some(ParentInput {
+                    name: Some("赵某".into()),
+                    id_number: Some(father.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            "",
+        )
+        .await
+        .unwrap();
+        assert_eq!(prison_list_finds(s, &office, &father).await, 1, "{at}");
     }
 }

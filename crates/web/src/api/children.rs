@@ -25,6 +25,8 @@ pub struct ParentView {
     pub evidence: String,
     pub place: String,
     pub name: String,
+    /// Masked unless revealed; empty when the record holds none.
+    pub id_number: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -115,6 +117,11 @@ impl ChildView {
             evidence: p.evidence.clone(),
             place: p.place.clone(),
             name: p.name.clone(),
+            id_number: if reveal {
+                p.id_number.clone()
+            } else {
+                mask_id_text(&p.id_number)
+            },
         };
         let labels = |set: weibao_domain::child::CategorySet| -> Vec<String> {
             set.iter().map(|c| c.label().to_string()).collect()
@@ -450,7 +457,7 @@ pub struct ChildInputDoc {
     pub disability_grade: Option<u8>,
     /// [{name, relationship, id_number, phone, capacity, actual_caregiver}]
     pub guardians: Option<Vec<serde_json::Value>>,
-    /// {status, since, evidence, place, name}
+    /// {status, since, evidence, place, name, id_number}
     pub father: Option<serde_json::Value>,
     pub mother: Option<serde_json::Value>,
     pub support: Option<Vec<String>>,

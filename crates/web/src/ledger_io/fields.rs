@@ -32,10 +32,12 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("guardian_phone", "监护人电话"),
     ("guardian_id_number", "监护人身份证号"),
     ("father_name", "父亲姓名"),
+    ("father_id_number", "父亲身份证号"),
     ("father_status", "父亲状况"),
     ("father_since", "父亲状况起始日期"),
     ("father_place", "父亲务工地"),
     ("mother_name", "母亲姓名"),
+    ("mother_id_number", "母亲身份证号"),
     ("mother_status", "母亲状况"),
     ("mother_since", "母亲状况起始日期"),
     ("mother_place", "母亲务工地"),
@@ -152,6 +154,10 @@ pub fn rules() -> Vec<FieldRule> {
             FieldRule::new(&format!("{key}_name"), 3)
                 .any(words)
                 .any(&["姓名", "名字"])
+                .none(&[other]),
+            FieldRule::new(&format!("{key}_id_number"), 3)
+                .any(words)
+                .any(&["身份证", "证件号", "身份号码"])
                 .none(&[other]),
             FieldRule::new(&format!("{key}_status"), 3)
                 .any(words)

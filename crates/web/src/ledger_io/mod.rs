@@ -382,19 +382,33 @@ pub async fn import_children(
             Some(Cell::Date(d)) => Some(d.to_string()),
             other => text(other),
         };
-        let parent = |who: &str| {
+        let mut parent_ids = Vec::with_capacity(2);
+        for who in ["father", "mother"] {
+            let key = format!("{who}_id_number");
+            match id_text(cell(&key)) {
+                Ok(v) => parent_ids.push(v),
+                Err(m) => errors.push(problem(&key, m)),
+            }
+        }
+        let [father_id, mother_id] = match <[Option<String>; 2]>::try_from(parent_ids) {
+            Ok(ids) => ids,
+            Err(_) => continue,
+        };
+        let parent = |who: &str, i: Option<String>| {
             let (s, d, p, n) = (
                 text(cell(&format!("{who}_status"))),
                 date(&format!("{who}_since")),
                 text(cell(&format!("{who}_place"))),
                 text(cell(&format!("{who}_name"))),
             );
-            (s.is_some() || d.is_some() || p.is_some() || n.is_some()).then_some(ParentInput {
+            let given = [&s, &d, &p, &n, &i].iter().any(|v| v.is_some());
+            given.then_some(ParentInput {
                 status: s,
                 since: d,
                 evidence: None,
                 place: p,
                 name: n,
+                id_number: i,
             })
         };
         let guardian_given = ["guardian_name", "guardian_phone", "guardian_id_number"]
@@ -478,8 +492,8 @@ pub async fn import_children(
             disability_grade: text(cell("disability_grade"))
                 .and_then(|g| g.trim_end_matches('级').trim().parse().ok()),
             guardians: guardian,
-            father: parent("father"),
-            mother: parent("mother"),
+            father: parent("father", father_id),
+            mother: parent("mother", mother_id),
             support: support_given.then_some(support),
             categories: categories_given.then_some(categories),
             orphan_care: None,

@@ -431,6 +431,10 @@ pub struct ChildForm {
     #[serde(default)]
     disability_grade: String,
     #[serde(default)]
+    father_name: String,
+    #[serde(default)]
+    father_id_number: String,
+    #[serde(default)]
     father_status: String,
     #[serde(default)]
     father_since: String,
@@ -438,6 +442,10 @@ pub struct ChildForm {
     father_place: String,
     #[serde(default)]
     father_evidence: String,
+    #[serde(default)]
+    mother_name: String,
+    #[serde(default)]
+    mother_id_number: String,
     #[serde(default)]
     mother_status: String,
     #[serde(default)]
@@ -510,10 +518,14 @@ impl ChildForm {
                 .disability
                 .map(|d| d.grade.to_string())
                 .unwrap_or_default(),
+            father_name: r.father.name.clone(),
+            father_id_number: r.father.id_number.clone(),
             father_status: r.father.status.label().into(),
             father_since: r.father.since.map(|d| d.to_string()).unwrap_or_default(),
             father_place: r.father.place.clone(),
             father_evidence: r.father.evidence.clone(),
+            mother_name: r.mother.name.clone(),
+            mother_id_number: r.mother.id_number.clone(),
             mother_status: r.mother.status.label().into(),
             mother_since: r.mother.since.map(|d| d.to_string()).unwrap_or_default(),
             mother_place: r.mother.place.clone(),
@@ -563,12 +575,24 @@ impl ChildForm {
     /// The patch for the store; `editing` keeps guardians beyond the two rows shown.
     fn into_patch(self, creating: bool, base: Option<&ChildRecord>) -> ChildPatch {
         let opt = |s: String| if s.trim().is_empty() { None } else { Some(s) };
-        let parent = |status: String, since: String, place: String, evidence: String| ParentInput {
+        // A parent's number left blank on an edit stays as it was (the form shows it
+        // masked, as the child's own).
+        let parent = |name: String,
+                      id_number: String,
+                      status: String,
+                      since: String,
+                      place: String,
+                      evidence: String| ParentInput {
             status: opt(status),
             since: Some(since),
             evidence: Some(evidence),
             place: Some(place),
-            name: None,
+            name: Some(name),
+            id_number: if creating || !id_number.trim().is_empty() {
+                Some(id_number)
+            } else {
+                None
+            },
         };
         let mut guardians = Vec::new();
         for (name, relationship, phone, capacity, caregiver) in [
@@ -638,12 +662,16 @@ impl ChildForm {
             disability_grade: self.disability_grade.trim().parse().ok(),
             guardians: Some(guardians),
             father: Some(parent(
+                self.father_name,
+                self.father_id_number,
                 self.father_status,
                 self.father_since,
                 self.father_place,
                 self.father_evidence,
             )),
             mother: Some(parent(
+                self.mother_name,
+                self.mother_id_number,
                 self.mother_status,
                 self.mother_since,
                 self.mother_place,
@@ -795,6 +823,8 @@ pub async fn edit_form(
     let mut form = ChildForm::from_record(&child.record);
     // The full number is shown only on reveal; an edit leaves it as it is unless retyped.
     form.id_number = String::new();
+    form.father_id_number = String::new();
+    form.mother_id_number = String::new();
     render(&FormPage {
         layout: Layout::for_caller(&caller, "/children"),
         creating: false,
