@@ -68,12 +68,7 @@ impl ChildRecord {
     pub fn fields(&self) -> Vec<(&'static str, &'static str, String)> {
         let opt = |o: Option<String>| o.unwrap_or_default();
         let parent = |p: &ParentSituation| {
-            let mut s = if p.name.is_empty() {
-                String::new()
-            } else {
-                format!("{}，", p.name)
-            };
-            s.push_str(p.status.label());
+            let mut s = p.status.label().to_string();
             if let Some(d) = p.since {
                 s.push_str(&format!("（自 {d}）"));
             }
@@ -83,8 +78,16 @@ impl ChildRecord {
             if !p.evidence.is_empty() {
                 s.push_str(&format!("，依据：{}", p.evidence));
             }
-            s.push_str(&masked_id(&p.id_number));
             s
+        };
+        // Who the parent is, apart from their situation (which the warnings read).
+        let identity = |p: &ParentSituation| {
+            let number = masked_id(&p.id_number);
+            match (p.name.is_empty(), number.is_empty()) {
+                (true, true) => String::new(),
+                (false, _) => format!("{}{number}", p.name),
+                (true, false) => number.trim_start_matches('，').to_string(),
+            }
         };
         let guardians = self
             .guardians
@@ -148,7 +151,9 @@ impl ChildRecord {
             ),
             ("guardians", "监护人及实际照料人", guardians),
             ("father", "父亲情况", parent(&self.father)),
+            ("father_identity", "父亲姓名及身份证号", identity(&self.father)),
             ("mother", "母亲情况", parent(&self.mother)),
+            ("mother_identity", "母亲姓名及身份证号", identity(&self.mother)),
             (
                 "support",
                 "家庭保障",
@@ -226,8 +231,8 @@ pub fn diff(old: Option<&ChildRecord>, new: &ChildRecord) -> Vec<FieldChange> {
                 };
                 ids(o) != ids(new)
             }
-            "father" => o.father.id_number != new.father.id_number,
-            "mother" => o.mother.id_number != new.mother.id_number,
+            "father_identity" => o.father.id_number != new.father.id_number,
+            "mother_identity" => o.mother.id_number != new.mother.id_number,
             _ => false,
         }
     };
@@ -934,9 +939,8 @@ mod tests {
 
         let old = create(father(&id_for("19850101", "111"))).unwrap();
         assert_eq!(old.father.id_number, id_for("19850101", "111"));
-        let shown = old.fields().into_iter().find(|f| f.0 == "father").unwrap().2;
-        assert!(shown.starts_with("张大山，"), "{shown}");
-        assert!(shown.contains("身份证号5108**********"), "{shown}");
+        let shown = old.fields().into_iter().find(|f| f.0 == "father_identity").unwrap().2;
+        assert!(shown.starts_with("张大山，身份证号5108**********"), "{shown}");
         // Another birth day with the same check character: the masked text is the same,
         // the change is still named.
         let other = (2..=28)
@@ -954,7 +958,8 @@ mod tests {
         .unwrap();
         let changes = diff(Some(&old), &new);
         assert_eq!(changes.len(), 1, "{changes:?}");
-        assert_eq!(changes[0].field, "father");
+        // Apart from 父亲情况, which the warnings read as the parent's situation.
+        assert_eq!(changes[0].field, "father_identity");
         assert!(changes[0].new.ends_with("（身份证号已更正）"));
         // A patch that leaves the number alone changes nothing.
         let same = ChildPatch::default().apply(Some(&new), today(), 18, &[]).unwrap();
