@@ -83,10 +83,10 @@ impl ChildRecord {
         // Who the parent is, apart from their situation (which the warnings read).
         let identity = |p: &ParentSituation| {
             let number = masked_id(&p.id_number);
-            match (p.name.is_empty(), number.is_empty()) {
-                (true, true) => String::new(),
-                (false, _) => format!("{}{number}", p.name),
-                (true, false) => number.trim_start_matches('，').to_string(),
+            if p.name.is_empty() {
+                number.trim_start_matches('，').to_string()
+            } else {
+                format!("{}{number}", p.name)
             }
         };
         let guardians = self
@@ -151,9 +151,17 @@ impl ChildRecord {
             ),
             ("guardians", "监护人及实际照料人", guardians),
             ("father", "父亲情况", parent(&self.father)),
-            ("father_identity", "父亲姓名及身份证号", identity(&self.father)),
+            (
+                "father_identity",
+                "父亲姓名及身份证号",
+                identity(&self.father),
+            ),
             ("mother", "母亲情况", parent(&self.mother)),
-            ("mother_identity", "母亲姓名及身份证号", identity(&self.mother)),
+            (
+                "mother_identity",
+                "母亲姓名及身份证号",
+                identity(&self.mother),
+            ),
             (
                 "support",
                 "家庭保障",
@@ -749,8 +757,8 @@ impl ChildPatch {
         if let Some(p) = self.mother {
             r.mother = parse_parent("mother", "母亲", p, &r.mother, today)?;
         }
+        let own = r.id_number.as_ref().map(|i| i.to_string());
         for (field, who, p) in [("father", "父亲", &r.father), ("mother", "母亲", &r.mother)] {
-            let own = r.id_number.as_ref().map(|i| i.to_string());
             if !p.id_number.is_empty() && own.as_deref() == Some(p.id_number.as_str()) {
                 return Err(refuse(
                     format!("{field}.id_number"),
@@ -933,14 +941,29 @@ mod tests {
         bad.push(if bad.ends_with('0') { '1' } else { '0' });
         let e = create(father(&bad)).unwrap_err();
         assert_eq!(e.field, "father.id_number");
-        assert!(e.invalid.message.starts_with("父亲的"), "{}", e.invalid.message);
+        assert!(
+            e.invalid.message.starts_with("父亲的"),
+            "{}",
+            e.invalid.message
+        );
         let e = create(father(&id_for("20150307", "123"))).unwrap_err();
-        assert_eq!((e.field.as_str(), e.invalid.code), ("father.id_number", "id_number_own"));
+        assert_eq!(
+            (e.field.as_str(), e.invalid.code),
+            ("father.id_number", "id_number_own")
+        );
 
         let old = create(father(&id_for("19850101", "111"))).unwrap();
         assert_eq!(old.father.id_number, id_for("19850101", "111"));
-        let shown = old.fields().into_iter().find(|f| f.0 == "father_identity").unwrap().2;
-        assert!(shown.starts_with("张大山，身份证号5108**********"), "{shown}");
+        let shown = old
+            .fields()
+            .into_iter()
+            .find(|f| f.0 == "father_identity")
+            .unwrap()
+            .2;
+        assert!(
+            shown.starts_with("张大山，身份证号5108**********"),
+            "{shown}"
+        );
         // Another birth day with the same check character: the masked text is the same,
         // the change is still named.
         let other = (2..=28)
@@ -962,7 +985,9 @@ mod tests {
         assert_eq!(changes[0].field, "father_identity");
         assert!(changes[0].new.ends_with("（身份证号已更正）"));
         // A patch that leaves the number alone changes nothing.
-        let same = ChildPatch::default().apply(Some(&new), today(), 18, &[]).unwrap();
+        let same = ChildPatch::default()
+            .apply(Some(&new), today(), 18, &[])
+            .unwrap();
         assert!(diff(Some(&new), &same).is_empty());
     }
 

@@ -2076,19 +2076,26 @@ fn browser_registers_edits_and_sees_the_timeline_on_a_phone() {
     );
     let shown = browser.text("#father");
     assert!(
-        shown.starts_with("张大山，外出务工") && shown.contains(&format!("{}**********{}", &father[..4], &father[14..])),
+        shown.starts_with("张大山，外出务工")
+            && shown.contains(&format!("{}**********{}", &father[..4], &father[14..])),
         "the father's name and masked number: {shown}"
     );
     browser.click(".head-row a.button[href$='/edit']");
     browser.wait_for_text("h1", "修改 张小花");
     // The father's number is not sent back to the form; left blank it stays.
-    assert_eq!(browser.eval("return document.querySelector('input[name=father_id_number]').value"), "");
+    assert_eq!(
+        browser.eval("return document.querySelector('input[name=father_id_number]').value"),
+        ""
+    );
     browser.select("select[name=risk]", "高");
     browser.fill("input[name=notes]", "祖母年迈，需重点关注");
     browser.click(".child-form button[type=submit]");
     browser.wait_for_text(".alert.ok", "已保存");
     browser.wait_for_text("#timeline", "风险等级");
-    assert!(browser.text("#father").contains(&father[14..]), "kept through the edit");
+    assert!(
+        browser.text("#father").contains(&father[14..]),
+        "kept through the edit"
+    );
     let timeline = browser.text("#timeline");
     assert!(
         timeline.contains("低 → 高") && timeline.contains("登记"),

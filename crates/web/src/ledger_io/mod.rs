@@ -382,18 +382,16 @@ pub async fn import_children(
             Some(Cell::Date(d)) => Some(d.to_string()),
             other => text(other),
         };
-        let mut parent_ids = Vec::with_capacity(2);
-        for who in ["father", "mother"] {
-            let key = format!("{who}_id_number");
-            match id_text(cell(&key)) {
-                Ok(v) => parent_ids.push(v),
-                Err(m) => errors.push(problem(&key, m)),
-            }
-        }
-        let [father_id, mother_id] = match <[Option<String>; 2]>::try_from(parent_ids) {
-            Ok(ids) => ids,
-            Err(_) => continue,
-        };
+        let parent_id = |key: &str| id_text(cell(key)).map_err(|m| problem(key, m));
+        let (father_id, mother_id) =
+            match (parent_id("father_id_number"), parent_id("mother_id_number")) {
+                (Ok(f), Ok(m)) => (f, m),
+                (f, m) => {
+                    errors.extend(f.err());
+                    errors.extend(m.err());
+                    continue;
+                }
+            };
         let parent = |who: &str, i: Option<String>| {
             let (s, d, p, n) = (
                 text(cell(&format!("{who}_status"))),
