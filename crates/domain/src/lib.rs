@@ -25,6 +25,7 @@ pub mod record;
 pub mod record_checks;
 pub mod reports;
 pub mod services;
+pub mod stats;
 pub mod visit;
 pub mod work;
 

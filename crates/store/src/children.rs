@@ -19,6 +19,7 @@ use crate::db::{Conn, Store, Tx};
 use crate::error::StoreError;
 use crate::keys::FieldKeys;
 use crate::on;
+use crate::stats::ledger::Counted;
 use crate::visits::first_due;
 use crate::Total;
 
@@ -1557,6 +1558,8 @@ async fn move_to_county(
         .map(|r| r.rows_affected())
         })?;
     }
+    let leaving = crate::stats::ledger::counted_now(tx.conn(), old, id).await?;
+    crate::stats::ledger::recount(tx.conn(), old, leaving.as_ref(), None).await?;
     for sql in [
         "DELETE FROM child_versions WHERE county_code = $1 AND child_id = $2",
         "DELETE FROM child_kin WHERE county_code = $1 AND child_id = $2",
@@ -1704,6 +1707,13 @@ pub(crate) async fn insert_children(
             .map(|r| r.sealed.kin.clone())
             .collect();
         put_kin(conn.re(), county, &kin).await?;
+        let counted: Vec<Counted> = rows
+            .iter()
+            .filter(|r| r.county == county)
+            .map(|r| Counted::of_record(r.record))
+            .collect();
+        crate::stats::ledger::count(conn.re(), county, &counted.iter().collect::<Vec<_>>(), 1)
+            .await?;
     }
     Ok(())
 }
@@ -1745,6 +1755,7 @@ pub(crate) async fn update_row(
 ) -> Result<u64, StoreError> {
     let idn = r.id_number();
     let id_index = keys.index(idn.as_str());
+    let before = crate::stats::ledger::counted_now(conn.re(), county, id).await?;
     let n = on!(conn.re(), |c| sqlx::query(
         "UPDATE children SET division_code = $4, name = $5, name_initials = $6, id_number = $7,
              id_masked = $8, id_index = $9, birth_date = $10, sex = $11, hukou = $12,
@@ -1778,11 +1789,13 @@ pub(crate) async fn update_row(
     .map(|r| r.rows_affected()))?;
     if n > 0 {
         put_kin(
-            conn,
+            conn.re(),
             county,
             &[ChildKin::of(keys, id, &id_index, r.division().full(), r)],
         )
         .await?;
+        let after = Counted::of_record(r);
+        crate::stats::ledger::recount(conn, county, before.as_ref(), Some(&after)).await?;
     }
     Ok(n)
 }

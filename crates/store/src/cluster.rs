@@ -367,6 +367,20 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "stat_clocks",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
+        "child_counts",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "warnings",
         Placement::Distributed {
             column: "county_code",

@@ -125,6 +125,19 @@ impl Store {
         if let Err(bad) = self.verify_audit().await? {
             problems.push(format!("审计链校验失败：{bad}"));
         }
+        let counts = self.check_counts().await?;
+        if !counts.is_empty() {
+            problems.push(format!(
+                "统计计数与记录不符：{} 处（{}）",
+                counts.len(),
+                counts
+                    .iter()
+                    .take(NAMED)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ));
+        }
         Ok(problems)
     }
 }

@@ -36,6 +36,7 @@ mod script;
 mod services;
 mod settings;
 mod stations;
+mod stats;
 #[doc(hidden)]
 pub mod testing;
 mod totp;
@@ -101,6 +102,9 @@ pub use settings::{
     IMPORT_HEADER_ALIASES, REFERRAL_ACCESS_DAYS, SETTING_KEYS,
 };
 pub use stations::Station;
+pub use stats::overview::{
+    AllowanceFigures, LedgerFigures, Overview, ReportFigures, SupervisionFigures, VisitFigures,
+};
 pub use totp::{base32, code_at, code_for, totp_allowed, TotpSetup};
 pub use visits::{
     Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,

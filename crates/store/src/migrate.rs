@@ -49,6 +49,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_inbox"),
     migration!(22, "0022_warnings"),
     migration!(23, "0023_child_kin"),
+    migration!(24, "0024_stats"),
 ];
 
 impl Store {

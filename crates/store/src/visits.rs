@@ -1208,9 +1208,42 @@ impl Store {
         Ok(out)
     }
 
+    /// Overdue and due-soon children of one village (the progress table's row for it).
+    pub(crate) async fn village_due(
+        &self,
+        scope: &Scope,
+        village: DivisionCode,
+    ) -> Result<(i64, i64), StoreError> {
+        scope.check(Action::ViewChildren, village)?;
+        let today = self.clock.today();
+        let horizon = today + Duration::days(DUE_HORIZON_DAYS);
+        let adult = self.rule_book(Some(village)).await?.on(today).adult_age;
+        let (lo, hi) = village.subtree_bounds();
+        let rows = self
+            .count_due(
+                &village.county_code(),
+                Some(12),
+                Some((lo.as_str(), hi.as_str())),
+                today,
+                horizon,
+                birth_cutoff(adult, today),
+                scope.designated,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .fold((0, 0), |(o, s), (_, _, overdue, soon)| {
+                (o + overdue, s + soon)
+            }))
+    }
+
     /// The 6-digit county prefixes under a range of division codes (from the townships, so
     /// that cities without counties, such as 东莞, count too).
-    async fn county_prefixes(&self, lo: &str, hi: &str) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn county_prefixes(
+        &self,
+        lo: &str,
+        hi: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let mut conn = self.read().await?;
         let rows: Vec<(String,)> = on!(conn.conn(), |c| sqlx::query_as(
             "SELECT DISTINCT substr(code, 1, 6) FROM divisions

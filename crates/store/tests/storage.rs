@@ -17,6 +17,8 @@ const PASSWORD: &str = "Weibao@2026";
 
 #[path = "storage/reports.rs"]
 mod reports;
+#[path = "storage/stats.rs"]
+mod stats;
 use reports::refer_child_to_police;
 
 fn code(s: &str) -> DivisionCode {

@@ -8,6 +8,7 @@ mod api;
 mod assets;
 mod auth;
 pub mod card;
+mod charts;
 mod download;
 mod error;
 pub mod finding_io;

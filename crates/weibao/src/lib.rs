@@ -84,6 +84,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// The statistics' counters.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -166,6 +171,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+}
+
+#[derive(Subcommand)]
+pub enum StatsCommand {
+    /// Recount every ledger counter from the records and name each one that differs;
+    /// exits 1 when any does. Changes nothing.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -490,6 +502,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 &l.first_page,
             );
             Ok(())
+        }
+        Command::Stats {
+            command: StatsCommand::Check,
+        } => {
+            let store = open(&cli.db).await?;
+            let problems = store.check_counts().await.map_err(|e| e.to_string())?;
+            if problems.is_empty() {
+                println!("统计计数与台账记录一致");
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} 个统计计数与记录不符：\n{}",
+                    problems.len(),
+                    problems.join("\n")
+                ))
+            }
         }
         Command::Db {
             command: DbCommand::Check,

@@ -153,6 +153,7 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("reissue_card", e(LEDGER_WRITE, true)),
         ("due_visits", d(LEDGER_OWN)),
         ("visit_progress", d(LEDGER_OWN)),
+        ("stats_overview", d(LEDGER_OWN)),
         ("open_alerts", e(ALERTS, false)),
         ("resolve_alert", e(ALERTS, true)),
         // Reports, referrals and cases: as the pages (see page_matrix), except that the
@@ -351,6 +352,7 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("GET /sessions", e(SESSIONS, false)),
         ("POST /sessions/{handle}/end", e(SESSIONS, true)),
         ("GET /children", d(LEDGER_OWN)),
+        ("GET /stats", d(LEDGER_OWN)),
         ("POST /children", d(LEDGER_WRITE)),
         ("GET /children/new", e(LEDGER_WRITE, false)),
         ("GET /children/import", e(LEDGER_WRITE, false)),
@@ -1329,6 +1331,7 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         | "export_children"
         | "due_visits"
         | "visit_progress"
+        | "stats_overview"
         | "list_users"
         | "list_allowance_types"
         | "list_standards"
@@ -2126,7 +2129,7 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                     continue;
                 }
                 let mut url = fill(path, records);
-                if matches!(path, "/children" | "/cards/print") && method == "GET" {
+                if matches!(path, "/children" | "/cards/print" | "/stats") && method == "GET" {
                     url.push_str(&format!("?division={}", records.village));
                 }
                 if path == "/audit/export.xlsx" {

@@ -23,6 +23,8 @@ mod record_checks;
 mod reports;
 #[path = "app/reports_pages.rs"]
 mod reports_pages;
+#[path = "app/stats.rs"]
+mod stats;
 #[path = "app/warnings.rs"]
 mod warnings;
 
@@ -1518,6 +1520,7 @@ fn every_command_has_help() {
         vec!["restore", "--help"],
         vec!["db", "copy", "--help"],
         vec!["db", "check", "--help"],
+        vec!["stats", "check", "--help"],
         vec!["keys", "rotate", "--help"],
     ] {
         let out = support::weibao(&args, None, None);

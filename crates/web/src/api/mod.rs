@@ -23,6 +23,7 @@ pub mod referrals;
 pub mod reports;
 mod schema;
 pub mod services;
+pub mod stats;
 mod users;
 pub mod visits;
 pub mod warnings;
@@ -306,6 +307,7 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("list_workers", RouteAccess::Action(Action::ViewServices)),
     ("create_worker", RouteAccess::Action(Action::ManageServices)),
     ("list_services", RouteAccess::Action(Action::ViewServices)),
+    ("stats_overview", RouteAccess::Action(Action::ViewChildren)),
     (
         "create_service",
         RouteAccess::Action(Action::RecordServices),
@@ -638,6 +640,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(services::list_contracts, services::create_contract))
         .routes(routes!(services::list_workers, services::create_worker))
         .routes(routes!(services::list_services, services::create_service))
+        .routes(routes!(stats::stats_overview))
         .routes({
             let (schemas, paths, method_router) = routes!(
                 record_checks::list_record_checks,

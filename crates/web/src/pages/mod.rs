@@ -20,6 +20,7 @@ mod referrals;
 mod reports;
 mod sealed;
 mod services;
+mod stats;
 mod units;
 mod visits;
 mod warnings;
@@ -78,6 +79,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/children/{id}/card/reissue"),
     ("POST", "/children/{id}/alerts/{alert_id}/resolve"),
     ("GET", "/visits"),
+    ("GET", "/stats"),
     ("GET", "/cards/print"),
     ("GET", "/inbox"),
     ("POST", "/inbox/read"),
@@ -258,6 +260,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(visits::resolve_alert),
         )
         .route("/visits", get(visits::worklist))
+        .route("/stats", get(stats::stats))
         .route("/cards/print", get(visits::print_cards))
         .route("/inbox", get(inbox::page))
         .route("/inbox/read", axum::routing::post(inbox::mark_read))
@@ -609,6 +612,7 @@ impl Layout {
             ("/", "首页", true),
             ("/visits", "探访", allows(role, Action::ViewChildren)),
             ("/children", "儿童台账", allows(role, Action::ViewChildren)),
+            ("/stats", "统计", allows(role, Action::ViewChildren)),
             (
                 "/allowances",
                 "生活保障",
