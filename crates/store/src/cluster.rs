@@ -381,6 +381,13 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "visit_days",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "warnings",
         Placement::Distributed {
             column: "county_code",

@@ -227,7 +227,7 @@ fn ms_to_cst(ms: i64) -> DateTime<chrono::FixedOffset> {
         .with_timezone(&cst())
 }
 
-fn cst_date_of_ms(ms: i64) -> NaiveDate {
+pub(crate) fn cst_date_of_ms(ms: i64) -> NaiveDate {
     ms_to_cst(ms).date_naive()
 }
 
@@ -462,6 +462,7 @@ impl Store {
             ],
         );
         version_to(&mut script, county, id, 1, now, scope, &details);
+        crate::stats::visits::count_to(&mut script, county.as_str(), cst_date_of_ms(at), 1);
         let facts = ScheduleFacts {
             categories: child.effective,
             risk,
@@ -951,6 +952,14 @@ impl Store {
             });
         }
         insert_visit_version(tx.conn(), &county, visit_id, version, now, scope, &details).await?;
+        let (was, is) = (
+            cst_date_of_ms(visit.record.visited_at.timestamp_millis()),
+            cst_date_of_ms(record.visited_at.timestamp_millis()),
+        );
+        if was != is {
+            let days = std::collections::BTreeMap::from([(was, -1), (is, 1)]);
+            crate::stats::visits::count(tx.conn(), &county, &days).await?;
+        }
         self.after_visit(&mut tx, scope, &child, &policy, &record, visit_id, now)
             .await?;
         append(
@@ -1330,6 +1339,13 @@ impl Store {
         let moved = self
             .reschedule_all_with(scope, Some(under), Some(seed), visits.as_mut(), progress)
             .await?;
+        if visits.is_some() {
+            // The synthetic histories went in as bulk inserts that skip repeats: recount.
+            let (lo, hi) = under.subtree_bounds();
+            for county in self.county_prefixes(&lo, &hi).await? {
+                self.rebuild_visit_days(&county).await?;
+            }
+        }
         Ok((moved, visits.map_or(0, |v| v.written)))
     }
 
@@ -2475,6 +2491,20 @@ pub(crate) async fn move_visits(
     old: &str,
     new: &str,
 ) -> Result<(), StoreError> {
+    let times: Vec<(i64,)> = on!(tx.conn(), |c| sqlx::query_as(
+        "SELECT visited_at FROM visits WHERE county_code = $1 AND child_id = $2"
+    )
+    .bind(old)
+    .bind(child_id)
+    .fetch_all(&mut *c)
+    .await)?;
+    let mut days = std::collections::BTreeMap::new();
+    for (t,) in times {
+        *days.entry(cst_date_of_ms(t)).or_insert(0i64) += 1;
+    }
+    crate::stats::visits::count(tx.conn(), new, &days).await?;
+    days.values_mut().for_each(|n| *n = -*n);
+    crate::stats::visits::count(tx.conn(), old, &days).await?;
     let statements = [
         "INSERT INTO visit_versions (county_code, visit_id, version, at, actor_id, actor_name, details)
          SELECT $2, v.visit_id, v.version, v.at, v.actor_id, v.actor_name, v.details

@@ -1391,7 +1391,7 @@ use weibao_domain::visit::{CheckInput, CheckItem, VisitInput};
 
 /// The common visit: 30 minutes, every check normal (and parents' weekly contact when
 /// the child is left behind), `danger` on 安全 when asked.
-fn visit_input(left_behind: bool, danger: bool) -> VisitInput {
+pub(crate) fn visit_input(left_behind: bool, danger: bool) -> VisitInput {
     let mut checks: Vec<CheckInput> = CheckItem::CORE
         .iter()
         .map(|i| CheckInput {

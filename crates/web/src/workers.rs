@@ -4,7 +4,8 @@
 //! daily digest per unit at 08:00 Beijing time and, once a day, the joint-meeting minimum
 //! checked; the early warnings of the children changed since the last round evaluated,
 //! and every child's once a night (from 02:00 Beijing time, on a task of its own so the
-//! rest never waits for it). Nothing is sent from a request handler: requests write rows;
+//! rest never waits for it); the statistics' counters brought to the new day after midnight.
+//! Nothing is sent from a request handler: requests write rows;
 //! this delivers them.
 
 use std::time::Duration;
@@ -175,6 +176,20 @@ async fn sweep_warnings(state: &AppState) -> Result<(), StoreError> {
 
 /// Runs rounds until the process ends.
 pub fn spawn(state: AppState) {
+    let counters = state.clone();
+    tokio::spawn(async move {
+        // The statistics' counters are for a day: after midnight (and after a start on a
+        // database loaded without them) each county's are rebuilt here, one at a time,
+        // before a reader has to wait for it.
+        loop {
+            match counters.store.refresh_counts(None).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("统计：已重算 {n} 个县（区）的台账计数"),
+                Err(e) => tracing::error!("statistics counters refresh failed: {e}"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
     let nightly = state.clone();
     tokio::spawn(async move {
         loop {

@@ -1019,6 +1019,15 @@ async fn generate(
     } else {
         println!("已为 {n} 名儿童模拟上次探访与下次探访日期（只写排期，不写探访记录），用时 {secs:.1} 秒");
     }
+    let started = std::time::Instant::now();
+    let counties = store
+        .refresh_counts(Some(under))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "已重算 {counties} 个县（区）的统计计数，用时 {:.1} 秒",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -369,12 +369,25 @@ impl Store {
         .await
     }
 
+    /// Makes the counters of every county under `under` (everywhere: None) current,
+    /// rebuilding those that are not: the background job after midnight and after a bulk
+    /// load, so that the day's first reader does not wait for the rebuild. Returns how many
+    /// counties were rebuilt.
+    pub async fn refresh_counts(
+        &self,
+        under: Option<weibao_domain::DivisionCode>,
+    ) -> Result<usize, StoreError> {
+        let (lo, hi) = under.map_or(("0".repeat(12), "9".repeat(12)), |d| d.subtree_bounds());
+        let counties = self.county_prefixes(&lo, &hi).await?;
+        self.current_counts(&counties).await
+    }
+
     /// Makes the counters of these counties current (today, today's rules), rebuilding
-    /// those that are not.
-    pub(crate) async fn current_counts(&self, counties: &[String]) -> Result<(), StoreError> {
+    /// those that are not; returns how many it rebuilt.
+    pub(crate) async fn current_counts(&self, counties: &[String]) -> Result<usize, StoreError> {
         let clocks: BTreeMap<String, Option<CountedFor>> = {
             let (Some(lo), Some(hi)) = (counties.first(), counties.last()) else {
-                return Ok(());
+                return Ok(0);
             };
             let mut conn = self.read().await?;
             let rows: Vec<(String, NaiveDate, String)> = on!(conn.conn(), |c| sqlx::query_as(
@@ -389,17 +402,20 @@ impl Store {
                 .map(|(c, d, r)| (c, CountedFor::parse(d, &r)))
                 .collect()
         };
+        let mut rebuilt = 0;
         for county in counties {
             let want = self.counted_for_now(county).await?;
-            if clocks.get(county).copied().flatten() != Some(want) {
-                self.rebuild_counts(county, want).await?;
+            if clocks.get(county).copied().flatten() != Some(want)
+                && self.rebuild_counts(county, want).await?
+            {
+                rebuilt += 1;
             }
         }
-        Ok(())
+        Ok(rebuilt)
     }
 
-    /// Recomputes every built county's counters from its records and names each counter
-    /// that differs (`weibao stats check`, and the database check).
+    /// Recomputes every built county's counters from its records, and every county's visit
+    /// days from its visits, and names each counter that differs (`weibao stats check`, and the database check).
     pub async fn check_counts(&self) -> Result<Vec<String>, StoreError> {
         let clocks: Vec<(String, NaiveDate, String)> = {
             let mut conn = self.read().await?;
@@ -445,6 +461,7 @@ impl Store {
                 }
             }
         }
+        problems.extend(self.check_visit_days().await?);
         Ok(problems)
     }
 }

@@ -3,3 +3,4 @@
 
 pub(crate) mod ledger;
 pub mod overview;
+pub(crate) mod visits;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use weibao_domain::access::{Action, Role, Scope};
 use weibao_domain::money::Fen;
 use weibao_domain::month::Month;
@@ -260,40 +261,48 @@ impl Store {
         };
         let last = Month::of(period.to);
         let first = last.plus(-11);
-        let start = start_of_day_ms(first.first_day());
-        let (from_ms, to_ms) = ms(period);
-        let bounds: Vec<i64> = first
-            .through(last)
-            .map(|m| start_of_day_ms(m.first_day()))
-            .chain([to_ms])
-            .collect();
+        let (span_from, span_to) = (
+            first.first_day().min(period.from),
+            last.last_day().max(period.to),
+        );
         let (clo, chi) = county_range(within);
-        let (lo, hi) = within.subtree_bounds();
-        let times: Vec<(i64,)> = {
-            let mut conn = self.read().await?;
-            on!(conn.conn(), |c| sqlx::query_as(
-                "SELECT visited_at FROM visits
-                 WHERE county_code BETWEEN $1 AND $2 AND division_code BETWEEN $3 AND $4
-                   AND visited_at >= $5 AND visited_at < $6"
-            )
-            .bind(&clo)
-            .bind(&chi)
-            .bind(&lo)
-            .bind(&hi)
-            .bind(start.min(from_ms))
-            .bind(to_ms)
-            .fetch_all(&mut *c)
-            .await)?
+        let days: Vec<(NaiveDate, i64)> = if within.level() <= Level::County {
+            // A county or more: the visit days kept with every visit.
+            self.visit_days_between((&clo, &chi), span_from, span_to)
+                .await?
+        } else {
+            // A township or village: few enough visits to count from their index.
+            let (lo, hi) = within.subtree_bounds();
+            let times: Vec<(i64,)> = {
+                let mut conn = self.read().await?;
+                on!(conn.conn(), |c| sqlx::query_as(
+                    "SELECT visited_at FROM visits
+                     WHERE county_code BETWEEN $1 AND $2 AND division_code BETWEEN $3 AND $4
+                       AND visited_at >= $5 AND visited_at < $6"
+                )
+                .bind(&clo)
+                .bind(&chi)
+                .bind(&lo)
+                .bind(&hi)
+                .bind(start_of_day_ms(span_from))
+                .bind(start_of_day_ms(span_to + chrono::Duration::days(1)))
+                .fetch_all(&mut *c)
+                .await)?
+            };
+            let mut by_day: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+            for (t,) in times {
+                *by_day.entry(crate::visits::cst_date_of_ms(t)).or_default() += 1;
+            }
+            by_day.into_iter().collect()
         };
         let mut by_month: Vec<(Month, i64)> = first.through(last).map(|m| (m, 0)).collect();
         let mut done = 0;
-        for (t,) in times {
-            if t >= from_ms && t < to_ms {
-                done += 1;
+        for (day, n) in days {
+            if (period.from..=period.to).contains(&day) {
+                done += n;
             }
-            let i = bounds.partition_point(|b| *b <= t);
-            if i >= 1 && i <= by_month.len() {
-                by_month[i - 1].1 += 1;
+            if let Some(m) = by_month.iter_mut().find(|(m, _)| m.contains(day)) {
+                m.1 += n;
             }
         }
         Ok(VisitFigures {

@@ -7,11 +7,12 @@ use weibao_domain::child::{Category, Risk, SchoolStatus};
 use weibao_domain::id_number::Sex;
 use weibao_domain::record::ChildPatch;
 use weibao_domain::stats::ledger::{AgeBand, Figure};
+use weibao_domain::stats::period::Period;
 use weibao_domain::DivisionCode;
 use weibao_store::testing::TestDb;
 use weibao_store::{ChildFilter, Store, StoreError};
 
-use super::{add_user, code, migrant, scope_of, seeded};
+use super::{add_user, code, migrant, scope_of, seeded, visit_input};
 
 /// A small deterministic generator (xorshift), so that a failing seed can be rerun.
 struct Rng(u64);
@@ -166,9 +167,9 @@ async fn every_tile_equals_its_list_after_random_changes() {
             let mut rng = Rng(seed);
             let mut ids: Vec<String> = Vec::new();
             let mut seq = 0u32;
-            for step in 0..40 {
-                match rng.below(10) {
-                    0..=4 => {
+            for step in 0..48 {
+                match rng.below(12) {
+                    0..=3 => {
                         seq += 1;
                         let today = s.clock().today();
                         let birth =
@@ -208,7 +209,7 @@ async fn every_tile_equals_its_list_after_random_changes() {
                             Err(e) => panic!("{label}: {e:?}"),
                         }
                     }
-                    5 | 6 if !ids.is_empty() => {
+                    4 | 5 if !ids.is_empty() => {
                         let id = rng.pick(&ids).clone();
                         let p = ChildPatch {
                             risk: Some(rng.pick(&["低", "中", "高"]).to_string()),
@@ -221,10 +222,15 @@ async fn every_tile_equals_its_list_after_random_changes() {
                             Err(e) => panic!("{label}: {e:?}"),
                         }
                     }
-                    7 if !ids.is_empty() => {
+                    6 | 7 if !ids.is_empty() => {
                         // A move: within the county (another village) or to the next one.
                         let id = rng.pick(&ids).clone();
-                        let to = *rng.pick(&VILLAGES);
+                        // Half of the moves leave the county (with the child's visits).
+                        let to = if rng.below(2) == 0 {
+                            VILLAGES[4]
+                        } else {
+                            *rng.pick(&VILLAGES[..4])
+                        };
                         let Ok(t) = s
                             .request_transfer(&designated, &id, code(to), "随家人迁居", "")
                             .await
@@ -241,6 +247,21 @@ async fn every_tile_equals_its_list_after_random_changes() {
                             .await
                             .unwrap_or_else(|e| panic!("{label}: {e:?}"));
                     }
+                    9..=11 if !ids.is_empty() => {
+                        let id = rng.pick(&ids).clone();
+                        let mut made = false;
+                        for left_behind in [true, false] {
+                            let input = visit_input(left_behind, rng.below(8) == 0);
+                            if s.record_visit(&designated, &id, input, None, "")
+                                .await
+                                .is_ok()
+                            {
+                                made = true;
+                                break;
+                            }
+                        }
+                        assert!(made, "{label}: no visit could be recorded for {id}");
+                    }
                     8 => {
                         // Days pass: children have birthdays, some turn 14, 16 or 18.
                         s.clock()
@@ -248,7 +269,7 @@ async fn every_tile_equals_its_list_after_random_changes() {
                     }
                     _ => {}
                 }
-                if step % 10 == 9 {
+                if step % 12 == 11 {
                     for reader in [&office, &designated, &plain, &sup] {
                         tiles_match_lists(s, reader, &label).await;
                     }
@@ -258,9 +279,36 @@ async fn every_tile_equals_its_list_after_random_changes() {
                 ids.len() >= 5,
                 "{label}: too few records were made to test anything"
             );
+            visits_match_records(s, &designated, &ids, &label).await;
             let problems = s.check_counts().await.unwrap();
             assert!(problems.is_empty(), "{label}: {problems:?}");
         }
+    }
+}
+
+/// The visits the overview counts in a county and the province equal the visits of the
+/// children there, counted child by child.
+async fn visits_match_records(s: &Store, reader: &Scope, ids: &[String], label: &str) {
+    use std::collections::BTreeMap;
+    let today = s.clock().today();
+    let all_time = Period::parse(NaiveDate::from_ymd_opt(2000, 1, 1), Some(today), today).unwrap();
+    let mut by_county: BTreeMap<String, i64> = BTreeMap::new();
+    for id in ids {
+        let child = s.read_child(reader, id, false, "").await.unwrap();
+        let visits = s.child_visits(reader, id).await.unwrap();
+        *by_county.entry(child.county_code.clone()).or_default() += visits.len() as i64;
+    }
+    let total: i64 = by_county.values().sum();
+    assert!(total > 0, "{label}: no visits were made");
+    for (at, want) in [
+        ("510812", by_county.get("510812").copied().unwrap_or(0)),
+        ("51", total),
+    ] {
+        let o = s.overview(reader, code(at), all_time).await.unwrap();
+        let v = o.visits.expect("the office sees visits");
+        assert_eq!(v.done, want, "{label}: visits made under {at}");
+        // The last twelve months hold every visit made in them.
+        assert!(v.by_month.iter().map(|m| m.1).sum::<i64>() <= want);
     }
 }
 
