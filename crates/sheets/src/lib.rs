@@ -10,4 +10,4 @@ pub use read::{
     normalise_text, parse_date_text, read_table, read_table_with, Cell, Column, ReadOptions,
     SheetError, SheetRow, Table,
 };
-pub use write::{write_table, OutCell};
+pub use write::{write_report, write_table, OutCell};

@@ -1,7 +1,7 @@
 //! Writing an export: one sheet under a bold frozen Chinese header, text kept as text, nothing a spreadsheet would evaluate, rows streamed to disk.
 
 use chrono::{Datelike, NaiveDate};
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 /// A cell to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,8 +115,7 @@ pub fn write_table(
     }
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
-    let day = Format::new().set_num_format("yyyy-mm-dd");
-    let yuan = Format::new().set_num_format("0.00");
+    let formats = Formats::plain();
     let ws = wb.add_worksheet_with_constant_memory().map_err(failed)?;
     ws.set_name(sheet_name_for_excel(sheet_name))
         .map_err(failed)?;
@@ -143,46 +142,154 @@ pub fn write_table(
             widths.resize(row.len(), 0);
         }
         for (c, cell) in row.into_iter().enumerate() {
-            let col = c as u16;
-            let width = match cell {
-                OutCell::Text(s) => {
-                    let s = within_cell_limit(neutralise(&s));
-                    ws.write_string(r, col, &s).map_err(failed)?;
-                    display_width(&s)
-                }
-                OutCell::Number(n) if n.is_finite() => {
-                    ws.write_number(r, col, n).map_err(failed)?;
-                    n.to_string().len()
-                }
-                OutCell::Money(fen) => {
-                    ws.write_number_with_format(r, col, fen as f64 / 100.0, &yuan)
-                        .map_err(failed)?;
-                    format!("{}.00", fen / 100).len()
-                }
-                // NaN or infinity would make a file Excel calls corrupt.
-                OutCell::Number(_) | OutCell::Empty => 0,
-                OutCell::Date(d) => {
-                    match u16::try_from(d.year()).ok().and_then(|y| {
-                        ExcelDateTime::from_ymd(y, d.month() as u8, d.day() as u8).ok()
-                    }) {
-                        Some(dt) => {
-                            ws.write_datetime_with_format(r, col, &dt, &day)
-                                .map_err(failed)?;
-                        }
-                        // Excel holds no dates before 1900: write what the date says.
-                        None => {
-                            ws.write_string(r, col, neutralise(&d.format("%Y-%m-%d").to_string()))
-                                .map_err(failed)?;
-                        }
-                    }
-                    10
-                }
-            };
+            let width = put(ws, r, c as u16, cell, &formats)?;
             widths[c] = widths[c].max(width);
         }
     }
     // Column widths are written with the sheet at save time, so in constant-memory mode
     // they can still be set after the rows.
+    for (c, w) in widths.iter().enumerate() {
+        let width = (*w as f64 + 2.0).clamp(MIN_WIDTH, MAX_WIDTH);
+        ws.set_column_width(c as u16, width).map_err(failed)?;
+    }
+    wb.save_to_buffer().map_err(failed)
+}
+
+/// The formats of data cells.
+struct Formats {
+    text: Format,
+    day: Format,
+    yuan: Format,
+    number: Format,
+}
+
+impl Formats {
+    fn plain() -> Formats {
+        Formats {
+            text: Format::new(),
+            day: Format::new().set_num_format("yyyy-mm-dd"),
+            yuan: Format::new().set_num_format("0.00"),
+            number: Format::new(),
+        }
+    }
+
+    /// Every cell ruled, as a printed statistical table is.
+    fn ruled() -> Formats {
+        let b = |f: Format| f.set_border(FormatBorder::Thin);
+        Formats {
+            text: b(Format::new()),
+            day: b(Format::new().set_num_format("yyyy-mm-dd")),
+            yuan: b(Format::new().set_num_format("0.00")),
+            number: b(Format::new()),
+        }
+    }
+}
+
+/// Writes one cell; returns the width its content takes.
+fn put(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    r: u32,
+    col: u16,
+    cell: OutCell,
+    f: &Formats,
+) -> Result<usize, String> {
+    Ok(match cell {
+        OutCell::Text(s) => {
+            let s = within_cell_limit(neutralise(&s));
+            ws.write_string_with_format(r, col, &s, &f.text)
+                .map_err(failed)?;
+            display_width(&s)
+        }
+        OutCell::Number(n) if n.is_finite() => {
+            ws.write_number_with_format(r, col, n, &f.number)
+                .map_err(failed)?;
+            n.to_string().len()
+        }
+        OutCell::Money(fen) => {
+            ws.write_number_with_format(r, col, fen as f64 / 100.0, &f.yuan)
+                .map_err(failed)?;
+            format!("{}.00", fen / 100).len()
+        }
+        // NaN or infinity would make a file Excel calls corrupt.
+        OutCell::Number(_) | OutCell::Empty => {
+            ws.write_blank(r, col, &f.text).map_err(failed)?;
+            0
+        }
+        OutCell::Date(d) => {
+            match u16::try_from(d.year())
+                .ok()
+                .and_then(|y| ExcelDateTime::from_ymd(y, d.month() as u8, d.day() as u8).ok())
+            {
+                Some(dt) => {
+                    ws.write_datetime_with_format(r, col, &dt, &f.day)
+                        .map_err(failed)?;
+                }
+                // Excel holds no dates before 1900: write what the date says.
+                None => {
+                    ws.write_string_with_format(
+                        r,
+                        col,
+                        neutralise(&d.format("%Y-%m-%d").to_string()),
+                        &f.text,
+                    )
+                    .map_err(failed)?;
+                }
+            }
+            10
+        }
+    })
+}
+
+/// Writes a statistical table as offices file it: the title centred over the columns,
+/// lines under it (填报单位, 统计期, notes), then a ruled table with a bold header.
+/// For tables of a few hundred rows (it is built in memory).
+pub fn write_report(
+    title: &str,
+    notes: &[String],
+    headers: &[&str],
+    rows: Vec<Vec<OutCell>>,
+) -> Result<Vec<u8>, String> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet_name_for_excel(title)).map_err(failed)?;
+    let last = headers.len().max(1) as u16 - 1;
+    let heading = Format::new()
+        .set_bold()
+        .set_font_size(16)
+        .set_align(FormatAlign::Center);
+    ws.merge_range(0, 0, 0, last, &neutralise(title), &heading)
+        .map_err(failed)?;
+    for (i, note) in notes.iter().enumerate() {
+        ws.merge_range(
+            i as u32 + 1,
+            0,
+            i as u32 + 1,
+            last,
+            &neutralise(note),
+            &Format::new(),
+        )
+        .map_err(failed)?;
+    }
+    let head_row = notes.len() as u32 + 2;
+    let bold = Format::new()
+        .set_bold()
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center);
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(head_row, c as u16, *h, &bold)
+            .map_err(failed)?;
+    }
+    let formats = Formats::ruled();
+    for (i, row) in rows.into_iter().enumerate() {
+        if widths.len() < row.len() {
+            widths.resize(row.len(), 0);
+        }
+        for (c, cell) in row.into_iter().enumerate() {
+            let w = put(ws, head_row + 1 + i as u32, c as u16, cell, &formats)?;
+            widths[c] = widths[c].max(w);
+        }
+    }
     for (c, w) in widths.iter().enumerate() {
         let width = (*w as f64 + 2.0).clamp(MIN_WIDTH, MAX_WIDTH);
         ws.set_column_width(c as u16, width).map_err(failed)?;

@@ -20,6 +20,7 @@ pub mod network_io;
 mod pages;
 mod proposals_io;
 mod record_checks_io;
+pub mod stats_io;
 pub mod text;
 pub use pages::PAGES;
 mod security;

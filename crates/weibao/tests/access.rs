@@ -154,6 +154,7 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("due_visits", d(LEDGER_OWN)),
         ("visit_progress", d(LEDGER_OWN)),
         ("stats_overview", d(LEDGER_OWN)),
+        ("stats_report_xlsx", d(LEDGER_OWN)),
         ("open_alerts", e(ALERTS, false)),
         ("resolve_alert", e(ALERTS, true)),
         // Reports, referrals and cases: as the pages (see page_matrix), except that the
@@ -1332,6 +1333,7 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         | "due_visits"
         | "visit_progress"
         | "stats_overview"
+        | "stats_report_xlsx"
         | "list_users"
         | "list_allowance_types"
         | "list_standards"

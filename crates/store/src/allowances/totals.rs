@@ -69,6 +69,71 @@ pub struct Budget {
 }
 
 impl Store {
+    /// What locked rolls paid in `division`'s subtree per type over the months
+    /// `from..=to`, each with the children it paid in the last of them (期末人数): the
+    /// statistical report's lines. `people` of a [`TypeTotal`] here is that month's.
+    pub async fn allowance_paid(
+        &self,
+        scope: &Scope,
+        division: DivisionCode,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<TypeTotal>, StoreError> {
+        scope.check(Action::ViewAllowances, division)?;
+        let types = self.allowance_types(Some(division)).await?;
+        let (clo, chi) = county_range(division);
+        let (lo, hi) = division.subtree_bounds();
+        let mut conn = self.read().await?;
+        let rows: Vec<(String, String, i64, i64)> = on!(conn.conn(), |c| sqlx::query_as(
+            "SELECT t.month, t.type_code, CAST(SUM(t.people) AS BIGINT),
+                 CAST(SUM(t.amount_fen) AS BIGINT)
+             FROM allowance_roll_totals t
+             JOIN allowance_rolls r ON r.county_code = t.county_code AND r.id = t.roll_id
+             WHERE r.status = 'locked' AND t.county_code BETWEEN $1 AND $2
+               AND t.division_code BETWEEN $3 AND $4 AND t.month BETWEEN $5 AND $6
+             GROUP BY t.month, t.type_code"
+        )
+        .bind(&clo)
+        .bind(&chi)
+        .bind(&lo)
+        .bind(&hi)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut *c)
+        .await)?;
+        drop(conn);
+        let last = to.to_string();
+        let mut paid: BTreeMap<String, (Fen, i64)> = BTreeMap::new();
+        for (month, type_code, people, amount) in rows {
+            let e = paid.entry(type_code).or_default();
+            e.0 += Fen(amount);
+            if month == last {
+                e.1 += people;
+            }
+        }
+        let mut out = Vec::new();
+        for def in types.all() {
+            let (amount, people) = paid.remove(&def.code).unwrap_or_default();
+            out.push(TypeTotal {
+                type_code: def.code.clone(),
+                label: def.label.clone(),
+                group: def.group_label().to_string(),
+                amount,
+                people,
+            });
+        }
+        for (code, (amount, people)) in paid {
+            out.push(TypeTotal {
+                label: code.clone(),
+                group: code.clone(),
+                type_code: code,
+                amount,
+                people,
+            });
+        }
+        Ok(out)
+    }
+
     /// What locked rolls paid in `division`'s subtree in `year`.
     pub async fn allowance_totals(
         &self,

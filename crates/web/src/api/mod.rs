@@ -309,6 +309,10 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("list_services", RouteAccess::Action(Action::ViewServices)),
     ("stats_overview", RouteAccess::Action(Action::ViewChildren)),
     (
+        "stats_report_xlsx",
+        RouteAccess::Action(Action::ViewChildren),
+    ),
+    (
         "create_service",
         RouteAccess::Action(Action::RecordServices),
     ),
@@ -641,6 +645,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(services::list_workers, services::create_worker))
         .routes(routes!(services::list_services, services::create_service))
         .routes(routes!(stats::stats_overview))
+        .routes(routes!(stats::stats_report_xlsx))
         .routes({
             let (schemas, paths, method_router) = routes!(
                 record_checks::list_record_checks,

@@ -378,3 +378,24 @@ pub async fn stats_overview(
         .await?;
     Ok(Json(OverviewView::of(&o)))
 }
+
+#[utoipa::path(get, path = "/api/v1/stats/report.xlsx", tag = "stats", params(OverviewQuery),
+    responses((status = 200, description = "统计表（民政统计报表的行次：本期、上期、去年同期）",
+               content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn stats_report_xlsx(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    QueryParams(q): QueryParams<OverviewQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let (division, period) = q.parse(&state, &caller)?;
+    let (name, bytes) =
+        crate::stats_io::report_xlsx(&state.store, caller.scope(), division, period).await?;
+    Ok(crate::download::download(
+        bytes,
+        crate::download::XLSX,
+        "statistics.xlsx",
+        &name,
+    ))
+}

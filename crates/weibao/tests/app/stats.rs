@@ -144,6 +144,100 @@ fn the_check_command_recounts_the_counters_and_names_one_that_is_off() {
     );
 }
 
+/// The sheet's rows as text, for finding a line by its label.
+fn sheet_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let name = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&name).unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn the_statistics_table_gives_each_line_with_the_period_before_and_a_year_before() {
+    for app in TestApp::all() {
+        let office = app.token("office");
+        register(&app, &office);
+        // One visit today: in the period before a period that starts tomorrow.
+        let (_, list) = app.get(
+            &format!("/api/v1/children?division={COUNTY}&q=李小明"),
+            Some(&office),
+        );
+        let child = list["items"][0]["id"].as_str().unwrap().to_string();
+        let (status, body) =
+            super::post_visit(&app, &office, &child, None, &super::visit_body(false));
+        assert_eq!(status, 201, "{}: {body}", app.label);
+        let today = app.store.clock().today();
+        let (from, to) = (
+            today + chrono::Duration::days(1),
+            today + chrono::Duration::days(7),
+        );
+        let (status, headers, bytes) = app.raw(
+            "GET",
+            &format!("/api/v1/stats/report.xlsx?division={COUNTY}&from={from}&to={to}"),
+            &[("authorization", &format!("Bearer {office}"))],
+            None,
+        );
+        assert_eq!(
+            status,
+            200,
+            "{}: {}",
+            app.label,
+            String::from_utf8_lossy(&bytes)
+        );
+        assert!(headers.contains("spreadsheetml"), "{headers}");
+        let rows = sheet_rows(&bytes);
+        assert!(
+            rows[0][0].contains("朝天区未成年人保护工作统计表"),
+            "{:?}",
+            rows[0]
+        );
+        let line = |label: &str| {
+            rows.iter()
+                .find(|r| r[0] == label)
+                .unwrap_or_else(|| panic!("{}: no line {label} in {rows:?}", app.label))
+                .clone()
+        };
+        assert_eq!(line("台账儿童总数")[2], "3");
+        assert_eq!(line("孤儿")[2], "1");
+        assert_eq!(line("农村留守儿童")[2], "1");
+        // A stock has no earlier values; a flow has both, with its change.
+        assert_eq!(line("孤儿")[3], "—");
+        let visits = line("走访儿童");
+        assert_eq!(
+            (
+                &visits[1][..],
+                &visits[2][..],
+                &visits[3][..],
+                &visits[4][..],
+                &visits[5][..]
+            ),
+            ("人次", "0", "1", "下降100.0%", "0"),
+            "{}",
+            app.label
+        );
+        // A director's table is the village's, without the office's lines.
+        let dir = app.token("dir-a1");
+        let (status, _, bytes) = app.raw(
+            "GET",
+            "/api/v1/stats/report.xlsx",
+            &[("authorization", &format!("Bearer {dir}"))],
+            None,
+        );
+        assert_eq!(status, 200);
+        let rows = sheet_rows(&bytes);
+        assert!(
+            rows.iter().any(|r| r[0] == "台账儿童总数" && r[2] == "1"),
+            "{rows:?}"
+        );
+        assert!(!rows.iter().any(|r| r[0] == "受理报告"), "{rows:?}");
+    }
+}
+
 #[test]
 fn the_overview_is_in_the_api_document() {
     let app = TestApp::sqlite();
