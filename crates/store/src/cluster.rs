@@ -388,6 +388,13 @@ pub const PLAN: &[(&str, Placement)] = &[
         },
     ),
     (
+        "work_reports",
+        Placement::Distributed {
+            column: "county_code",
+            group: COUNTY_GROUP,
+        },
+    ),
+    (
         "warnings",
         Placement::Distributed {
             column: "county_code",

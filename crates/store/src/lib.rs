@@ -105,6 +105,7 @@ pub use stations::Station;
 pub use stats::overview::{
     AllowanceFigures, LedgerFigures, Overview, ReportFigures, SupervisionFigures, VisitFigures,
 };
+pub use stats::work_reports::StoredWorkReport;
 pub use totp::{base32, code_at, code_for, totp_allowed, TotpSetup};
 pub use visits::{
     Alert, Card, DueItem, Photo, Progress, StoredVisit, VisitVersion, CORRECTION_WINDOW_MS,

@@ -50,6 +50,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(22, "0022_warnings"),
     migration!(23, "0023_child_kin"),
     migration!(24, "0024_stats"),
+    migration!(25, "0025_work_reports"),
 ];
 
 impl Store {

@@ -285,3 +285,25 @@ pub async fn report_xlsx(
         })?;
     Ok((format!("{title}（{}）.xlsx", period.label()), bytes))
 }
+
+/// A work report's paragraphs as the formal layout sets them: the title, the body with
+/// its headings, the signing unit and the date flush right.
+pub fn work_report_paragraphs(
+    r: &weibao_domain::stats::work_report::WorkReport,
+) -> Vec<weibao_sheets::docx::Paragraph> {
+    use weibao_domain::proposals::reply_document::LineRole;
+    use weibao_sheets::docx::{Paragraph, Setting};
+    let mut out = vec![Paragraph::new(Setting::Title, r.title.trim())];
+    for (role, line) in r.lines() {
+        let setting = match role {
+            LineRole::Heading => Setting::Heading,
+            LineRole::SubHeading => Setting::SubHeading,
+            LineRole::Paragraph => Setting::Text,
+        };
+        out.push(Paragraph::new(setting, line));
+    }
+    out.push(Paragraph::new(Setting::Blank, ""));
+    out.push(Paragraph::new(Setting::Signature, r.signer.trim()));
+    out.push(Paragraph::new(Setting::Signature, r.date.trim()));
+    out
+}

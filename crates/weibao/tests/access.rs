@@ -155,6 +155,10 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("visit_progress", d(LEDGER_OWN)),
         ("stats_overview", d(LEDGER_OWN)),
         ("stats_report_xlsx", d(LEDGER_OWN)),
+        ("draft_work_report", d(LEDGER_OWN)),
+        ("keep_work_report", d(LEDGER_OWN)),
+        ("get_work_report", e(LEDGER_OWN, true)),
+        ("export_work_report", e(LEDGER_OWN, true)),
         ("open_alerts", e(ALERTS, false)),
         ("resolve_alert", e(ALERTS, true)),
         // Reports, referrals and cases: as the pages (see page_matrix), except that the
@@ -354,6 +358,9 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("POST /sessions/{handle}/end", e(SESSIONS, true)),
         ("GET /children", d(LEDGER_OWN)),
         ("GET /stats", d(LEDGER_OWN)),
+        ("GET /stats/work-report", d(LEDGER_OWN)),
+        ("POST /stats/work-report", d(LEDGER_OWN)),
+        ("GET /stats/work-reports/{id}", e(LEDGER_OWN, true)),
         ("POST /children", d(LEDGER_WRITE)),
         ("GET /children/new", e(LEDGER_WRITE, false)),
         ("GET /children/import", e(LEDGER_WRITE, false)),
@@ -648,6 +655,8 @@ struct Records {
     activity_photo: String,
     agency: String,
     worker: String,
+    /// A work report kept for the village.
+    work_report: String,
     notice: String,
     member: String,
     /// The account whose sessions these are (a user of the place).
@@ -1014,7 +1023,15 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
         json!({"name": "志愿者", "kind": "volunteer", "agency_id": agency["id"]}),
     );
     ok(s, &worker, "worker");
+    let (s, work_report) = app.post(
+        "/api/v1/stats/work-reports",
+        Some(token),
+        json!({"division": village, "title": "工作情况报告", "body": "一、工作开展情况",
+               "signer": "村民委员会", "date": "2026年12月8日"}),
+    );
+    ok(s, &work_report, "work report");
     Records {
+        work_report: work_report["id"].as_str().unwrap().to_string(),
         activity,
         activity_photo: with_photo["photos"][0]["id"].as_str().unwrap().to_string(),
         agency: agency["id"].as_str().unwrap().to_string(),
@@ -1283,6 +1300,7 @@ fn fill(template: &str, r: &Records) -> String {
         "warnings" => &r.warning,
         "list-findings" | "findings" => &r.finding,
         "activities" => &r.activity,
+        "stats" => &r.work_report,
         "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
         "committee" if bare.starts_with("/committee/notices/") => &r.notice,
         "committee" if bare.starts_with("/committee/members/") => &r.member,
@@ -1334,6 +1352,7 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
         | "visit_progress"
         | "stats_overview"
         | "stats_report_xlsx"
+        | "draft_work_report"
         | "list_users"
         | "list_allowance_types"
         | "list_standards"
@@ -1641,6 +1660,13 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
             String::new(),
             json(json!({"user_id": r.user, "reader": false})),
         ),
+        "keep_work_report" => (
+            String::new(),
+            json(
+                json!({"division": v, "title": "报告", "body": format!("正文{seq}"),
+                        "signer": "单位", "date": "2026年12月8日"}),
+            ),
+        ),
         "create_activity" => (
             String::new(),
             json(
@@ -1750,6 +1776,9 @@ fn page_form(key: &str, r: &Records, seq: &mut u32) -> String {
             id_number(7000 + *seq)
         ),
         "POST /children/{id}/transfer" => format!("to_division={v}&reason=x"),
+        "POST /stats/work-report" => format!(
+            "division={v}&title=%E6%8A%A5%E5%91%8A&body=p{seq}&signer=x&date=2026"
+        ),
         "POST /transfers/{id}" => "decision=reject&note=x".into(),
         "POST /children/{id}/visits" | "POST /children/{id}/visits/{visit_id}" => {
             format!("method=入户&duration_minutes=10{checks}")
@@ -2131,7 +2160,11 @@ fn every_route_and_page_answers_every_role_inside_and_outside_as_the_matrix_says
                     continue;
                 }
                 let mut url = fill(path, records);
-                if matches!(path, "/children" | "/cards/print" | "/stats") && method == "GET" {
+                if matches!(
+                    path,
+                    "/children" | "/cards/print" | "/stats" | "/stats/work-report"
+                ) && method == "GET"
+                {
                     url.push_str(&format!("?division={}", records.village));
                 }
                 if path == "/audit/export.xlsx" {

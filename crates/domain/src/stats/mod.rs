@@ -3,3 +3,4 @@
 
 pub mod ledger;
 pub mod period;
+pub mod work_report;

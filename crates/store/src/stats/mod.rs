@@ -4,3 +4,4 @@
 pub(crate) mod ledger;
 pub mod overview;
 pub(crate) mod visits;
+pub mod work_reports;

@@ -646,6 +646,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(services::list_services, services::create_service))
         .routes(routes!(stats::stats_overview))
         .routes(routes!(stats::stats_report_xlsx))
+        .routes(routes!(stats::draft_work_report))
+        .routes(routes!(stats::keep_work_report))
+        .routes(routes!(stats::get_work_report))
+        .routes(routes!(stats::export_work_report))
         .routes({
             let (schemas, paths, method_router) = routes!(
                 record_checks::list_record_checks,

@@ -399,3 +399,197 @@ pub async fn stats_report_xlsx(
         &name,
     ))
 }
+
+// ---- the work report -------------------------------------------------------------------
+
+/// A work report: a draft made from the figures, or one kept.
+#[derive(Serialize, ToSchema)]
+pub struct WorkReportView {
+    /// Null for a draft not kept yet.
+    pub id: Option<String>,
+    pub division: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub title: String,
+    /// One paragraph a line; "一、…" a heading, "（一）…" a sub-heading.
+    pub body: String,
+    pub signer: String,
+    pub date: String,
+    /// The kept version (0 for a draft); send it back to change the report.
+    pub version: i64,
+    pub author: Option<String>,
+    /// The Word file of a kept report.
+    pub docx: Option<String>,
+}
+
+impl WorkReportView {
+    fn kept(s: weibao_store::StoredWorkReport) -> WorkReportView {
+        WorkReportView {
+            docx: Some(format!("/api/v1/stats/work-reports/{}/document.docx", s.id)),
+            id: Some(s.id),
+            division: s.division.full(),
+            from: s.period.from,
+            to: s.period.to,
+            title: s.report.title,
+            body: s.report.body,
+            signer: s.report.signer,
+            date: s.report.date,
+            version: s.version,
+            author: Some(s.author_name),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/work-report/draft", tag = "stats", params(OverviewQuery),
+    responses((status = 200, description = "按统计数据生成的工作报告草稿（未保存）", body = WorkReportView),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn draft_work_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    QueryParams(q): QueryParams<OverviewQuery>,
+) -> Result<Json<WorkReportView>, ApiError> {
+    let (division, period) = q.parse(&state, &caller)?;
+    let r = state
+        .store
+        .draft_work_report(caller.scope(), division, period)
+        .await?;
+    Ok(Json(WorkReportView {
+        id: None,
+        division: division.full(),
+        from: period.from,
+        to: period.to,
+        title: r.title,
+        body: r.body,
+        signer: r.signer,
+        date: r.date,
+        version: 0,
+        author: None,
+        docx: None,
+    }))
+}
+
+/// A report to keep: new (no id), or a new version of a kept one.
+#[derive(Deserialize, ToSchema)]
+pub struct WorkReportRequest {
+    /// The kept report to change, with the version read.
+    pub id: Option<String>,
+    pub version: Option<i64>,
+    pub division: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub title: String,
+    pub body: String,
+    pub signer: String,
+    pub date: String,
+}
+
+/// Keeps a report for a caller (the API and the page share it).
+pub async fn keep(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    req: WorkReportRequest,
+) -> Result<weibao_store::StoredWorkReport, ApiError> {
+    let report = weibao_domain::stats::work_report::WorkReport {
+        title: req.title,
+        body: req.body,
+        signer: req.signer,
+        date: req.date,
+    };
+    let scope = caller.scope();
+    Ok(match req.id.as_deref().filter(|i| !i.is_empty()) {
+        Some(id) => {
+            let kept = state.store.work_report(scope, id).await?;
+            let version = req.version.ok_or_else(|| {
+                ApiError::invalid(
+                    "version",
+                    weibao_domain::Invalid::new(
+                        "required",
+                        "修改已保存的报告须附上读到的版本号 version",
+                    ),
+                )
+            })?;
+            state
+                .store
+                .keep_work_report(
+                    scope,
+                    kept.division,
+                    kept.period,
+                    Some((id, version)),
+                    &report,
+                    &caller.ip,
+                )
+                .await?
+        }
+        None => {
+            let q = OverviewQuery {
+                division: req.division,
+                from: req.from,
+                to: req.to,
+            };
+            let (division, period) = q.parse(state, caller)?;
+            state
+                .store
+                .keep_work_report(scope, division, period, None, &report, &caller.ip)
+                .await?
+        }
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/stats/work-reports", tag = "stats", request_body = WorkReportRequest,
+    responses((status = 201, body = WorkReportView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn keep_work_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    super::JsonBody(req): super::JsonBody<WorkReportRequest>,
+) -> Result<(axum::http::StatusCode, Json<WorkReportView>), ApiError> {
+    let s = keep(&state, &caller, req).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(WorkReportView::kept(s)),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/work-reports/{id}", tag = "stats",
+    params(("id" = String, Path)),
+    responses((status = 200, body = WorkReportView), (status = 404, body = ErrorBody)))]
+pub async fn get_work_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    super::PathParams(id): super::PathParams<String>,
+) -> Result<Json<WorkReportView>, ApiError> {
+    let s = state.store.work_report(caller.scope(), &id).await?;
+    Ok(Json(WorkReportView::kept(s)))
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/work-reports/{id}/document.docx", tag = "stats",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "工作报告（Word 文档，可再编辑）",
+               content((Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))),
+              (status = 404, body = ErrorBody)))]
+pub async fn export_work_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    super::PathParams(id): super::PathParams<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let s = state.store.work_report(caller.scope(), &id).await?;
+    let bytes = weibao_sheets::docx::write_docx(
+        &s.report.title,
+        &crate::time::rfc3339(state.store.clock().now_ms()),
+        &crate::stats_io::work_report_paragraphs(&s.report),
+    )
+    .map_err(|m| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "export_failed",
+            m,
+        )
+    })?;
+    Ok(crate::download::download(
+        bytes,
+        crate::download::DOCX,
+        "work-report.docx",
+        &format!("{}.docx", s.report.title),
+    ))
+}

@@ -24,6 +24,7 @@ mod stats;
 mod units;
 mod visits;
 mod warnings;
+mod work_report;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -80,6 +81,9 @@ pub const PAGES: &[(&str, &str)] = &[
     ("POST", "/children/{id}/alerts/{alert_id}/resolve"),
     ("GET", "/visits"),
     ("GET", "/stats"),
+    ("GET", "/stats/work-report"),
+    ("POST", "/stats/work-report"),
+    ("GET", "/stats/work-reports/{id}"),
     ("GET", "/cards/print"),
     ("GET", "/inbox"),
     ("POST", "/inbox/read"),
@@ -261,6 +265,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/visits", get(visits::worklist))
         .route("/stats", get(stats::stats))
+        .route(
+            "/stats/work-report",
+            get(work_report::show_form).post(work_report::keep),
+        )
+        .route("/stats/work-reports/{id}", get(work_report::show))
         .route("/cards/print", get(visits::print_cards))
         .route("/inbox", get(inbox::page))
         .route("/inbox/read", axum::routing::post(inbox::mark_read))

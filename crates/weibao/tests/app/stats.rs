@@ -239,6 +239,127 @@ fn the_statistics_table_gives_each_line_with_the_period_before_and_a_year_before
 }
 
 #[test]
+fn the_work_report_is_drafted_from_the_figures_edited_kept_and_exported() {
+    for app in TestApp::all() {
+        let office = app.token("office");
+        register(&app, &office);
+        let (status, draft) = app.get(
+            &format!(
+                "/api/v1/stats/work-report/draft?division={COUNTY}&from=2026-01-01&to=2026-11-30"
+            ),
+            Some(&office),
+        );
+        assert_eq!(status, 200, "{}: {draft}", app.label);
+        let body = draft["body"].as_str().unwrap();
+        assert!(
+            body.contains(
+                "全区现有农村留守儿童1名、困境儿童0名、孤儿1名、事实无人抚养儿童0名，共3名儿童"
+            ),
+            "{}: {body}",
+            app.label
+        );
+        assert!(body.contains("一、工作开展情况") && body.contains("三、下一步工作打算"));
+        assert_eq!(draft["signer"], "朝天区未成年人保护工作委员会办公室");
+        assert!(draft["id"].is_null(), "a draft is not kept");
+        // The office edits and keeps it; an edit of a stale version is refused.
+        let edited = format!("{body}\n（四）补充：全区开展寒假走访活动。");
+        let (status, kept) = app.post(
+            "/api/v1/stats/work-reports",
+            Some(&office),
+            json!({"division": COUNTY, "from": "2026-01-01", "to": "2026-11-30",
+                   "title": draft["title"], "body": edited, "signer": draft["signer"],
+                   "date": draft["date"]}),
+        );
+        assert_eq!(status, 201, "{}: {kept}", app.label);
+        let id = kept["id"].as_str().unwrap().to_string();
+        let (status, again) = app.post(
+            "/api/v1/stats/work-reports",
+            Some(&office),
+            json!({"id": id, "version": 1, "title": "朝天区2026年工作情况报告", "body": edited,
+                   "signer": draft["signer"], "date": draft["date"]}),
+        );
+        assert_eq!(
+            (status, again["version"].as_i64()),
+            (201, Some(2)),
+            "{again}"
+        );
+        let (status, stale) = app.post(
+            "/api/v1/stats/work-reports",
+            Some(&office),
+            json!({"id": id, "version": 1, "title": "x", "body": "y", "signer": "z", "date": "d"}),
+        );
+        assert_eq!(status, 409, "{stale}");
+        let (status, missing) = app.post(
+            "/api/v1/stats/work-reports",
+            Some(&office),
+            json!({"division": COUNTY, "title": "", "body": "y", "signer": "z", "date": "d"}),
+        );
+        assert_eq!(
+            (status, missing["error"]["field"].as_str()),
+            (422, Some("title")),
+            "{missing}"
+        );
+        let (_, read) = app.get(&format!("/api/v1/stats/work-reports/{id}"), Some(&office));
+        assert_eq!(read["title"], "朝天区2026年工作情况报告");
+        let (status, ct, docx) = app.raw(
+            "GET",
+            read["docx"].as_str().unwrap(),
+            &[("authorization", &format!("Bearer {office}"))],
+            None,
+        );
+        assert_eq!(status, 200);
+        assert!(ct.contains("wordprocessingml"), "{ct}");
+        let text = weibao_sheets::docx::read_docx_text(&docx)
+            .unwrap()
+            .join("\n");
+        assert!(text.contains("朝天区2026年工作情况报告") && text.contains("全区开展寒假走访活动"));
+        // Another township's supervisor cannot read the county's report.
+        let sup = app.token("sup-b");
+        let (status, _) = app.get(&format!("/api/v1/stats/work-reports/{id}"), Some(&sup));
+        assert_eq!(status, 404, "{}", app.label);
+    }
+}
+
+#[test]
+fn the_work_report_pages_draft_keep_and_print() {
+    let app = TestApp::sqlite();
+    let office = app.token("office");
+    register(&app, &office);
+    let cookie = app.cookie("office");
+    let (status, page) = app.text(
+        &format!("/stats/work-report?division={COUNTY}&from=2026-01-01&to=2026-06-30"),
+        Some(&cookie),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("全区现有农村留守儿童1名"), "{page}");
+    let csrf = app.csrf_of(&cookie);
+    let form = format!(
+        "_csrf={csrf}&division={COUNTY}&from=2026-01-01&to=2026-06-30&title={}&body={}&signer={}&date={}",
+        super::support::url_encode("朝天区上半年工作情况报告"),
+        super::support::url_encode("一、工作开展情况\n（一）建立台账。全区共3名儿童纳入台账。"),
+        super::support::url_encode("朝天区民政局"),
+        super::support::url_encode("2026年7月2日"),
+    );
+    let (status, headers) = app.form("/stats/work-report", Some(&cookie), &form, Some(&app.base));
+    assert_eq!(status, 303, "{headers:?}");
+    let to = headers["location"].clone();
+    assert!(to.starts_with("/stats/work-reports/"), "{to}");
+    let (status, print) = app.text(&to, Some(&cookie));
+    assert_eq!(status, 200);
+    assert!(
+        print.contains("<h1>朝天区上半年工作情况报告</h1>"),
+        "{print}"
+    );
+    assert!(print.contains("<h2>一、工作开展情况</h2>"));
+    assert!(print.contains("class=\"printable report\""));
+    assert!(print.contains("document.docx"));
+    // A refused keep shows the form again with what was typed.
+    let bad = format!("_csrf={csrf}&division={COUNTY}&title=&body=x&signer=y&date=z");
+    let (status, _) = app.form("/stats/work-report", Some(&cookie), &bad, Some(&app.base));
+    assert_eq!(status, 422);
+}
+
+#[test]
 fn the_overview_is_in_the_api_document() {
     let app = TestApp::sqlite();
     let (status, doc) = app.get("/api/v1/openapi.json", None);
