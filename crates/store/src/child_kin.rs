@@ -166,11 +166,12 @@ async fn insert_kin(
     if rows.is_empty() {
         return Ok(());
     }
+    let verb = conn.bulk_insert();
     on!(conn, |c| {
-        let mut qb = QueryBuilder::new(
-            "INSERT INTO child_kin (county_code, child_id, division_code, name, id_index,
-                 school_status, support_bits, disabled, father, mother, kin) ",
-        );
+        let mut qb = QueryBuilder::new(format!(
+            "{verb} child_kin (county_code, child_id, division_code, name, id_index,
+                 school_status, support_bits, disabled, father, mother, kin) "
+        ));
         qb.push_values(rows, |mut b, k| {
             b.push_bind(county.to_string())
                 .push_bind(k.child_id.clone())

@@ -1057,10 +1057,13 @@ impl Store {
                 return Err(StoreError::Config(format!("导入时加密失败：{why}")));
             };
             let (sealed, changes): (Vec<SealedChild>, Vec<String>) = sealed.into_iter().unzip();
+            // OR FAIL on SQLite (Conn::bulk_insert): no statement journal, whose cost grows
+            // with the database; any failure fails the whole import anyway.
+            let verb = tx.conn().bulk_insert();
             let inserted = on!(tx.conn(), |c| {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO child_id_registry (id_index, county_code, child_id) ",
-                );
+                let mut qb = QueryBuilder::new(format!(
+                    "{verb} child_id_registry (id_index, county_code, child_id) "
+                ));
                 qb.push_values(batch.iter().zip(&sealed), |mut b, ((county, id, _), s)| {
                     b.push_bind(s.id_index.clone())
                         .push_bind(county.clone())
@@ -1079,7 +1082,7 @@ impl Store {
                 });
             }
             on!(tx.conn(), |c| {
-                let mut qb = QueryBuilder::new("INSERT INTO child_locator (id, county_code) ");
+                let mut qb = QueryBuilder::new(format!("{verb} child_locator (id, county_code) "));
                 qb.push_values(batch, |mut b, (county, id, _)| {
                     b.push_bind(id.clone()).push_bind(county.clone());
                 });
@@ -1100,10 +1103,10 @@ impl Store {
                 .collect();
             insert_children(tx.conn(), &new_rows, now).await?;
             on!(tx.conn(), |c| {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO child_versions (county_code, child_id, version, at, actor_id,
-                         actor_name, kind, changes) ",
-                );
+                let mut qb = QueryBuilder::new(format!(
+                    "{verb} child_versions (county_code, child_id, version, at, actor_id,
+                         actor_name, kind, changes) "
+                ));
                 qb.push_values(
                     batch.iter().zip(&changes),
                     |mut b, ((county, id, _), ch)| {
@@ -1660,13 +1663,16 @@ pub(crate) async fn insert_children(
     rows: &[NewChildRow<'_>],
     now: i64,
 ) -> Result<(), StoreError> {
+    // OR FAIL on SQLite: no statement journal, whose cost grows with the database (see
+    // Conn::bulk_insert); a failure fails the caller's whole transaction anyway.
+    let verb = conn.bulk_insert();
     on!(conn.re(), |c| {
-        let mut qb = QueryBuilder::new(
-            "INSERT INTO children (county_code, id, division_code, name, name_initials,
+        let mut qb = QueryBuilder::new(format!(
+            "{verb} children (county_code, id, division_code, name, name_initials,
                  id_number, id_masked, id_index, birth_date, sex, hukou, school_status,
                  support_bits, category_bits, risk, sensitive, director_id, status,
-                 details, version, created_at, updated_at, due_on) ",
-        );
+                 details, version, created_at, updated_at, due_on) "
+        ));
         qb.push_values(rows, |mut b, row| {
             let r = row.record;
             let idn = r.id_number();

@@ -181,11 +181,12 @@ async fn apply(
     deltas: BTreeMap<Key, i64>,
 ) -> Result<(), StoreError> {
     let rows: Vec<(Key, i64)> = deltas.into_iter().filter(|(_, n)| *n != 0).collect();
+    let verb = conn.bulk_insert();
     for chunk in rows.chunks(BATCH) {
         on!(conn.re(), |c| {
-            let mut qb = QueryBuilder::new(
-                "INSERT INTO child_counts (county_code, level, division_code, sensitive, figure, n) ",
-            );
+            let mut qb = QueryBuilder::new(format!(
+                "{verb} child_counts (county_code, level, division_code, sensitive, figure, n) "
+            ));
             qb.push_values(chunk, |mut b, ((level, division, sensitive, figure), n)| {
                 b.push_bind(county.to_string())
                     .push_bind(*level)

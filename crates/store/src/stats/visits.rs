@@ -28,9 +28,10 @@ pub(crate) async fn count(
     days: &BTreeMap<NaiveDate, i64>,
 ) -> Result<(), StoreError> {
     let rows: Vec<(&NaiveDate, &i64)> = days.iter().filter(|(_, n)| **n != 0).collect();
+    let verb = conn.bulk_insert();
     for chunk in rows.chunks(1000) {
         on!(conn.re(), |c| {
-            let mut qb = QueryBuilder::new("INSERT INTO visit_days (county_code, day, n) ");
+            let mut qb = QueryBuilder::new(format!("{verb} visit_days (county_code, day, n) "));
             qb.push_values(chunk, |mut b, (day, n)| {
                 b.push_bind(county.to_string())
                     .push_bind(**day)

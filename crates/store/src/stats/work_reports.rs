@@ -213,9 +213,8 @@ impl Store {
                 (id, 1)
             }
             Some((id, version)) => {
-                let n =
-                    on!(tx.conn(), |c| {
-                        sqlx::query(
+                let n = on!(tx.conn(), |c| {
+                    sqlx::query(
                     "UPDATE work_reports SET title = $4, body = $5, signer = $6, date_text = $7,
                          author_id = $8, author_name = $9, version = version + 1, updated_at = $10
                      WHERE county_code = $1 AND id = $2 AND version = $3"
@@ -233,7 +232,7 @@ impl Store {
                 .execute(&mut *c)
                 .await
                 .map(|r| r.rows_affected())
-                    })?;
+                })?;
                 if n == 0 {
                     return Err(StoreError::Conflict {
                         field: "version",
