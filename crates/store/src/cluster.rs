@@ -32,6 +32,7 @@ pub const PLAN: &[(&str, Placement)] = &[
     ("settings", Placement::Reference),
     ("field_keys", Placement::Reference),
     ("password_history", Placement::Reference),
+    ("offline_devices", Placement::Reference),
     ("allowance_standards", Placement::Reference),
     (
         "sessions",

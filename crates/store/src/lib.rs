@@ -29,6 +29,7 @@ mod keys;
 mod limits;
 mod migrate;
 mod network;
+mod offline;
 mod proposals;
 mod record_checks;
 mod reports;
@@ -83,6 +84,10 @@ pub use keys::{key_path, FieldKeys, Resealed};
 pub use limits::{Rate, StorageLimits};
 pub use network::{
     Coverage, CoverageRow, NewPlace, Person, Place, RosterCounts, Vacancy, NETWORK_LIST_LIMIT,
+};
+pub use offline::{
+    card_hash, DeviceState, LastVisit, OfflineChild, OfflineDevice, MAX_OFFLINE_CHILDREN,
+    OFFLINE_DAYS,
 };
 pub use proposals::{
     NewProposal, Proposal, ProposalFilter, ProposalStep, ReplyDraft, MAX_REPLY_FILES,

@@ -51,6 +51,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(23, "0023_child_kin"),
     migration!(24, "0024_stats"),
     migration!(25, "0025_work_reports"),
+    migration!(26, "0026_offline_devices"),
 ];
 
 impl Store {

@@ -45,6 +45,7 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
         r#"{"referral_reply":{"days":30},"referral_reply.hotline":{"working_days":5},"urgent_ack":{"hours":1},"referral_response":{"working_days":2}}"#,
     ),
     (REFERRAL_ACCESS_DAYS, "30"),
+    (crate::offline::OFFLINE_DAYS, "7"),
     (crate::committee::MEETINGS_PER_YEAR, "2"),
     (
         crate::accounts::PASSWORD_POLICY,

@@ -1275,6 +1275,10 @@ async fn set_setting(
             Some(d) if (0..=365).contains(&d) => Ok(()),
             _ => Err("应为 0 到 365 之间的天数，如 30".into()),
         },
+        weibao_store::OFFLINE_DAYS => match json.as_i64() {
+            Some(d) if (1..=90).contains(&d) => Ok(()),
+            _ => Err("应为 1 到 90 之间的天数，如 7".into()),
+        },
         weibao_store::MEETINGS_PER_YEAR => match json.as_u64() {
             Some(n) if n <= 12 => Ok(()),
             _ => Err("应为 0 到 12 之间的次数，如 2".into()),

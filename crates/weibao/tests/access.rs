@@ -153,6 +153,34 @@ fn api_matrix() -> BTreeMap<&'static str, Entry> {
         ("reissue_card", e(LEDGER_WRITE, true)),
         ("due_visits", d(LEDGER_OWN)),
         ("visit_progress", d(LEDGER_OWN)),
+        // A phone's device is its owner's alone (the inside one is the director's).
+        ("register_device", e(LEDGER_WRITE, false)),
+        (
+            "offline_worklist",
+            party(&["director"], &["office", "supervisor"]),
+        ),
+        (
+            "device_contact",
+            party(&["director"], &["office", "supervisor"]),
+        ),
+        (
+            "device_wiped",
+            party(
+                &["director"],
+                &[
+                    "admin",
+                    "office",
+                    "supervisor",
+                    "unit",
+                    "reporter",
+                    "auditor",
+                    "security",
+                ],
+            ),
+        ),
+        ("device_state", PUBLIC),
+        ("list_devices", e(USERS_WRITE, false)),
+        ("revoke_device", e(USERS_WRITE, true)),
         ("stats_overview", d(LEDGER_OWN)),
         ("stats_report_xlsx", d(LEDGER_OWN)),
         ("draft_work_report", d(LEDGER_OWN)),
@@ -371,6 +399,9 @@ fn page_matrix() -> BTreeMap<&'static str, Entry> {
         ("GET /transfers", e(LEDGER_WRITE, false)),
         ("POST /transfers/{id}", e(LEDGER_WRITE, true)),
         ("GET /k/{token}", e(LEDGER_WRITE, true)),
+        ("GET /offline", PUBLIC),
+        ("GET /offline/devices", e(USERS_WRITE, false)),
+        ("POST /offline/devices/{id}/revoke", e(USERS_WRITE, true)),
         ("POST /children/{id}/visits", e(LEDGER_WRITE, true)),
         ("GET /children/{id}/visits/new", e(LEDGER_WRITE, true)),
         ("GET /children/{id}/visits/{visit_id}", e(LEDGER_OWN, true)),
@@ -657,6 +688,8 @@ struct Records {
     worker: String,
     /// A work report kept for the village.
     work_report: String,
+    /// A phone registered by the village's director (outside: by the other office).
+    device: String,
     notice: String,
     member: String,
     /// The account whose sessions these are (a user of the place).
@@ -1030,7 +1063,14 @@ fn records(app: &TestApp, token: &str, office: &str, village: &'static str, seq:
                "signer": "村民委员会", "date": "2026年12月8日"}),
     );
     ok(s, &work_report, "work report");
+    let (s, device) = app.post(
+        "/api/v1/offline/devices",
+        Some(token),
+        json!({"label": "测试手机"}),
+    );
+    ok(s, &device, "offline device");
     Records {
+        device: device["device"]["id"].as_str().unwrap().to_string(),
         work_report: work_report["id"].as_str().unwrap().to_string(),
         activity,
         activity_photo: with_photo["photos"][0]["id"].as_str().unwrap().to_string(),
@@ -1301,6 +1341,7 @@ fn fill(template: &str, r: &Records) -> String {
         "list-findings" | "findings" => &r.finding,
         "activities" => &r.activity,
         "stats" => &r.work_report,
+        "offline" => &r.device,
         "committee" if bare.starts_with("/committee/tasks/") => &r.plan_task,
         "committee" if bare.starts_with("/committee/notices/") => &r.notice,
         "committee" if bare.starts_with("/committee/members/") => &r.member,
@@ -1660,6 +1701,7 @@ fn api_request(op: &str, r: &Records, seq: &mut u32) -> (String, Option<(String,
             String::new(),
             json(json!({"user_id": r.user, "reader": false})),
         ),
+        "register_device" => (String::new(), json(json!({"label": format!("手机{seq}")}))),
         "keep_work_report" => (
             String::new(),
             json(

@@ -15,6 +15,8 @@ mod finding;
 mod import_corpus;
 #[path = "app/network.rs"]
 mod network;
+#[path = "app/offline.rs"]
+mod offline;
 #[path = "app/proposals.rs"]
 mod proposals;
 #[path = "app/record_checks.rs"]

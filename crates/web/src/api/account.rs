@@ -148,6 +148,9 @@ pub struct Me {
     pub division: String,
     pub unit: Option<String>,
     pub must_change_password: bool,
+    /// For a browser signed in by cookie: the X-CSRF-Token its state-changing API calls
+    /// carry (the offline app, whose pages are not drawn by the server, asks it here).
+    pub csrf_token: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
@@ -162,6 +165,7 @@ pub async fn me(Auth(caller): Auth) -> Json<Me> {
         division: s.home().map(|h| h.full()).unwrap_or_default(),
         unit: s.unit.clone(),
         must_change_password: caller.user.must_change_password,
+        csrf_token: caller.via_cookie.then(|| caller.user.csrf_token.clone()),
     })
 }
 

@@ -15,6 +15,7 @@ mod divisions;
 mod document;
 pub mod finding;
 pub mod network;
+pub mod offline;
 pub mod pairing;
 pub mod proposal_reply;
 pub mod proposals;
@@ -307,6 +308,18 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("list_workers", RouteAccess::Action(Action::ViewServices)),
     ("create_worker", RouteAccess::Action(Action::ManageServices)),
     ("list_services", RouteAccess::Action(Action::ViewServices)),
+    // Offline visits: the phone's own device (the store checks it is the caller's); its
+    // state is asked without a session, so a revoked account's phone still learns to wipe.
+    ("register_device", RouteAccess::Action(Action::RecordVisits)),
+    (
+        "offline_worklist",
+        RouteAccess::Action(Action::RecordVisits),
+    ),
+    ("device_state", RouteAccess::Public),
+    ("device_contact", RouteAccess::Action(Action::RecordVisits)),
+    ("device_wiped", RouteAccess::SignedIn),
+    ("list_devices", RouteAccess::Action(Action::ManageUsers)),
+    ("revoke_device", RouteAccess::Action(Action::ManageUsers)),
     ("stats_overview", RouteAccess::Action(Action::ViewChildren)),
     (
         "stats_report_xlsx",
@@ -644,6 +657,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(services::list_contracts, services::create_contract))
         .routes(routes!(services::list_workers, services::create_worker))
         .routes(routes!(services::list_services, services::create_service))
+        .routes(routes!(offline::register_device, offline::list_devices))
+        .routes(routes!(offline::offline_worklist))
+        .routes(routes!(offline::device_state))
+        .routes(routes!(offline::device_contact))
+        .routes(routes!(offline::device_wiped))
+        .routes(routes!(offline::revoke_device))
         .routes(routes!(stats::stats_overview))
         .routes(routes!(stats::stats_report_xlsx))
         .routes(routes!(stats::draft_work_report))

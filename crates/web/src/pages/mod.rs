@@ -11,6 +11,7 @@ mod finding;
 mod forms;
 mod inbox;
 mod network;
+mod offline;
 mod pairing;
 mod proposal_reply;
 mod proposals;
@@ -72,6 +73,9 @@ pub const PAGES: &[(&str, &str)] = &[
     ("GET", "/transfers"),
     ("POST", "/transfers/{id}"),
     ("GET", "/k/{token}"),
+    ("GET", "/offline"),
+    ("GET", "/offline/devices"),
+    ("POST", "/offline/devices/{id}/revoke"),
     ("POST", "/children/{id}/visits"),
     ("GET", "/children/{id}/visits/new"),
     ("GET", "/children/{id}/visits/{visit_id}"),
@@ -239,6 +243,12 @@ pub fn routes() -> Router<AppState> {
         .route("/transfers", get(children::transfers))
         .route("/transfers/{id}", axum::routing::post(children::decide))
         .route("/k/{token}", get(visits::scan))
+        .route("/offline", get(crate::assets::shell))
+        .route("/offline/devices", get(offline::devices))
+        .route(
+            "/offline/devices/{id}/revoke",
+            axum::routing::post(offline::revoke),
+        )
         .route(
             "/children/{id}/visits",
             axum::routing::post(visits::submit_new)
@@ -594,6 +604,10 @@ pub struct Layout {
 }
 
 pub struct LayoutUser {
+    /// For the offline app: whose store on the phone this page works with.
+    pub user_id: String,
+    /// Records visits: the page keeps the phone's worklist fresh and sends what waits.
+    pub offline: bool,
     pub display_name: String,
     pub role_label: &'static str,
     pub csrf: String,
@@ -620,6 +634,7 @@ impl Layout {
         let mut modules = vec![
             ("/", "首页", true),
             ("/visits", "探访", allows(role, Action::ViewChildren)),
+            ("/offline", "离线探访", allows(role, Action::RecordVisits)),
             ("/children", "儿童台账", allows(role, Action::ViewChildren)),
             ("/stats", "统计", allows(role, Action::ViewChildren)),
             (
@@ -660,6 +675,11 @@ impl Layout {
             ("/divisions", "区划", true),
         ];
         modules.push(("/users", "用户", allows(role, Action::ViewUsers)));
+        modules.push((
+            "/offline/devices",
+            "离线设备",
+            allows(role, Action::ManageUsers),
+        ));
         modules.push(("/audit", "审计", allows(role, Action::ViewAudit)));
         modules.push((
             "/sessions",
@@ -668,6 +688,8 @@ impl Layout {
         ));
         Layout {
             user: Some(LayoutUser {
+                user_id: caller.scope().user_id.clone(),
+                offline: allows(role, Action::RecordVisits),
                 display_name: caller.user.display_name.clone(),
                 role_label: role.label(),
                 csrf: caller.user.csrf_token.clone(),
@@ -889,7 +911,7 @@ async fn login_submit(
 }
 
 #[derive(Deserialize)]
-struct Empty {}
+pub(crate) struct Empty {}
 
 async fn logout(State(state): State<AppState>, form: CsrfForm<Empty>) -> Response {
     let caller = form.caller;

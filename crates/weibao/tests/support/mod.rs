@@ -708,6 +708,16 @@ impl Browser {
         );
     }
 
+    /// Chooses a file in a file input, as a person picking a photo does.
+    pub fn attach(&self, css: &str, path: &Path) {
+        let el = self.find(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{el}/value"),
+            Some(json!({"text": path.display().to_string()})),
+        );
+    }
+
     pub fn click(&self, css: &str) {
         let el = self.find(css);
         self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
@@ -798,6 +808,19 @@ impl Browser {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.pdf")), &pdf).unwrap();
         pdf
+    }
+
+    /// Chromium's network emulation (what DevTools' "Offline" does): the page sees no
+    /// network and `navigator.onLine` turns false.
+    pub fn set_offline(&self, offline: bool) {
+        self.cmd(
+            "POST",
+            "/chromium/network_conditions",
+            Some(json!({"network_conditions": {
+                "offline": offline, "latency": 0,
+                "download_throughput": -1, "upload_throughput": -1
+            }})),
+        );
     }
 
     /// Saves a PNG of the page under target/screenshots for people to look at.
@@ -956,4 +979,63 @@ pub fn test_seed(default: u64) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
         | 1
+}
+
+/// A loopback relay in front of the app that can lose its signal: while cut, every
+/// connection (open ones too) is dropped, as on a phone in the mountains. The browser talks
+/// to the app through it, so the service worker's own requests fail too.
+pub struct Relay {
+    pub base: String,
+    online: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    pub fn start(app_base: &str) -> Relay {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let target = app_base.trim_start_matches("http://").to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let online = Arc::new(AtomicBool::new(true));
+        let open: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+        let (on, conns) = (online.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !on.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    continue;
+                };
+                {
+                    let mut list = conns.lock().unwrap();
+                    list.push(client.try_clone().unwrap());
+                    list.push(server.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Relay { base, online, open }
+    }
+
+    pub fn set_online(&self, online: bool) {
+        self.online
+            .store(online, std::sync::atomic::Ordering::SeqCst);
+        if !online {
+            for c in self.open.lock().unwrap().drain(..) {
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
 }
