@@ -321,6 +321,20 @@ pub const ROUTE_ACCESS: &[(&str, RouteAccess)] = &[
     ("list_devices", RouteAccess::Action(Action::ManageUsers)),
     ("revoke_device", RouteAccess::Action(Action::ManageUsers)),
     ("stats_overview", RouteAccess::Action(Action::ViewChildren)),
+    // Work reports: of a division within reach (the store checks it).
+    (
+        "draft_work_report",
+        RouteAccess::Action(Action::ViewChildren),
+    ),
+    (
+        "keep_work_report",
+        RouteAccess::Action(Action::ViewChildren),
+    ),
+    ("get_work_report", RouteAccess::Action(Action::ViewChildren)),
+    (
+        "export_work_report",
+        RouteAccess::Action(Action::ViewChildren),
+    ),
     (
         "stats_report_xlsx",
         RouteAccess::Action(Action::ViewChildren),
