@@ -73,6 +73,33 @@ impl Store {
         scope.check(Action::ViewNetwork, within)?;
         let (lo, hi) = within.subtree_bounds();
         let (county_lo, county_hi) = (lo[..6].to_string(), hi[..6].to_string());
+        let mut c = self.read().await?;
+        let children: Vec<(String, i64)> = on!(c.conn(), |c| sqlx::query_as(
+            "SELECT division_code, COUNT(*) FROM children
+             WHERE county_code BETWEEN $1 AND $2 AND division_code BETWEEN $3 AND $4
+             GROUP BY division_code"
+        )
+        .bind(&county_lo)
+        .bind(&county_hi)
+        .bind(&lo)
+        .bind(&hi)
+        .fetch_all(&mut *c)
+        .await)?;
+        drop(c);
+        self.coverage_with(scope, within, children).await
+    }
+
+    /// The coverage with the ledger's children per village given (the statistics pass
+    /// their counters instead of counting the records).
+    pub(crate) async fn coverage_with(
+        &self,
+        scope: &Scope,
+        within: DivisionCode,
+        children: Vec<(String, i64)>,
+    ) -> Result<Coverage, StoreError> {
+        scope.check(Action::ViewNetwork, within)?;
+        let (lo, hi) = within.subtree_bounds();
+        let (county_lo, county_hi) = (lo[..6].to_string(), hi[..6].to_string());
         let today = self.clock().today();
         let year = chrono::Datelike::year(&today);
         let year_start = format!("{year}-01-01");
@@ -120,17 +147,6 @@ impl Store {
         .bind(&county_lo)
         .bind(&county_hi)
         .bind(&year_start)
-        .fetch_all(&mut *c)
-        .await)?;
-        let children: Vec<(String, i64)> = on!(c.conn(), |c| sqlx::query_as(
-            "SELECT division_code, COUNT(*) FROM children
-             WHERE county_code BETWEEN $1 AND $2 AND division_code BETWEEN $3 AND $4
-             GROUP BY division_code"
-        )
-        .bind(&county_lo)
-        .bind(&county_hi)
-        .bind(&lo)
-        .bind(&hi)
         .fetch_all(&mut *c)
         .await)?;
         drop(c);

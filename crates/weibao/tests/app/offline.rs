@@ -356,3 +356,29 @@ fn a_phone_downloads_only_its_owners_worklist_and_a_revoked_one_is_told_to_wipe(
         assert_eq!(listed["items"][0]["children"], 1, "{}: {listed}", app.label);
     }
 }
+
+/// The size target: a village of 300 children downloads in under 1 MB (what the
+/// phone keeps is this JSON, encrypted: AES-GCM adds 16 bytes).
+#[test]
+fn a_village_of_300_children_downloads_in_under_a_megabyte() {
+    let app = TestApp::sqlite();
+    let dir = app.token("dir-a1");
+    let given: Vec<char> = "春夏秋冬梅兰竹菊松柏山水云雨风雪江河湖海".chars().collect();
+    for seq in 0..300u32 {
+        let name = format!("孙{}{}", given[seq as usize / 20], given[seq as usize % 20]);
+        left_behind_child(&app, &dir, &name, 700 + seq);
+    }
+    let (_, reg) = app.post("/api/v1/offline/devices", Some(&dir), json!({}));
+    let id = reg["device"]["id"].as_str().unwrap();
+    let started = Instant::now();
+    let (status, list) = app.get(
+        &format!("/api/v1/offline/devices/{id}/worklist"),
+        Some(&dir),
+    );
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert_eq!(list["children"].as_array().unwrap().len(), 300);
+    let bytes = list.to_string().len();
+    eprintln!("worklist of 300 children: {bytes} bytes, {took:?}");
+    assert!(bytes < 1024 * 1024, "{bytes} bytes");
+}
