@@ -90,11 +90,13 @@
   }
 
   // ---- the user's store ----
+  // Who uses the phone now (no child data): in localStorage for the pages, in the meta
+  // database for the service worker, which has no localStorage.
   function currentUser() {
     try { return JSON.parse(global.localStorage.getItem(USER)); } catch (e) { return null; }
   }
   function setCurrentUser(u) {
-    try { global.localStorage.setItem(USER, JSON.stringify(u)); } catch (e) { /* private mode */ }
+    try { global.localStorage.setItem(USER, JSON.stringify(u)); } catch (e) { /* worker */ }
   }
 
   async function wipe(userId) {
@@ -234,7 +236,7 @@
       return { online: true, signedOut: true };
     }
     const uid = me.body.user_id;
-    setCurrentUser({ id: uid, name: me.body.display_name });
+    setCurrentUser({ id: uid, name: me.body.display_name, username: me.body.username });
     const csrf = me.body.csrf_token;
     const db = await openDb(uid);
     try {
@@ -410,15 +412,37 @@
     bar.dataset.state = r && r.children !== undefined ? "synced" : "";
   }
 
+  // Another person signing in on this phone while the last one's visits wait: they are
+  // sent by their owner, so first ask to save them to a file (or sign in as the owner).
+  function guardLogin() {
+    const form = document.querySelector('form[action^="/login"]');
+    const last = currentUser();
+    if (!form || !last) return;
+    form.addEventListener("submit", async (e) => {
+      if (form.dataset.ready) return;
+      const typed = ((form.querySelector('input[name="username"]') || {}).value || "").trim().toLowerCase();
+      if (!last.username || typed === last.username) return;
+      e.preventDefault();
+      const n = await waitingCount();
+      if (n > 0) {
+        if (!global.confirm("上一位用户（" + (last.name || last.username) + "）还有 " + n +
+          " 条探访记录尚未发送。\n确定：先保存为文件，再以新用户登录；取消：请上一位用户登录发送。")) return;
+        download(await exportQueue(last.id), "未发送的探访记录-" + last.username + ".json");
+      }
+      form.dataset.ready = "1";
+      form.submit();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const body = document.body;
     guardLogout();
+    guardLogin();
     if (body.dataset.userId) {
       const previous = currentUser();
-      setCurrentUser({ id: body.dataset.userId, name: body.dataset.userName || "" });
-      if (previous && previous.id !== body.dataset.userId) {
-        // Another user signed in on this phone: their data stays in their own store.
-      }
+      // Each user's data is in their own store; the pointer follows who signed in.
+      setCurrentUser({ id: body.dataset.userId, name: body.dataset.userName || "",
+        username: body.dataset.username || (previous && previous.id === body.dataset.userId ? previous.username : "") });
     }
     document.addEventListener("weibao-synced", (e) => statusBar(e.detail));
     if (document.getElementById("offline-app")) {

@@ -45,11 +45,21 @@ self.addEventListener("fetch", (e) => {
   }
 });
 
-// Background sync where the browser has it: wake an open page, which sends the queue
-// (the key that decrypts it is usable only by the app's pages and this origin).
+// The offline app's core (storage, encryption, sending; no DOM), for background sync.
+importScripts("/static/offline.js");
+
+// Background sync where the browser has it: with the app open its page sends (and shows
+// what it sent); with none open the queue is sent from here, with the session's cookie.
 self.addEventListener("sync", (e) => {
   if (e.tag !== "weibao-visits") return;
   e.waitUntil(self.clients.matchAll({ type: "window" }).then((cs) => {
-    cs.forEach((c) => c.postMessage({ type: "sync" }));
+    if (cs.length) {
+      cs.forEach((c) => c.postMessage({ type: "sync" }));
+      return undefined;
+    }
+    return self.WeibaoOffline.syncNow().then((r) => {
+      // Unsent still (no signal yet): let the browser try again later.
+      if (!r.online || (r.sent && r.sent.retry)) throw new Error("retry");
+    });
   }));
 });

@@ -470,11 +470,19 @@ impl Store {
         period: Period,
     ) -> Result<AllowanceFigures, StoreError> {
         let month = Month::of(period.to);
-        let t = self.allowance_totals(scope, within, month.year()).await?;
         let mut f = AllowanceFigures {
             month: Some(month),
             ..AllowanceFigures::default()
         };
+        if !(weibao_domain::month::FIRST_YEAR..=weibao_domain::month::LAST_YEAR)
+            .contains(&month.year())
+        {
+            // A comparison before the platform's first year (a period of 2000 beside
+            // 1999): nothing was paid through it, and the rolls cannot be asked.
+            scope.check(Action::ViewAllowances, within)?;
+            return Ok(f);
+        }
+        let t = self.allowance_totals(scope, within, month.year()).await?;
         for m in &t.by_month {
             if m.month <= month {
                 f.year_amount = Fen(f.year_amount.fen() + m.amount.fen());

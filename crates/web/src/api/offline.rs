@@ -18,8 +18,8 @@ use crate::AppState;
 
 #[derive(Deserialize, ToSchema)]
 pub struct DeviceRequest {
-    /// What the phone calls itself (its browser), shown to the office.
-    #[serde(default)]
+    /// What the phone calls itself (its browser), shown to the office; empty: the
+    /// request's User-Agent.
     pub label: String,
 }
 

@@ -606,6 +606,7 @@ pub struct Layout {
 pub struct LayoutUser {
     /// For the offline app: whose store on the phone this page works with.
     pub user_id: String,
+    pub username: String,
     /// Records visits: the page keeps the phone's worklist fresh and sends what waits.
     pub offline: bool,
     pub display_name: String,
@@ -689,6 +690,7 @@ impl Layout {
         Layout {
             user: Some(LayoutUser {
                 user_id: caller.scope().user_id.clone(),
+                username: caller.scope().username.clone(),
                 offline: allows(role, Action::RecordVisits),
                 display_name: caller.user.display_name.clone(),
                 role_label: role.label(),

@@ -368,7 +368,7 @@ fn a_village_of_300_children_downloads_in_under_a_megabyte() {
         let name = format!("孙{}{}", given[seq as usize / 20], given[seq as usize % 20]);
         left_behind_child(&app, &dir, &name, 700 + seq);
     }
-    let (_, reg) = app.post("/api/v1/offline/devices", Some(&dir), json!({}));
+    let (_, reg) = app.post("/api/v1/offline/devices", Some(&dir), json!({"label": ""}));
     let id = reg["device"]["id"].as_str().unwrap();
     let started = Instant::now();
     let (status, list) = app.get(
@@ -381,4 +381,61 @@ fn a_village_of_300_children_downloads_in_under_a_megabyte() {
     let bytes = list.to_string().len();
     eprintln!("worklist of 300 children: {bytes} bytes, {took:?}");
     assert!(bytes < 1024 * 1024, "{bytes} bytes");
+}
+
+/// Signing out with a visit still on the phone: it is sent first, then the phone's data is
+/// wiped and the office sees the phone as signed out.
+#[test]
+fn browser_signing_out_sends_what_waits_then_wipes_the_phone() {
+    let Some(browser) = Browser::start(360, 780) else {
+        return;
+    };
+    let app = TestApp::sqlite();
+    let dir = app.token("dir-a1");
+    let office = app.token("office");
+    let child = left_behind_child(&app, &dir, "周小舟", 631);
+    let dir_scope = scope(&app, "dir-a1");
+    let card = app.block_on(async { app.store.card(&dir_scope, &child, "").await.unwrap().token });
+    let relay = Relay::start(&app.base);
+    let base = relay.base.clone();
+    browser.goto(&format!("{base}/login"));
+    browser.fill("input[name=username]", "dir-a1");
+    browser.fill("input[name=password]", PASSWORD);
+    browser.click("button[type=submit]");
+    browser.wait_for_text("#offline-bar", "已下载 1 名儿童");
+    wait_until(
+        &browser,
+        "the service worker took the page",
+        "return navigator.serviceWorker.controller !== null",
+    );
+    relay.set_online(false);
+    browser.set_offline(true);
+    browser.goto(&format!("{base}/k/{card}"));
+    browser.wait_for_text("#offline-visit-form h2", "周小舟");
+    browser.click("#save-offline-visit");
+    browser.wait_for_text("#offline-note", "已保存在本机");
+    // Back in signal on an ordinary page of the server, the director signs out at once
+    // (before the page's own sync could run, the visit may still wait).
+    relay.set_online(true);
+    browser.set_offline(false);
+    browser.goto(&format!("{base}/"));
+    browser.click("form[action='/logout'] button");
+    browser.wait_for_text("h1", "登录");
+    let visits = app.block_on(async { app.store.child_visits(&dir_scope, &child).await.unwrap() });
+    assert_eq!(visits.len(), 1, "sent before signing out");
+    assert_eq!(
+        browser.eval("return WeibaoOffline.currentUser()"),
+        Value::Null
+    );
+    let emptied = format!(
+        "return (async () => {{ const db = await WeibaoOffline.openDb('{}');
+           const d = await WeibaoOffline.get(db, 'meta', 'device');
+           const w = await WeibaoOffline.get(db, 'meta', 'worklist');
+           const q = await WeibaoOffline.queue(db); db.close();
+           return d === undefined && w === undefined && q.length === 0; }})()",
+        dir_scope.user_id
+    );
+    wait_until(&browser, "the phone's store is empty", &emptied);
+    let (_, devices) = app.get("/api/v1/offline/devices", Some(&office));
+    assert_eq!(devices["items"][0]["state"], "wiped", "{devices}");
 }
