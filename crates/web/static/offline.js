@@ -11,6 +11,7 @@
   const API = "/api/v1";
   const USER = "weibao.offline.user";
   const DAY_MS = 86400000;
+  const REFRESH_MS = 10 * 60000;
   // Retried later, with backoff: no signal, signed out, timeouts, throttling, server errors.
   const RETRY = new Set([0, 401, 408, 429, 500, 502, 503, 504]);
 
@@ -200,21 +201,33 @@
         out.sent++;
       } else if (RETRY.has(r.status)) {
         item.attempts++;
-        await put(db, "queue", item);
+        if (await get(db, "queue", item.key)) await put(db, "queue", item);
         out.retry = true;
         break;
       } else {
         item.state = "refused";
         item.reason = reason(r);
-        await put(db, "queue", item);
+        if (await get(db, "queue", item.key)) await put(db, "queue", item);
         out.refused++;
       }
     }
     return out;
   }
 
+  // One contact at a time on this phone (pages and the service worker alike): two sends of
+  // one queue at once would each see the other's visit as still waiting.
+  let inFlight = null;
+  function syncNow(force) {
+    if (inFlight) return inFlight;
+    const run = () => contact(force);
+    const locks = global.navigator && global.navigator.locks;
+    inFlight = (locks ? locks.request("weibao-offline-sync", run) : run())
+      .finally(() => { inFlight = null; });
+    return inFlight;
+  }
+
   // One contact with the server: who is signed in, the device, the queue, the worklist.
-  async function syncNow() {
+  async function contact(force) {
     const user = currentUser();
     const me = await request("GET", API + "/me");
     if (me.status === 0) return { online: false };
@@ -260,6 +273,12 @@
       const sent = await sendQueue(db, device, csrf);
       if (sent.sent > 0) {
         await request("POST", API + "/offline/devices/" + device.id + "/contact", { csrf });
+      }
+      // The list is fetched again at most every few minutes (every page of the day would
+      // otherwise download it), unless the director asks.
+      const last = (await get(db, "meta", "contact")) || 0;
+      if (!force && (await get(db, "meta", "worklist")) && Date.now() - last < REFRESH_MS) {
+        return { online: true, sent };
       }
       const w = await request("GET", API + "/offline/devices/" + device.id + "/worklist");
       if (w.status === 409) {
@@ -311,10 +330,10 @@
 
   let backoff = 2000;
   let timer = null;
-  async function backgroundSync() {
+  async function backgroundSync(force) {
     clearTimeout(timer);
     let r;
-    try { r = await syncNow(); } catch (e) { r = { online: false, error: String(e) }; }
+    try { r = await syncNow(force === true); } catch (e) { r = { online: false, error: String(e) }; }
     document.dispatchEvent(new CustomEvent("weibao-synced", { detail: r }));
     const waiting = await waitingCount();
     if (waiting > 0 && (!r.online || (r.sent && r.sent.retry) || r.signedOut)) {
@@ -374,7 +393,12 @@
         const u = currentUser();
         if (u) {
           let n = await waitingCount();
-          if (n > 0) { await backgroundSync(); n = await waitingCount(); }
+          // A signal just back can fail the first try: one more after a second.
+          for (let i = 0; n > 0 && i < 2; i++) {
+            if (i) await new Promise((r) => setTimeout(r, 1000));
+            await backgroundSync();
+            n = await waitingCount();
+          }
           if (n > 0) {
             if (global.confirm("有 " + n + " 条探访记录尚未发送。先保存为文件交给乡镇督导员吗？\n（确定：保存文件后退出；取消：留在本页）")) {
               download(await exportQueue(u.id), "未发送的探访记录.json");
@@ -407,8 +431,8 @@
     if (r && r.wiped) parts.push("本机离线数据已被收回并清除");
     else if (r && r.children !== null && r.children !== undefined) parts.push("已下载 " + r.children + " 名儿童，可离线探访");
     if (n > 0) parts.push(n + " 条探访待发送");
+    if (!parts.length) parts.push(r && !r.online ? "离线探访：无信号，记录保存在本机" : "离线探访：没有待发送的记录");
     bar.textContent = parts.join(" · ");
-    bar.hidden = parts.length === 0;
     bar.dataset.state = r && r.children !== undefined ? "synced" : "";
   }
 
@@ -510,7 +534,7 @@
         q.append(row);
       }
       if (items.length) {
-        q.append(el("button", { type: "button", id: "sync-now", text: "立即发送", onclick: async () => { await backgroundSync(); draw(); } }),
+        q.append(el("button", { type: "button", id: "sync-now", text: "立即发送", onclick: async () => { await backgroundSync(true); draw(); } }),
           el("button", { type: "button", class: "link", id: "save-file", text: "保存为文件", onclick: async () => download(await exportQueue(user.id), "未发送的探访记录.json") }));
       }
       parts.push(q);

@@ -635,7 +635,11 @@ impl Layout {
         let mut modules = vec![
             ("/", "首页", true),
             ("/visits", "探访", allows(role, Action::ViewChildren)),
-            ("/offline", "离线探访", allows(role, Action::RecordVisits)),
+            (
+                "/offline",
+                "离线探访",
+                matches!(role, Role::Director | Role::Supervisor),
+            ),
             ("/children", "儿童台账", allows(role, Action::ViewChildren)),
             ("/stats", "统计", allows(role, Action::ViewChildren)),
             (
@@ -691,7 +695,9 @@ impl Layout {
             user: Some(LayoutUser {
                 user_id: caller.scope().user_id.clone(),
                 username: caller.scope().username.clone(),
-                offline: allows(role, Action::RecordVisits),
+                // Those who visit children on foot: the village's director and the township's
+                // supervisor (an office account records visits too, but from its desk).
+                offline: matches!(role, Role::Director | Role::Supervisor),
                 display_name: caller.user.display_name.clone(),
                 role_label: role.label(),
                 csrf: caller.user.csrf_token.clone(),
