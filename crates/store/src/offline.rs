@@ -86,8 +86,9 @@ pub struct LastVisit {
 
 /// The hash a phone looks a card up by (lowercase hex SHA-256 of the token).
 pub fn card_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.trim().to_ascii_lowercase().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::hex(&Sha256::digest(
+        token.trim().to_ascii_lowercase().as_bytes(),
+    ))
 }
 
 const DEVICE_COLUMNS: &str = "d.id, d.user_id, u.username, u.display_name, d.label,
@@ -228,6 +229,8 @@ impl Store {
         }
         due.truncate(MAX_OFFLINE_CHILDREN as usize);
         let mut out = Vec::with_capacity(due.len());
+        // A village's name once, not once for each of its children.
+        let mut places: std::collections::HashMap<String, String> = Default::default();
         for item in &due {
             let child = match self
                 .child_by_id(scope, &item.child_id, Action::RecordVisits)
@@ -272,10 +275,15 @@ impl Store {
                     needs: v.record.needs.clone(),
                 });
             let left_behind = child.effective.contains(Category::RuralLeftBehind);
-            let place = self
-                .place_name(child.record.division())
-                .await
-                .unwrap_or_default();
+            let division = child.record.division();
+            let place = match places.get(&division.full()) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = self.place_name(division).await.unwrap_or_default();
+                    places.insert(division.full(), p.clone());
+                    p
+                }
+            };
             out.push(OfflineChild {
                 id: child.id.clone(),
                 version: child.version,
